@@ -1,0 +1,114 @@
+# Finds every dependency and prints one line each: what was found, and what is off without it.
+# Everything comes from Debian packages (tools/setup.sh installs them); nothing is downloaded here.
+
+function(qn_report name message)
+  string(LENGTH "${name}" len)
+  math(EXPR pad "12 - ${len}")
+  string(REPEAT " " ${pad} spaces)
+  message(STATUS "quantnoise: ${name}${spaces}${message}")
+endfunction()
+
+# --- OpenBLAS (required). Prefer the OpenMP build so OpenBLAS and our loops share one thread pool.
+find_path(QN_OPENBLAS_INCLUDE cblas.h openblas_config.h
+          PATHS /usr/include/x86_64-linux-gnu/openblas-openmp /usr/include/x86_64-linux-gnu/openblas-pthread
+                /usr/include/openblas /usr/include/x86_64-linux-gnu
+          NO_DEFAULT_PATH)
+find_library(QN_OPENBLAS_LIB openblas
+             PATHS /usr/lib/x86_64-linux-gnu/openblas-openmp /usr/lib/x86_64-linux-gnu/openblas-pthread
+                   /usr/lib/x86_64-linux-gnu
+             NO_DEFAULT_PATH)
+if(NOT QN_OPENBLAS_INCLUDE OR NOT QN_OPENBLAS_LIB)
+  message(FATAL_ERROR "quantnoise: OpenBLAS not found; install it with: apt-get install libopenblas-openmp-dev")
+endif()
+add_library(qn::openblas INTERFACE IMPORTED)
+target_include_directories(qn::openblas INTERFACE ${QN_OPENBLAS_INCLUDE})
+target_link_libraries(qn::openblas INTERFACE ${QN_OPENBLAS_LIB})
+if(QN_OPENBLAS_LIB MATCHES "openblas-openmp")
+  qn_report("OpenBLAS" "found ${QN_OPENBLAS_LIB} (OpenMP build: one thread pool with the engine)")
+else()
+  qn_report("OpenBLAS" "found ${QN_OPENBLAS_LIB} (not the OpenMP build: install libopenblas-openmp-dev to share one pool)")
+endif()
+
+# --- OpenMP (required: the CPU kernels' loops use it).
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+qn_report("OpenMP" "found ${OpenMP_CXX_VERSION} (${OpenMP_CXX_FLAGS})")
+
+# --- nlohmann-json (required: safetensors headers).
+find_package(nlohmann_json 3.10 REQUIRED)
+qn_report("nlohmann" "found json ${nlohmann_json_VERSION}")
+
+# --- CLI11 (required: the qn command line).
+find_package(CLI11 CONFIG REQUIRED)
+qn_report("CLI11" "found ${CLI11_VERSION}")
+
+# --- CUDA toolkit (optional). Debian's CUDA lives under /usr/local/cuda, outside the default path.
+if(NOT DEFINED CUDAToolkit_ROOT AND EXISTS /usr/local/cuda)
+  set(CUDAToolkit_ROOT /usr/local/cuda)
+endif()
+find_package(CUDAToolkit QUIET)
+option(QN_CUDA "Build the CUDA backend (cuBLAS, cuDNN)" ${CUDAToolkit_FOUND})
+if(QN_CUDA AND NOT CUDAToolkit_FOUND)
+  message(FATAL_ERROR "quantnoise: QN_CUDA=ON but no CUDA toolkit was found (set CUDAToolkit_ROOT)")
+endif()
+if(QN_CUDA)
+  qn_report("CUDA" "found ${CUDAToolkit_VERSION} (${CUDAToolkit_NVCC_EXECUTABLE}): QN_CUDA=ON")
+elseif(CUDAToolkit_FOUND)
+  qn_report("CUDA" "found ${CUDAToolkit_VERSION} but QN_CUDA=OFF: CPU only")
+else()
+  qn_report("CUDA" "not found: QN_CUDA=OFF, CPU only")
+endif()
+
+# --- cuDNN (optional, with CUDA).
+set(QN_CUDNN OFF)
+if(QN_CUDA)
+  find_path(QN_CUDNN_INCLUDE cudnn_version.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/include /usr/include/x86_64-linux-gnu)
+  find_library(QN_CUDNN_LIB cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} /usr/lib/x86_64-linux-gnu)
+  if(QN_CUDNN_INCLUDE AND QN_CUDNN_LIB)
+    set(QN_CUDNN ON)
+    file(STRINGS ${QN_CUDNN_INCLUDE}/cudnn_version.h cudnn_lines REGEX "define CUDNN_(MAJOR|MINOR|PATCHLEVEL) ")
+    string(REGEX REPLACE ".*CUDNN_MAJOR ([0-9]+).*CUDNN_MINOR ([0-9]+).*CUDNN_PATCHLEVEL ([0-9]+).*" "\\1.\\2.\\3"
+           cudnn_version "${cudnn_lines}")
+    add_library(qn::cudnn INTERFACE IMPORTED)
+    target_include_directories(qn::cudnn INTERFACE ${QN_CUDNN_INCLUDE})
+    target_link_libraries(qn::cudnn INTERFACE ${QN_CUDNN_LIB})
+    qn_report("cuDNN" "found ${cudnn_version} (${QN_CUDNN_LIB})")
+  else()
+    qn_report("cuDNN" "not found: GPU convolutions and BatchNorm off")
+  endif()
+else()
+  qn_report("cuDNN" "off (needs CUDA)")
+endif()
+
+# --- GoogleTest (tests).
+if(QN_TESTS)
+  find_package(GTest QUIET)
+  if(GTest_FOUND)
+    qn_report("GTest" "found ${GTest_VERSION}: tests on")
+  else()
+    set(QN_TESTS OFF)
+    qn_report("GTest" "not found: tests off (apt-get install libgtest-dev)")
+  endif()
+else()
+  qn_report("GTest" "QN_TESTS=OFF: tests off")
+endif()
+
+# --- Google Benchmark (bench/).
+if(QN_BENCH)
+  find_package(benchmark QUIET)
+  if(benchmark_FOUND)
+    qn_report("benchmark" "found ${benchmark_VERSION}: bench on")
+  else()
+    set(QN_BENCH OFF)
+    qn_report("benchmark" "not found: bench off (apt-get install libbenchmark-dev)")
+  endif()
+else()
+  qn_report("benchmark" "QN_BENCH=OFF: bench off")
+endif()
+
+# --- stb (image decoding for the data loaders).
+find_path(QN_STB_INCLUDE stb_image.h PATHS /usr/include/stb /usr/include NO_DEFAULT_PATH)
+if(QN_STB_INCLUDE)
+  qn_report("stb" "found ${QN_STB_INCLUDE}/stb_image.h: JPEG/PNG loading on")
+else()
+  qn_report("stb" "not found: JPEG/PNG loading off (apt-get install libstb-dev)")
+endif()

@@ -1,0 +1,88 @@
+// Copies between layouts and dtypes: contiguous(), clone(), to(dtype), copy_(), fill_().
+#include <cstring>
+
+#include "core/strided_loop.h"
+#include "core/tensor.h"
+
+namespace qn {
+namespace {
+
+constexpr int64_t kCopyGrain = 1 << 16;
+
+template <class To, class From>
+To convert(From value) {
+  if constexpr (std::is_same_v<To, From>) {
+    return value;
+  } else if constexpr (std::is_same_v<From, Half> || std::is_same_v<From, BFloat16>) {
+    return convert<To>(static_cast<float>(value));
+  } else if constexpr (std::is_same_v<To, Half> || std::is_same_v<To, BFloat16>) {
+    return To(static_cast<float>(value));
+  } else {
+    return static_cast<To>(value);
+  }
+}
+
+void check_cpu(const Tensor& t, const char* op) {
+  QN_CHECK(t.device().is_cpu(), op, "tensor ", t.describe(),
+           " is on a device this build has no copy kernel for");
+}
+
+}  // namespace
+
+Tensor& Tensor::copy_(const Tensor& src) {
+  check_cpu(*this, "copy_");
+  check_cpu(src, "copy_");
+  const Shape& shape = this->shape();
+  QN_CHECK(broadcast_shapes(src.shape(), shape, "copy_") == shape, "copy_", "source ", src.describe(),
+           " cannot be broadcast to destination ", describe());
+  if (src.dtype() == dtype() && is_contiguous() && src.is_contiguous() && src.shape() == shape) {
+    if (!is_same(src)) std::memmove(raw_data(), src.raw_data(), nbytes());
+    return *this;
+  }
+  const Strides src_strides = broadcast_strides(src.shape(), src.strides(), shape);
+  visit_dtype(dtype(), [&](auto dst_tag) {
+    using D = typename decltype(dst_tag)::type;
+    visit_dtype(src.dtype(), [&](auto src_tag) {
+      using S = typename decltype(src_tag)::type;
+      D* dst_data = static_cast<D*>(raw_data());
+      const S* src_data = static_cast<const S*>(src.raw_data());
+      for_each_row<2>(shape, {strides(), src_strides}, [&](const RowPointers<2>& row) {
+        D* d = dst_data + row.offset[0];
+        const S* s = src_data + row.offset[1];
+        for (int64_t i = 0; i < row.n; ++i) d[i * row.stride[0]] = convert<D>(s[i * row.stride[1]]);
+      }, kCopyGrain);
+    });
+  });
+  return *this;
+}
+
+Tensor& Tensor::fill_(double value) {
+  check_cpu(*this, "fill_");
+  visit_dtype(dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T v = convert<T>(value);
+    T* data = static_cast<T*>(raw_data());
+    for_each_row<1>(shape(), {strides()}, [&](const RowPointers<1>& row) {
+      T* d = data + row.offset[0];
+      for (int64_t i = 0; i < row.n; ++i) d[i * row.stride[0]] = v;
+    }, kCopyGrain);
+  });
+  return *this;
+}
+
+Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
+
+Tensor Tensor::clone() const {
+  Tensor out = empty(shape(), options());
+  out.copy_(*this);
+  return out;
+}
+
+Tensor Tensor::to(DType target) const {
+  if (target == dtype()) return *this;
+  Tensor out = empty(shape(), TensorOptions(target, device()));
+  out.copy_(*this);
+  return out;
+}
+
+}  // namespace qn

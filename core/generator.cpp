@@ -1,0 +1,156 @@
+#include "core/generator.h"
+
+#include <cmath>
+#include <numbers>
+
+#include "core/parallel.h"
+#include "core/philox.h"
+
+namespace qn {
+
+void Generator::manual_seed(uint64_t seed) {
+  std::lock_guard lock(mutex_);
+  seed_ = seed;
+  offset_ = 0;
+}
+uint64_t Generator::seed() const {
+  std::lock_guard lock(mutex_);
+  return seed_;
+}
+uint64_t Generator::offset() const {
+  std::lock_guard lock(mutex_);
+  return offset_;
+}
+void Generator::set_offset(uint64_t offset) {
+  std::lock_guard lock(mutex_);
+  offset_ = offset;
+}
+uint64_t Generator::reserve(uint64_t blocks) {
+  std::lock_guard lock(mutex_);
+  const uint64_t first = offset_;
+  offset_ += blocks;
+  return first;
+}
+
+Generator& default_generator() {
+  static Generator generator;
+  return generator;
+}
+void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
+
+namespace {
+
+constexpr int64_t kRandomGrain = 1 << 14;
+
+// Fills a fresh contiguous tensor with value(i) computed in double, then converted.
+template <class ValueAt>
+Tensor generate(const Shape& shape, TensorOptions options, const ValueAt& value_at) {
+  Tensor out = empty(shape, options);
+  visit_dtype(options.dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* data = out.data_ptr<T>();
+    parallel_for(0, out.numel(), kRandomGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
+          data[i] = T(static_cast<float>(value_at(i)));
+        } else {
+          data[i] = static_cast<T>(value_at(i));
+        }
+      }
+    });
+  });
+  return out;
+}
+
+Generator& resolve(Generator* gen) { return gen ? *gen : default_generator(); }
+
+uint64_t blocks_for(int64_t n, int64_t per_block) { return static_cast<uint64_t>((n + per_block - 1) / per_block); }
+
+// Uniform [0, 1) for element i of a draw starting at block `first`.
+struct UniformStream {
+  uint64_t seed;
+  uint64_t first;
+  bool wide;  // 53-bit doubles (2 per block) instead of 24-bit floats (4 per block)
+
+  double operator()(int64_t i) const {
+    if (wide) {
+      const philox::Counter w = philox::block(seed, first + static_cast<uint64_t>(i / 2));
+      const int k = static_cast<int>(i % 2) * 2;
+      return philox::uniform_double(w[k], w[k + 1]);
+    }
+    const philox::Counter w = philox::block(seed, first + static_cast<uint64_t>(i / 4));
+    return philox::uniform_float(w[i % 4]);
+  }
+};
+
+// Standard normal for element i: pair j = i/2 uses uniforms (2j, 2j+1) of the uniform stream.
+struct NormalStream {
+  UniformStream uniform;
+  double operator()(int64_t i) const {
+    const int64_t pair = i / 2;
+    const double u1 = 1.0 - uniform(2 * pair);  // in (0, 1]: log is finite
+    const double u2 = uniform(2 * pair + 1);
+    const double radius = std::sqrt(-2.0 * std::log(u1));
+    const double angle = 2.0 * std::numbers::pi * u2;
+    return i % 2 == 0 ? radius * std::cos(angle) : radius * std::sin(angle);
+  }
+};
+
+UniformStream reserve_uniform(Generator& gen, int64_t count, DType dtype) {
+  const bool wide = dtype == DType::f64;
+  const uint64_t blocks = blocks_for(count, wide ? 2 : 4);
+  const uint64_t seed = gen.seed();
+  return {seed, gen.reserve(blocks), wide};
+}
+
+void check_floating(DType t, const char* op) {
+  QN_CHECK(is_floating(t), op, "expected a floating dtype, got ", t);
+}
+
+}  // namespace
+
+Tensor rand(const Shape& shape, TensorOptions options, Generator* gen) {
+  check_floating(options.dtype, "rand");
+  const UniformStream uniform = reserve_uniform(resolve(gen), shape.numel(), options.dtype);
+  return generate(shape, options, uniform);
+}
+
+Tensor randn(const Shape& shape, TensorOptions options, Generator* gen) {
+  check_floating(options.dtype, "randn");
+  const int64_t pairs = (shape.numel() + 1) / 2;
+  const NormalStream normal{reserve_uniform(resolve(gen), 2 * pairs, options.dtype)};
+  return generate(shape, options, normal);
+}
+
+Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions options, Generator* gen) {
+  QN_CHECK(low < high, "randint", "expected low < high, got [", low, ", ", high, ")");
+  constexpr int64_t kExact = int64_t{1} << 53;  // values pass through double
+  QN_CHECK(low >= -kExact && high <= kExact, "randint", "bounds must lie within +-2^53, got [", low, ", ", high, ")");
+  const uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
+  Generator& g = resolve(gen);
+  const uint64_t seed = g.seed();
+  const uint64_t first = g.reserve(blocks_for(shape.numel(), 2));
+  return generate(shape, options, [=](int64_t i) {
+    const philox::Counter w = philox::block(seed, first + static_cast<uint64_t>(i / 2));
+    const int k = static_cast<int>(i % 2) * 2;
+    const uint64_t bits = (static_cast<uint64_t>(w[k]) << 32) | w[k + 1];
+    return static_cast<double>(low + static_cast<int64_t>(bits % range));
+  });
+}
+
+Tensor& uniform_(Tensor& t, double low, double high, Generator* gen) {
+  check_floating(t.dtype(), "uniform_");
+  const UniformStream uniform = reserve_uniform(resolve(gen), t.numel(), t.dtype());
+  Tensor values = generate(t.shape(), t.dtype(), [&](int64_t i) { return low + (high - low) * uniform(i); });
+  return t.copy_(values);
+}
+
+Tensor& normal_(Tensor& t, double mean, double stddev, Generator* gen) {
+  check_floating(t.dtype(), "normal_");
+  const int64_t pairs = (t.numel() + 1) / 2;
+  const NormalStream normal{reserve_uniform(resolve(gen), 2 * pairs, t.dtype())};
+  Tensor values = generate(t.shape(), t.dtype(), [&](int64_t i) { return mean + stddev * normal(i); });
+  return t.copy_(values);
+}
+
+}  // namespace qn

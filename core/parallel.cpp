@@ -1,0 +1,45 @@
+#include "core/parallel.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+
+#include "core/error.h"
+
+namespace qn {
+namespace {
+
+int threads_from_environment() {
+  if (const char* env = std::getenv("QN_NUM_THREADS"); env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    QN_CHECK(*end == '\0' && n >= 1 && n <= 4096, "QN_NUM_THREADS", "expected a positive thread count, got '",
+             env, "'");
+    omp_set_num_threads(static_cast<int>(n));
+    return static_cast<int>(n);
+  }
+  return omp_get_max_threads();
+}
+
+std::atomic<int> g_threads{0};
+
+}  // namespace
+
+int get_num_threads() {
+  int n = g_threads.load(std::memory_order_relaxed);
+  if (n == 0) {
+    static const int from_env = threads_from_environment();
+    int expected = 0;
+    g_threads.compare_exchange_strong(expected, from_env);
+    n = g_threads.load();
+  }
+  return n;
+}
+
+void set_num_threads(int threads) {
+  QN_CHECK(threads >= 1, "set_num_threads", "expected a positive thread count, got ", threads);
+  omp_set_num_threads(threads);
+  g_threads.store(threads);
+}
+
+}  // namespace qn

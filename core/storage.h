@@ -1,0 +1,34 @@
+// Storage: one block of device memory, shared by every tensor that views it.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "core/device.h"
+
+namespace qn {
+
+class Storage {
+ public:
+  Storage() = default;
+  // Fresh, uninitialised memory of nbytes on device.
+  static Storage allocate(size_t nbytes, Device device);
+
+  void* data() const { return impl_ ? impl_->data : nullptr; }
+  size_t nbytes() const { return impl_ ? impl_->nbytes : 0; }
+  Device device() const { return impl_ ? impl_->device : Device::cpu(); }
+  bool defined() const { return impl_ != nullptr; }
+  bool same_as(const Storage& other) const { return impl_ == other.impl_; }
+  long use_count() const { return impl_.use_count(); }
+
+ private:
+  struct Impl {
+    void* data = nullptr;
+    size_t nbytes = 0;
+    Device device;
+    ~Impl();
+  };
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace qn

@@ -1,0 +1,136 @@
+// Tensor: a cheap, shared handle to (storage, offset, shape, strides, dtype, device).
+// Copying a Tensor copies the handle; views share storage; contiguous()/clone()/to() copy data.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/device.h"
+#include "core/dtype.h"
+#include "core/shape.h"
+#include "core/storage.h"
+
+namespace qn {
+
+// What to make a new tensor as. Implicit from a DType or Device so factories read naturally:
+// zeros({2, 3}, DType::f64).
+struct TensorOptions {
+  DType dtype = DType::f32;
+  Device device = Device::cpu();
+
+  TensorOptions() = default;
+  TensorOptions(DType t) : dtype(t) {}     // NOLINT: implicit on purpose
+  TensorOptions(Device d) : device(d) {}   // NOLINT: implicit on purpose
+  TensorOptions(DType t, Device d) : dtype(t), device(d) {}
+};
+
+class Tensor {
+ public:
+  Tensor() = default;  // undefined: defined() is false
+  Tensor(Storage storage, int64_t offset, Shape shape, Strides strides, DType dtype);
+
+  bool defined() const { return impl_ != nullptr; }
+
+  // --- metadata
+  const Shape& shape() const { return impl().shape; }
+  const Strides& strides() const { return impl().strides; }
+  int64_t size(int64_t dim) const;
+  int64_t stride(int64_t dim) const;
+  int dim() const { return impl().shape.size(); }
+  int64_t numel() const { return impl().shape.numel(); }
+  int64_t offset() const { return impl().offset; }
+  DType dtype() const { return impl().dtype; }
+  Device device() const { return impl().storage.device(); }
+  TensorOptions options() const { return {dtype(), device()}; }
+  size_t element_size() const { return dtype_size(dtype()); }
+  size_t nbytes() const { return static_cast<size_t>(numel()) * element_size(); }
+  const Storage& storage() const { return impl().storage; }
+  bool is_contiguous() const;
+  bool shares_storage_with(const Tensor& other) const { return storage().same_as(other.storage()); }
+  // Same TensorImpl: the same handle, not just the same storage.
+  bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
+
+  // --- data access (CPU). data_ptr<T>() checks that T matches dtype().
+  void* raw_data() const;
+  template <class T> T* data_ptr() const {
+    check_access(dtype_of<T>, "data_ptr");
+    return static_cast<T*>(raw_data());
+  }
+  // The single element of a one-element tensor, converted to T.
+  template <class T> T item() const;
+
+  // --- views: share storage, no copy
+  Tensor view(const Shape& shape) const;        // like PyTorch: fails when strides cannot express it
+  Tensor reshape(const Shape& shape) const;     // a view when possible, else a contiguous copy
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
+  Tensor transpose(int64_t dim0, int64_t dim1) const;
+  Tensor t() const;  // transpose of a 2-D tensor
+  Tensor permute(const std::vector<int64_t>& dims) const;
+  Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
+  Tensor slice(int64_t dim, int64_t start, int64_t end, int64_t step = 1) const;  // Python's [start:end:step]
+  Tensor select(int64_t dim, int64_t index) const;  // drops dim
+  Tensor expand(const Shape& shape) const;          // -1 keeps a size; new leading dims allowed
+  Tensor squeeze() const;
+  Tensor squeeze(int64_t dim) const;
+  Tensor unsqueeze(int64_t dim) const;
+  Tensor as_strided(const Shape& shape, const Strides& strides, int64_t offset) const;
+
+  // --- copies
+  Tensor contiguous() const;  // this tensor if already contiguous
+  Tensor clone() const;
+  Tensor to(DType dtype) const;  // this tensor if already of dtype
+  Tensor& copy_(const Tensor& src);  // src broadcast to this shape, converted to this dtype
+  Tensor& fill_(double value);
+  Tensor& zero_() { return fill_(0.0); }
+
+  std::string str() const;  // readable, PyTorch-like printing
+  std::string describe() const;  // "f32[2, 3] on cpu", for error messages
+
+ private:
+  struct Impl {
+    Storage storage;
+    int64_t offset = 0;  // in elements
+    Shape shape;
+    Strides strides;  // in elements
+    DType dtype = DType::f32;
+  };
+  const Impl& impl() const;
+  void check_access(DType expected, const char* op) const;
+  Tensor with_geometry(const Shape& shape, const Strides& strides, int64_t offset) const;
+
+  std::shared_ptr<Impl> impl_;
+};
+
+std::ostream& operator<<(std::ostream& out, const Tensor& t);
+
+// --- factories
+Tensor empty(const Shape& shape, TensorOptions options = {});
+Tensor zeros(const Shape& shape, TensorOptions options = {});
+Tensor ones(const Shape& shape, TensorOptions options = {});
+Tensor full(const Shape& shape, double value, TensorOptions options = {});
+Tensor empty_like(const Tensor& t);
+Tensor zeros_like(const Tensor& t);
+// Values start, start+step, ... below end (above end for a negative step).
+Tensor arange(double start, double end, double step = 1.0, TensorOptions options = {});
+Tensor arange(int64_t end, TensorOptions options = DType::i64);
+// steps values from start to end inclusive, evenly spaced.
+Tensor linspace(double start, double end, int64_t steps, TensorOptions options = {});
+// A tensor holding a copy of values, of the given shape (1-D when shape is empty and values are not one).
+template <class T>
+Tensor from_vector(std::span<const T> values, const Shape& shape);
+template <class T>
+Tensor from_vector(const std::vector<T>& values, const Shape& shape) {
+  return from_vector(std::span<const T>(values), shape);
+}
+template <class T>
+Tensor from_vector(const std::vector<T>& values) {
+  return from_vector(std::span<const T>(values), Shape{static_cast<int64_t>(values.size())});
+}
+// A 0-d tensor holding value.
+Tensor scalar_tensor(double value, TensorOptions options = {});
+
+}  // namespace qn

@@ -1,0 +1,156 @@
+// CPU convolution.
+// im2col + GEMM, per image and group g (Cg = C / groups input channels, Og = O / groups outputs):
+//   col (Cg*KH*KW, HO*WO):  col[(c, i, j), (y, x)] = input[c, y*sh - pt + i*dh, x*sw - pl + j*dw] (0 outside)
+//   out_g (Og, HO*WO) = weight_g (Og, Cg*KH*KW) @ col
+// A 1x1 convolution with stride 1 and no padding needs no col: the image itself is (Cg, H*W).
+// Depthwise (one input channel per group) is a direct loop: each output channel is a KHxKW stencil.
+#include <vector>
+
+#include "core/parallel.h"
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/threading.h"
+
+namespace qn::kernels::cpu {
+namespace {
+
+struct Geometry {
+  int64_t n, c, h, w;     // input
+  int64_t o, kh, kw;      // weight
+  int64_t ho, wo;         // output
+  int64_t groups, cg, og; // per group
+};
+
+Geometry geometry(const Tensor& input, const Tensor& weight, const Tensor& out, const Conv2dParams& p) {
+  Geometry g{input.size(0), input.size(1), input.size(2), input.size(3), weight.size(0), weight.size(2),
+             weight.size(3), out.size(2), out.size(3), p.groups, 0, 0};
+  g.cg = g.c / g.groups;
+  g.og = g.o / g.groups;
+  return g;
+}
+
+// col (cg*kh*kw, ho*wo) for channels [c0, c0 + cg) of one image (c, h, w).
+template <class T>
+void im2col(const T* image, const Geometry& g, const Conv2dParams& p, int64_t c0, T* col) {
+  const int64_t plane = g.ho * g.wo;
+  for (int64_t c = 0; c < g.cg; ++c) {
+    const T* channel = image + (c0 + c) * g.h * g.w;
+    for (int64_t i = 0; i < g.kh; ++i) {
+      for (int64_t j = 0; j < g.kw; ++j) {
+        T* dst = col + ((c * g.kh + i) * g.kw + j) * plane;
+        for (int64_t y = 0; y < g.ho; ++y) {
+          const int64_t iy = y * p.stride[0] - p.padding[0] + i * p.dilation[0];
+          T* row = dst + y * g.wo;
+          if (iy < 0 || iy >= g.h) {
+            std::fill(row, row + g.wo, T(0));
+            continue;
+          }
+          const T* src = channel + iy * g.w;
+          for (int64_t x = 0; x < g.wo; ++x) {
+            const int64_t ix = x * p.stride[1] - p.padding[2] + j * p.dilation[1];
+            row[x] = (ix >= 0 && ix < g.w) ? src[ix] : T(0);
+          }
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+void add_bias(T* out, const T* bias, int64_t channels, int64_t plane) {
+  for (int64_t o = 0; o < channels; ++o) {
+    T* dst = out + o * plane;
+    const T b = bias[o];
+#pragma omp simd
+    for (int64_t i = 0; i < plane; ++i) dst[i] += b;
+  }
+}
+
+template <class T>
+void conv_im2col_typed(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
+                       Tensor& out) {
+  const Geometry g = geometry(input, weight, out, p);
+  const T* in = input.data_ptr<T>();
+  const T* w = weight.data_ptr<T>();
+  const T* b = bias.defined() ? bias.data_ptr<T>() : nullptr;
+  T* o = out.data_ptr<T>();
+  const int64_t plane = g.ho * g.wo;
+  const int64_t patch = g.cg * g.kh * g.kw;
+  const bool pointwise = g.kh == 1 && g.kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 &&
+                         p.padding == std::array<int64_t, 4>{0, 0, 0, 0};
+  sync_blas_threads();
+  // One image per thread when there are enough images; otherwise images in turn with threaded GEMMs.
+  auto run_images = [&](int64_t begin, int64_t end) {
+    std::vector<T> col(pointwise ? 0 : static_cast<size_t>(patch * plane));
+    for (int64_t n = begin; n < end; ++n) {
+      const T* image = in + n * g.c * g.h * g.w;
+      T* result = o + n * g.o * plane;
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        const T* cols = image + grp * g.cg * g.h * g.w;
+        if (!pointwise) {
+          im2col(image, g, p, grp * g.cg, col.data());
+          cols = col.data();
+        }
+        gemm<T>(false, false, g.og, plane, patch, T(1), w + grp * g.og * patch, patch, cols, plane, T(0),
+                result + grp * g.og * plane, plane);
+      }
+      if (b) add_bias(result, b, g.o, plane);
+    }
+  };
+  if (g.n >= get_num_threads()) {
+    parallel_for(0, g.n, 1, run_images);
+  } else {
+    run_images(0, g.n);
+  }
+}
+
+template <class T>
+void conv_depthwise_typed(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
+                          Tensor& out) {
+  const Geometry g = geometry(input, weight, out, p);
+  const int64_t multiplier = g.og;  // outputs per input channel
+  const T* in = input.data_ptr<T>();
+  const T* w = weight.data_ptr<T>();
+  const T* b = bias.defined() ? bias.data_ptr<T>() : nullptr;
+  T* o = out.data_ptr<T>();
+  parallel_for(0, g.n * g.o, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t n = t / g.o;
+      const int64_t oc = t % g.o;
+      const T* channel = in + (n * g.c + oc / multiplier) * g.h * g.w;
+      const T* kernel = w + oc * g.kh * g.kw;
+      T* dst = o + t * g.ho * g.wo;
+      const T init = b ? b[oc] : T(0);
+      for (int64_t y = 0; y < g.ho; ++y) {
+        for (int64_t x = 0; x < g.wo; ++x) {
+          T acc = init;
+          for (int64_t i = 0; i < g.kh; ++i) {
+            const int64_t iy = y * p.stride[0] - p.padding[0] + i * p.dilation[0];
+            if (iy < 0 || iy >= g.h) continue;
+            for (int64_t j = 0; j < g.kw; ++j) {
+              const int64_t ix = x * p.stride[1] - p.padding[2] + j * p.dilation[1];
+              if (ix >= 0 && ix < g.w) acc += channel[iy * g.w + ix] * kernel[i * g.kw + j];
+            }
+          }
+          dst[y * g.wo + x] = acc;
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void conv2d_im2col(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p, Tensor& out) {
+  visit_floating(input.dtype(), "conv2d", [&](auto tag) {
+    conv_im2col_typed<typename decltype(tag)::type>(input, weight, bias, p, out);
+  });
+}
+
+void conv2d_depthwise(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
+                      Tensor& out) {
+  visit_floating(input.dtype(), "conv2d", [&](auto tag) {
+    conv_depthwise_typed<typename decltype(tag)::type>(input, weight, bias, p, out);
+  });
+}
+
+}  // namespace qn::kernels::cpu

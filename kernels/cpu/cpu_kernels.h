@@ -1,0 +1,50 @@
+// The CPU kernels behind kernels/*.h. Arguments arrive validated, outputs allocated with their final
+// shape; these only compute. (CUDA kernels mirror this list in kernels/cuda/.)
+#pragma once
+
+#include <optional>
+
+#include "core/tensor.h"
+#include "kernels/conv.h"
+#include "kernels/elementwise.h"
+#include "kernels/pool.h"
+
+namespace qn::kernels::cpu {
+
+void unary(UnaryOp op, const Tensor& x, Tensor& out);
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out);
+void compare(CompareOp op, const Tensor& a, const Tensor& b, Tensor& out);
+void clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi, Tensor& out);
+void where(const Tensor& condition, const Tensor& a, const Tensor& b, Tensor& out);
+
+enum class Reduction { sum, max, min };
+// out (contiguous, kept dims of x in order) = reduction of x over the dims flagged in reduce.
+void reduce(Reduction op, const Tensor& x, const std::vector<bool>& reduce, Tensor& out);
+void argmax(const Tensor& x, int dim, Tensor& out);
+
+// out (batch..., M, N) = a (batch..., M, K) @ b (batch..., K, N); a, b already expanded to out's batch.
+void matmul(const Tensor& a, const Tensor& b, Tensor& out);
+
+void softmax(const Tensor& x, int dim, bool log, Tensor& out);
+void layer_norm(const Tensor& x, int64_t rows, int64_t cols, const Tensor& weight, const Tensor& bias, double eps,
+                Tensor& out, Tensor& mean, Tensor& rstd);
+
+void index_select(const Tensor& x, int dim, const Tensor& index, Tensor& out);
+void gather(const Tensor& x, int dim, const Tensor& index, Tensor& out);
+void scatter_add(int dim, const Tensor& index, const Tensor& src, Tensor& out);
+void index_add(int dim, const Tensor& index, const Tensor& src, Tensor& out);
+
+void conv2d_im2col(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p, Tensor& out);
+void conv2d_depthwise(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
+                      Tensor& out);
+
+void max_pool2d(const Tensor& x, const Pool2dParams& p, Tensor& out, Tensor& indices);
+void avg_pool2d(const Tensor& x, const Pool2dParams& p, Tensor& out);
+void adaptive_avg_pool2d(const Tensor& x, Tensor& out);
+
+// Row-major GEMM: C (M, N) = alpha * op(A) (M, K) * op(B) (K, N) + beta * C, for float or double.
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+          int64_t ldb, T beta, T* c, int64_t ldc);
+
+}  // namespace qn::kernels::cpu

@@ -1,0 +1,117 @@
+// CPU pooling: one (H, W) plane per task, windows clipped to the input (max, adaptive) or to the
+// padded input (avg with count_include_pad, as PyTorch).
+#include <cmath>
+#include <limits>
+
+#include "core/parallel.h"
+#include "kernels/cpu/cpu_kernels.h"
+
+namespace qn::kernels::cpu {
+namespace {
+
+struct Planes {
+  int64_t count, h, w, ho, wo;
+};
+
+Planes planes(const Tensor& x, const Tensor& out) {
+  return {x.size(0) * x.size(1), x.size(2), x.size(3), out.size(2), out.size(3)};
+}
+
+}  // namespace
+
+void max_pool2d(const Tensor& x, const Pool2dParams& p, Tensor& out, Tensor& indices) {
+  visit_floating(x.dtype(), "max_pool2d", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const Planes g = planes(x, out);
+    const T* in = x.data_ptr<T>();
+    T* o = out.data_ptr<T>();
+    int64_t* idx = indices.data_ptr<int64_t>();
+    parallel_for(0, g.count, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) {
+        const T* plane = in + c * g.h * g.w;
+        for (int64_t y = 0; y < g.ho; ++y) {
+          const int64_t y0 = y * p.stride[0] - p.padding[0];
+          const int64_t y1 = std::min(y0 + p.kernel[0], g.h);
+          for (int64_t x0w = 0; x0w < g.wo; ++x0w) {
+            const int64_t x0 = x0w * p.stride[1] - p.padding[1];
+            const int64_t x1 = std::min(x0 + p.kernel[1], g.w);
+            T best = -std::numeric_limits<T>::infinity();
+            int64_t best_at = std::max<int64_t>(y0, 0) * g.w + std::max<int64_t>(x0, 0);
+            for (int64_t iy = std::max<int64_t>(y0, 0); iy < y1; ++iy) {
+              for (int64_t ix = std::max<int64_t>(x0, 0); ix < x1; ++ix) {
+                const T v = plane[iy * g.w + ix];
+                if (v > best || (std::isnan(v) && !std::isnan(best))) {  // a NaN wins, as in PyTorch
+                  best = v;
+                  best_at = iy * g.w + ix;
+                }
+              }
+            }
+            const int64_t at = (c * g.ho + y) * g.wo + x0w;
+            o[at] = best;
+            idx[at] = best_at;
+          }
+        }
+      }
+    });
+  });
+}
+
+void avg_pool2d(const Tensor& x, const Pool2dParams& p, Tensor& out) {
+  visit_floating(x.dtype(), "avg_pool2d", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const Planes g = planes(x, out);
+    const T* in = x.data_ptr<T>();
+    T* o = out.data_ptr<T>();
+    parallel_for(0, g.count, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) {
+        const T* plane = in + c * g.h * g.w;
+        for (int64_t y = 0; y < g.ho; ++y) {
+          const int64_t y0 = y * p.stride[0] - p.padding[0];
+          const int64_t y_end_padded = std::min(y0 + p.kernel[0], g.h + p.padding[0]);
+          for (int64_t xo = 0; xo < g.wo; ++xo) {
+            const int64_t x0 = xo * p.stride[1] - p.padding[1];
+            const int64_t x_end_padded = std::min(x0 + p.kernel[1], g.w + p.padding[1]);
+            const int64_t padded_count = (y_end_padded - y0) * (x_end_padded - x0);
+            const int64_t ys = std::max<int64_t>(y0, 0), ye = std::min(y_end_padded, g.h);
+            const int64_t xs = std::max<int64_t>(x0, 0), xe = std::min(x_end_padded, g.w);
+            T total = 0;
+            for (int64_t iy = ys; iy < ye; ++iy) {
+              for (int64_t ix = xs; ix < xe; ++ix) total += plane[iy * g.w + ix];
+            }
+            const int64_t divisor = p.count_include_pad ? padded_count : (ye - ys) * (xe - xs);
+            o[(c * g.ho + y) * g.wo + xo] = total / static_cast<T>(divisor);
+          }
+        }
+      }
+    });
+  });
+}
+
+void adaptive_avg_pool2d(const Tensor& x, Tensor& out) {
+  visit_floating(x.dtype(), "adaptive_avg_pool2d", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const Planes g = planes(x, out);
+    const T* in = x.data_ptr<T>();
+    T* o = out.data_ptr<T>();
+    parallel_for(0, g.count, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) {
+        const T* plane = in + c * g.h * g.w;
+        for (int64_t y = 0; y < g.ho; ++y) {
+          const int64_t ys = y * g.h / g.ho;
+          const int64_t ye = ((y + 1) * g.h + g.ho - 1) / g.ho;
+          for (int64_t xo = 0; xo < g.wo; ++xo) {
+            const int64_t xs = xo * g.w / g.wo;
+            const int64_t xe = ((xo + 1) * g.w + g.wo - 1) / g.wo;
+            T total = 0;
+            for (int64_t iy = ys; iy < ye; ++iy) {
+              for (int64_t ix = xs; ix < xe; ++ix) total += plane[iy * g.w + ix];
+            }
+            o[(c * g.ho + y) * g.wo + xo] = total / static_cast<T>((ye - ys) * (xe - xs));
+          }
+        }
+      }
+    });
+  });
+}
+
+}  // namespace qn::kernels::cpu

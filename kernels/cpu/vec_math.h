@@ -1,0 +1,52 @@
+// Scalar math written so that GCC vectorizes loops calling it (no calls into libm, no branches).
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+
+namespace qn::kernels::cpu {
+
+// exp for float, within 2 ulp of the correctly rounded result over the whole range.
+// exp(x) = 2^n * exp(r) with n = round(x / ln 2) and |r| <= ln(2)/2; exp(r) by the Cephes minimax
+// polynomial. 2^n is applied as two factors 2^(n/2) so that results down to the subnormal range
+// (x >= -103.9) stay exact and larger |x| overflow to inf or underflow to 0 naturally.
+inline float exp_f32(float x) {
+  constexpr float kLog2e = 1.44269504088896341f;
+  constexpr float kLn2Hi = 0.693359375f;       // ln 2 split: kLn2Hi + kLn2Lo,
+  constexpr float kLn2Lo = -2.12194440e-4f;    // kLn2Hi exact in 9 bits so n * kLn2Hi is exact
+  const float xc = std::min(std::max(x, -104.0f), 89.0f);  // keeps n in int range; NaN passes through
+  const float n = std::floor(xc * kLog2e + 0.5f);
+  const float r = (xc - n * kLn2Hi) - n * kLn2Lo;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float e = p * (r * r) + r + 1.0f;
+  const int32_t ni = static_cast<int32_t>(n);
+  const int32_t half = ni >> 1;
+  const float scale1 = std::bit_cast<float>((half + 127) << 23);
+  const float scale2 = std::bit_cast<float>((ni - half + 127) << 23);
+  return x != x ? x : e * scale1 * scale2;
+}
+
+inline double exp_f64(double x) { return std::exp(x); }
+
+template <class T>
+inline T exp_fast(T x) {
+  if constexpr (std::is_same_v<T, float>) {
+    return exp_f32(x);
+  } else {
+    return static_cast<T>(std::exp(x));
+  }
+}
+
+template <class T>
+inline T sigmoid(T x) {
+  return T(1) / (T(1) + exp_fast<T>(-x));
+}
+
+}  // namespace qn::kernels::cpu

@@ -1,0 +1,94 @@
+// Elementwise entry points: argument checks, output shape and dtype, device dispatch.
+#include "kernels/elementwise.h"
+
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/device_check.h"
+
+namespace qn::kernels {
+
+const char* op_name(UnaryOp op) {
+  constexpr const char* names[] = {"neg",  "exp",     "log",  "sqrt", "rsqrt",     "abs",
+                                   "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "silu"};
+  return names[static_cast<int>(op)];
+}
+const char* op_name(BinaryOp op) {
+  constexpr const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum"};
+  return names[static_cast<int>(op)];
+}
+const char* op_name(CompareOp op) {
+  constexpr const char* names[] = {"eq", "ne", "lt", "le", "gt", "ge"};
+  return names[static_cast<int>(op)];
+}
+
+static bool needs_floating(UnaryOp op) {
+  return op != UnaryOp::neg && op != UnaryOp::abs && op != UnaryOp::relu;
+}
+
+static void check_out(const char* op, const Shape& shape, DType dtype, const Tensor& out) {
+  QN_CHECK(out.shape() == shape && out.dtype() == dtype, op, "output ", out.describe(), " does not match the ",
+           dtype, shape, " result");
+}
+
+void unary_out(UnaryOp op, const Tensor& x, Tensor& out) {
+  const char* name = op_name(op);
+  require_cpu(name, {&x, &out});
+  QN_CHECK(!needs_floating(op) || x.dtype() == DType::f32 || x.dtype() == DType::f64, name,
+           "expected a f32 or f64 tensor, got ", x.describe());
+  check_out(name, x.shape(), x.dtype(), out);
+  cpu::unary(op, x, out);
+}
+
+Tensor unary(UnaryOp op, const Tensor& x) {
+  Tensor out = empty(x.shape(), x.options());
+  unary_out(op, x, out);
+  return out;
+}
+
+void binary_out(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
+  const char* name = op_name(op);
+  require_cpu(name, {&a, &b, &out});
+  require_same_dtype(name, a, b);
+  check_out(name, broadcast_shapes(a.shape(), b.shape(), name), a.dtype(), out);
+  cpu::binary(op, a, b, out);
+}
+
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  require_same_dtype(op_name(op), a, b);
+  Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), op_name(op)), a.options());
+  binary_out(op, a, b, out);
+  return out;
+}
+
+Tensor binary(BinaryOp op, const Tensor& a, double b) { return binary(op, a, scalar_tensor(b, a.options())); }
+
+Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
+  const char* name = op_name(op);
+  require_cpu(name, {&a, &b});
+  require_same_dtype(name, a, b);
+  Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), TensorOptions(DType::u8, a.device()));
+  cpu::compare(op, a, b, out);
+  return out;
+}
+
+Tensor compare(CompareOp op, const Tensor& a, double b) { return compare(op, a, scalar_tensor(b, a.options())); }
+
+Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
+  require_cpu("clamp", {&x});
+  QN_CHECK(!lo || !hi || *lo <= *hi, "clamp", "lower bound ", *lo, " exceeds upper bound ", *hi);
+  Tensor out = empty(x.shape(), x.options());
+  cpu::clamp(x, lo, hi, out);
+  return out;
+}
+
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
+  require_cpu("where", {&condition, &a, &b});
+  require_same_dtype("where", a, b);
+  QN_CHECK(condition.dtype() == DType::u8, "where", "condition must be u8 (as compare() returns), got ",
+           condition.describe());
+  const Shape shape = broadcast_shapes(broadcast_shapes(condition.shape(), a.shape(), "where"), b.shape(), "where");
+  Tensor out = empty(shape, a.options());
+  cpu::where(condition, a, b, out);
+  return out;
+}
+
+}  // namespace qn::kernels

@@ -1,0 +1,90 @@
+// Indexing entry points: shape rules and index bounds checks (before any write), then dispatch.
+#include "kernels/index.h"
+
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/device_check.h"
+
+namespace qn::kernels {
+namespace {
+
+// Every index in [0, size), else an error naming the first offender.
+void check_bounds(const Tensor& index, int64_t size, const char* op) {
+  const Tensor idx = index.contiguous();
+  visit_index(idx.dtype(), op, [&](auto tag) {
+    using I = typename decltype(tag)::type;
+    const I* p = idx.data_ptr<I>();
+    for (int64_t i = 0; i < idx.numel(); ++i) {
+      QN_CHECK(p[i] >= 0 && p[i] < size, op, "index ", static_cast<int64_t>(p[i]), " at position ", i,
+               " is out of range for a dim of size ", size);
+    }
+  });
+}
+
+// gather/scatter_add shape rule: same ndim, index.size(d) <= x.size(d) for every d != dim.
+void check_gather_shapes(const Tensor& x, int dim, const Tensor& index, const char* op) {
+  QN_CHECK(index.dim() == x.dim(), op, "index ", index.describe(), " must have as many dims as ", x.describe());
+  for (int d = 0; d < x.dim(); ++d) {
+    QN_CHECK(d == dim || index.shape()[d] <= x.shape()[d], op, "index ", index.describe(),
+             " is larger than ", x.describe(), " in dim ", d);
+  }
+}
+
+}  // namespace
+
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  require_cpu("index_select", {&x, &index});
+  const int d = normalize_dim(dim, x.dim(), "index_select");
+  QN_CHECK(index.dim() <= 1, "index_select", "index must be 1-D, got ", index.describe());
+  const Tensor source = x.dim() == 0 ? x.reshape({1}) : x;
+  check_bounds(index, source.shape()[d], "index_select");
+  Shape shape = source.shape();
+  shape[d] = index.numel();
+  Tensor out = empty(shape, x.options());
+  cpu::index_select(source.contiguous(), d, index.reshape({-1}).contiguous(), out);
+  return x.dim() == 0 ? out.reshape({}) : out;
+}
+
+Tensor embedding(const Tensor& weight, const Tensor& indices) {
+  QN_CHECK(weight.dim() == 2, "embedding", "weight must be (num_embeddings, dim), got ", weight.describe());
+  Shape shape = indices.shape();
+  shape.push_back(weight.size(1));
+  return index_select(weight, 0, indices.reshape({-1})).view(shape);
+}
+
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
+  require_cpu("gather", {&x, &index});
+  const int d = normalize_dim(dim, x.dim(), "gather");
+  check_gather_shapes(x, d, index, "gather");
+  check_bounds(index, x.dim() ? x.shape()[d] : 1, "gather");
+  Tensor out = empty(index.shape(), x.options());
+  cpu::gather(x, d, index, out);
+  return out;
+}
+
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  require_cpu("scatter_add", {&self, &index, &src});
+  require_same_dtype("scatter_add", self, src);
+  const int d = normalize_dim(dim, self.dim(), "scatter_add");
+  check_gather_shapes(self, d, index, "scatter_add");
+  check_gather_shapes(src, -1, index, "scatter_add");
+  check_bounds(index, self.dim() ? self.shape()[d] : 1, "scatter_add");
+  Tensor out = self.clone();
+  cpu::scatter_add(d, index, src, out);
+  return out;
+}
+
+Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  require_cpu("index_add", {&self, &index, &src});
+  require_same_dtype("index_add", self, src);
+  const int d = normalize_dim(dim, self.dim(), "index_add");
+  QN_CHECK(index.dim() <= 1, "index_add", "index must be 1-D, got ", index.describe());
+  Shape expected = self.shape();
+  if (self.dim() > 0) expected[d] = index.numel();
+  QN_CHECK(src.shape() == expected, "index_add", "source ", src.describe(), " must have shape ", expected);
+  check_bounds(index, self.dim() ? self.shape()[d] : 1, "index_add");
+  Tensor out = self.contiguous().clone();
+  cpu::index_add(d, index.reshape({-1}).contiguous(), src.contiguous(), out);
+  return out;
+}
+
+}  // namespace qn::kernels

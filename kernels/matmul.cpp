@@ -1,0 +1,53 @@
+// Matmul entry points: NumPy's rules for 1-D operands and batch broadcasting, then one CPU call.
+#include "kernels/matmul.h"
+
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/device_check.h"
+
+namespace qn::kernels {
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  require_cpu("matmul", {&a, &b});
+  require_same_dtype("matmul", a, b);
+  QN_CHECK(a.dtype() == DType::f32 || a.dtype() == DType::f64, "matmul", "expected f32 or f64 operands, got ",
+           a.describe());
+  QN_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul", "operands must have at least one dim, got ", a.describe(),
+           " and ", b.describe());
+  // Promote 1-D operands: a vector on the left is a row (1, K), on the right a column (K, 1).
+  const Tensor a2 = a.dim() == 1 ? a.unsqueeze(0) : a;
+  const Tensor b2 = b.dim() == 1 ? b.unsqueeze(1) : b;
+  const int64_t m = a2.size(-2);
+  const int64_t k = a2.size(-1);
+  const int64_t n = b2.size(-1);
+  QN_CHECK(b2.size(-2) == k, "matmul", "shapes ", a.shape(), " and ", b.shape(),
+           " cannot be multiplied (expected a.size(-1) == b.size(-2), got ", k, " and ", b2.size(-2), ")");
+
+  const Shape a_batch(std::span<const int64_t>(a2.shape().data(), a2.dim() - 2));
+  const Shape b_batch(std::span<const int64_t>(b2.shape().data(), b2.dim() - 2));
+  Shape out_shape = broadcast_shapes(a_batch, b_batch, "matmul");
+  Shape a_target = out_shape;
+  a_target.push_back(m);
+  a_target.push_back(k);
+  Shape b_target = out_shape;
+  b_target.push_back(k);
+  b_target.push_back(n);
+  out_shape.push_back(m);
+  out_shape.push_back(n);
+
+  Tensor out = empty(out_shape, a.options());
+  cpu::matmul(a2.expand(a_target), b2.expand(b_target), out);
+
+  // Remove the dims added for 1-D operands.
+  if (a.dim() == 1 && b.dim() == 1) return out.view({});
+  if (a.dim() == 1) return out.squeeze(-2);
+  if (b.dim() == 1) return out.squeeze(-1);
+  return out;
+}
+
+Tensor bmm(const Tensor& a, const Tensor& b) {
+  QN_CHECK(a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0), "bmm",
+           "expected (B, M, K) and (B, K, N) with one B, got ", a.describe(), " and ", b.describe());
+  return matmul(a, b);
+}
+
+}  // namespace qn::kernels

@@ -1,0 +1,16 @@
+// Matrix products through OpenBLAS. Transposed and strided operands are passed to GEMM as
+// (transpose flag, leading dimension) rather than copied; only layouts GEMM cannot express are copied.
+#pragma once
+
+#include "core/tensor.h"
+
+namespace qn::kernels {
+
+// NumPy matmul: 1-D x 1-D is a dot product; 1-D operands are promoted to a row/column and the added
+// dim removed; N-D operands are stacks of matrices whose batch dims broadcast.
+//   a (..., M, K) @ b (..., K, N) -> (..., M, N)
+Tensor matmul(const Tensor& a, const Tensor& b);
+// Strictly batched: a (B, M, K) @ b (B, K, N) -> (B, M, N).
+Tensor bmm(const Tensor& a, const Tensor& b);
+
+}  // namespace qn::kernels

@@ -1,0 +1,62 @@
+// Pooling entry points: PyTorch's output-size rules and argument checks.
+#include "kernels/pool.h"
+
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/device_check.h"
+
+namespace qn::kernels {
+namespace {
+
+// PyTorch's pooling_output_shape: floor or ceil of (size + 2 pad - kernel) / stride + 1, and in ceil
+// mode the last window must start inside the input or its left padding.
+int64_t pooled_size(int64_t size, int64_t kernel, int64_t stride, int64_t pad, bool ceil_mode) {
+  const int64_t span = size + 2 * pad - kernel;
+  int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  if (ceil_mode && (out - 1) * stride >= size + pad) --out;
+  return out;
+}
+
+Shape pool_shape(const Tensor& x, const Pool2dParams& p, const char* op) {
+  QN_CHECK(x.dim() == 4, op, "expected input (N, C, H, W), got ", x.describe());
+  QN_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64, op, "expected f32 or f64, got ", x.describe());
+  for (int i = 0; i < 2; ++i) {
+    QN_CHECK(p.kernel[i] >= 1 && p.stride[i] >= 1, op, "kernel and stride must be positive");
+    QN_CHECK(p.padding[i] >= 0 && 2 * p.padding[i] <= p.kernel[i], op, "padding ", p.padding[i],
+             " must be between 0 and half the kernel ", p.kernel[i]);
+    QN_CHECK(x.size(2 + i) + 2 * p.padding[i] >= p.kernel[i], op, "kernel ", p.kernel[i],
+             " is larger than the padded input ", x.describe());
+  }
+  return {x.size(0), x.size(1), pooled_size(x.size(2), p.kernel[0], p.stride[0], p.padding[0], p.ceil_mode),
+          pooled_size(x.size(3), p.kernel[1], p.stride[1], p.padding[1], p.ceil_mode)};
+}
+
+}  // namespace
+
+MaxPoolResult max_pool2d(const Tensor& x, const Pool2dParams& params) {
+  require_cpu("max_pool2d", {&x});
+  const Shape shape = pool_shape(x, params, "max_pool2d");
+  MaxPoolResult r{empty(shape, x.options()), empty(shape, TensorOptions(DType::i64, x.device()))};
+  cpu::max_pool2d(x.contiguous(), params, r.out, r.indices);
+  return r;
+}
+
+Tensor avg_pool2d(const Tensor& x, const Pool2dParams& params) {
+  require_cpu("avg_pool2d", {&x});
+  Tensor out = empty(pool_shape(x, params, "avg_pool2d"), x.options());
+  cpu::avg_pool2d(x.contiguous(), params, out);
+  return out;
+}
+
+Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
+  require_cpu("adaptive_avg_pool2d", {&x});
+  QN_CHECK(x.dim() == 4, "adaptive_avg_pool2d", "expected input (N, C, H, W), got ", x.describe());
+  QN_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64, "adaptive_avg_pool2d", "expected f32 or f64, got ",
+           x.describe());
+  QN_CHECK(out_h >= 1 && out_w >= 1 && x.size(2) >= 1 && x.size(3) >= 1, "adaptive_avg_pool2d", "output size ",
+           out_h, "x", out_w, " and input ", x.describe(), " must be non-empty");
+  Tensor out = empty({x.size(0), x.size(1), out_h, out_w}, x.options());
+  cpu::adaptive_avg_pool2d(x.contiguous(), out);
+  return out;
+}
+
+}  // namespace qn::kernels

@@ -1,0 +1,35 @@
+// 2-D pooling on NCHW tensors, with PyTorch's output-size rules.
+#pragma once
+
+#include <array>
+
+#include "core/tensor.h"
+
+namespace qn::kernels {
+
+struct Pool2dParams {
+  std::array<int64_t, 2> kernel{2, 2};
+  std::array<int64_t, 2> stride{2, 2};
+  std::array<int64_t, 2> padding{0, 0};  // symmetric, at most half the kernel
+  bool ceil_mode = false;
+  bool count_include_pad = true;  // avg_pool2d: padded zeros count in the divisor
+
+  static Pool2dParams square(int64_t kernel, int64_t stride, int64_t padding = 0) {
+    Pool2dParams p;
+    p.kernel = {kernel, kernel};
+    p.stride = {stride, stride};
+    p.padding = {padding, padding};
+    return p;
+  }
+};
+
+struct MaxPoolResult {
+  Tensor out;      // (N, C, HO, WO)
+  Tensor indices;  // i64, flat index h * W + w of each maximum within its (H, W) plane
+};
+MaxPoolResult max_pool2d(const Tensor& x, const Pool2dParams& params);
+Tensor avg_pool2d(const Tensor& x, const Pool2dParams& params);
+// Output cell i covers input rows [floor(i H / HO), ceil((i + 1) H / HO)), likewise columns.
+Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w);
+
+}  // namespace qn::kernels

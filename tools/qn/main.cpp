@@ -1,0 +1,22 @@
+// qn: the one command-line entry point. Errors print one line and exit non-zero.
+#include <cstdio>
+#include <exception>
+
+#include "core/error.h"
+#include "tools/qn/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"quantnoise: training with quantization noise, iPQ and int8/int4 compression", "qn"};
+  app.set_version_flag("--version", QN_VERSION);
+  app.require_subcommand(1);
+  qn::tools::add_info_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "qn: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
