@@ -64,6 +64,7 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions options) 
   // Like PyTorch, the second half counts back from end so both endpoints are exact.
   const int64_t half = steps / 2;
   return fill_1d(steps, options, [&](int64_t i) {
+    if (steps == 1) return start;
     return i < half ? start + step * static_cast<double>(i) : end - step * static_cast<double>(steps - 1 - i);
   });
 }

@@ -110,7 +110,7 @@ static Shape infer_shape(const Shape& requested, int64_t numel, const char* op) 
 static bool view_strides(const Shape& old_shape, const Strides& old_strides, const Shape& new_shape,
                          Strides& new_strides) {
   new_strides = Strides::filled(new_shape.size(), 1);
-  if (old_shape.numel() == 0) {
+  if (old_shape.numel() == 0 || old_shape.empty()) {  // empty, or a 0-d scalar viewed as [1, 1, ...]
     new_strides = contiguous_strides(new_shape);
     return true;
   }

@@ -26,9 +26,10 @@ void softmax_rows(const T* x, T* y, int64_t rows, int64_t n, bool log) {
       if (log) {
 #pragma omp simd reduction(+ : sum)
         for (int64_t i = 0; i < n; ++i) sum += exp_fast<T>(in[i] - max);
-        const T shift = max + std::log(sum);
+        // (x - max) - log(sum): folding max into one shift would round it at max's magnitude.
+        const T log_sum = std::log(sum);
 #pragma omp simd
-        for (int64_t i = 0; i < n; ++i) out[i] = in[i] - shift;
+        for (int64_t i = 0; i < n; ++i) out[i] = (in[i] - max) - log_sum;
       } else {
 #pragma omp simd reduction(+ : sum)
         for (int64_t i = 0; i < n; ++i) {
@@ -68,7 +69,7 @@ void softmax_columns(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, 
       }
       for (int64_t i = 0; i < n; ++i) {
         for (int64_t j = 0; j < inner; ++j) {
-          out[i * inner + j] = log ? in[i * inner + j] - max[j] - std::log(sum[j]) : out[i * inner + j] / sum[j];
+          out[i * inner + j] = log ? (in[i * inner + j] - max[j]) - std::log(sum[j]) : out[i * inner + j] / sum[j];
         }
       }
     }

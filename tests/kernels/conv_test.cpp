@@ -1,0 +1,109 @@
+// conv2d (im2col + GEMM, and direct depthwise) against the definition as a naive loop.
+#include "kernels/conv.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/reference.h"
+
+namespace qn::kernels {
+namespace {
+
+using testing::at;
+using testing::Index;
+
+double reference(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p, const Index& i) {
+  const int64_t n = i[0], o = i[1], y = i[2], xo = i[3];
+  const int64_t cg = w.size(1);
+  const int64_t og = w.size(0) / p.groups;
+  const int64_t group = o / og;
+  double total = b.defined() ? at(b, {o}) : 0.0;
+  for (int64_t c = 0; c < cg; ++c) {
+    for (int64_t ky = 0; ky < w.size(2); ++ky) {
+      for (int64_t kx = 0; kx < w.size(3); ++kx) {
+        const int64_t iy = y * p.stride[0] - p.padding[0] + ky * p.dilation[0];
+        const int64_t ix = xo * p.stride[1] - p.padding[2] + kx * p.dilation[1];
+        if (iy < 0 || iy >= x.size(2) || ix < 0 || ix >= x.size(3)) continue;
+        total += at(x, {n, group * cg + c, iy, ix}) * at(w, {o, c, ky, kx});
+      }
+    }
+  }
+  return total;
+}
+
+Shape out_shape(const Tensor& x, const Tensor& w, const Conv2dParams& p) {
+  return {x.size(0), w.size(0),
+          (x.size(2) + p.padding[0] + p.padding[1] - p.dilation[0] * (w.size(2) - 1) - 1) / p.stride[0] + 1,
+          (x.size(3) + p.padding[2] + p.padding[3] - p.dilation[1] * (w.size(3) - 1) - 1) / p.stride[1] + 1};
+}
+
+struct Case {
+  Shape input, weight;
+  Conv2dParams params;
+  bool bias;
+};
+
+TEST(Conv2d, Im2colMatchesDefinition) {
+  const Case cases[] = {
+      {{2, 3, 7, 6}, {4, 3, 3, 3}, Conv2dParams{}, true},
+      {{1, 3, 8, 8}, {5, 3, 3, 3}, Conv2dParams{}.with_stride(2).with_padding(1), true},
+      {{2, 4, 9, 7}, {6, 2, 3, 2}, Conv2dParams{}.with_groups(2).with_padding(1, 2, 0, 1), false},
+      {{1, 2, 9, 9}, {3, 2, 3, 3}, Conv2dParams{}.with_dilation(2).with_padding(2), true},
+      {{3, 8, 5, 5}, {16, 8, 1, 1}, Conv2dParams{}, true},               // pointwise: no im2col
+      {{1, 8, 6, 6}, {4, 8, 1, 1}, Conv2dParams{}.with_stride(2), false},
+      {{2, 6, 5, 5}, {6, 1, 3, 3}, Conv2dParams{}.with_groups(6).with_padding(1), true},  // depthwise via GEMM
+  };
+  for (const Case& c : cases) {
+    for (DType t : {DType::f32, DType::f64}) {
+      Tensor x = testing::random(c.input, t, 1);
+      Tensor w = testing::random(c.weight, t, 2);
+      Tensor b = c.bias ? testing::random({c.weight[0]}, t, 3) : Tensor();
+      Tensor y = conv2d_im2col(x, w, b, c.params);
+      SCOPED_TRACE(x.describe() + " * " + w.describe());
+      testing::expect_all_close(y, out_shape(x, w, c.params),
+                                [&](const Index& i) { return reference(x, w, b, c.params, i); }, 1e-4, 1e-5);
+    }
+  }
+}
+
+TEST(Conv2d, DepthwiseMatchesDefinition) {
+  const Case cases[] = {
+      {{2, 6, 9, 8}, {6, 1, 3, 3}, Conv2dParams{}.with_groups(6).with_padding(1), true},
+      {{1, 4, 11, 11}, {4, 1, 5, 5}, Conv2dParams{}.with_groups(4).with_stride(2).with_padding(1, 2, 1, 2), false},
+      {{1, 3, 8, 8}, {6, 1, 3, 3}, Conv2dParams{}.with_groups(3).with_dilation(2), true},  // channel multiplier 2
+  };
+  for (const Case& c : cases) {
+    Tensor x = testing::random_strided(c.input, DType::f64, 1);
+    Tensor w = testing::random(c.weight, DType::f64, 2);
+    Tensor b = c.bias ? testing::random({c.weight[0]}, DType::f64, 3) : Tensor();
+    for (Tensor y : {conv2d_depthwise(x, w, b, c.params), conv2d(x, w, b, c.params)}) {
+      testing::expect_all_close(y, out_shape(x, w, c.params),
+                                [&](const Index& i) { return reference(x, w, b, c.params, i); }, 1e-12, 1e-12);
+    }
+  }
+}
+
+TEST(Conv2d, SamePaddingLikeTensorFlow) {
+  // Output ceil(size / stride); the odd padding pixel goes at the end.
+  EXPECT_EQ(same_padding(224, 3, 2), (std::array<int64_t, 2>{0, 1}));
+  EXPECT_EQ(same_padding(224, 3, 1), (std::array<int64_t, 2>{1, 1}));
+  EXPECT_EQ(same_padding(300, 5, 2), (std::array<int64_t, 2>{1, 2}));
+  EXPECT_EQ(same_padding(75, 3, 2), (std::array<int64_t, 2>{1, 1}));
+  EXPECT_EQ(same_padding(19, 5, 1), (std::array<int64_t, 2>{2, 2}));
+  // With it, a stride-2 3x3 conv on 300 pixels gives 150 (EfficientNet-B3's stem).
+  const auto pad = same_padding(300, 3, 2);
+  Tensor y = conv2d(zeros({1, 3, 300, 300}), zeros({8, 3, 3, 3}), Tensor(),
+                    Conv2dParams{}.with_stride(2).with_padding(pad[0], pad[1], pad[0], pad[1]));
+  EXPECT_EQ(y.shape(), (Shape{1, 8, 150, 150}));
+}
+
+TEST(Conv2d, ErrorsNameShapes) {
+  EXPECT_QN_ERROR(conv2d(ones({1, 3, 5, 5}), ones({4, 2, 3, 3}), Tensor()), "conv2d", "expects 2 input channels",
+                  "has 3");
+  EXPECT_QN_ERROR(conv2d(ones({1, 3, 2, 2}), ones({4, 3, 3, 3}), Tensor()), "conv2d", "larger than the padded input");
+  EXPECT_QN_ERROR(conv2d(ones({3, 5, 5}), ones({4, 3, 3, 3}), Tensor()), "conv2d", "(N, C, H, W)");
+  EXPECT_QN_ERROR(conv2d(ones({1, 4, 5, 5}), ones({4, 2, 3, 3}), ones({3}), Conv2dParams{}.with_groups(2)),
+                  "conv2d", "bias");
+}
+
+}  // namespace
+}  // namespace qn::kernels
