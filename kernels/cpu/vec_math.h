@@ -17,7 +17,10 @@ inline float exp_f32(float x) {
   constexpr float kLn2Hi = 0.693359375f;       // ln 2 split: kLn2Hi + kLn2Lo,
   constexpr float kLn2Lo = -2.12194440e-4f;    // kLn2Hi exact in 9 bits so n * kLn2Hi is exact
   const float xc = std::min(std::max(x, -104.0f), 89.0f);  // keeps n in int range; NaN passes through
-  const float n = std::floor(xc * kLog2e + 0.5f);
+  // Round to nearest by adding and removing 1.5 * 2^23 (exact in IEEE arithmetic; std::floor would
+  // not vectorize without -fno-trapping-math).
+  constexpr float kRoundMagic = 12582912.0f;
+  const float n = (xc * kLog2e + kRoundMagic) - kRoundMagic;
   const float r = (xc - n * kLn2Hi) - n * kLn2Lo;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;

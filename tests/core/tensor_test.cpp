@@ -190,5 +190,23 @@ TEST(Allocator, CountsLiveBytes) {
   EXPECT_EQ(host_allocator_stats().live_bytes, before);
 }
 
+TEST(Allocator, ReusesFreedLargeBlocksAndReleasesThem) {
+  release_host_cache();
+  void* first = nullptr;
+  {
+    Tensor big = empty({1 << 20});  // 4 MiB
+    first = big.raw_data();
+  }
+  EXPECT_GE(host_allocator_stats().cached_bytes, 4 << 20);
+  Tensor again = empty({1 << 20});
+  EXPECT_EQ(again.raw_data(), first);  // the same block, no new pages to fault in
+  EXPECT_EQ(host_allocator_stats().cached_bytes, 0);
+  Tensor other = empty({(1 << 20) + 100000});  // a different size is not served from that block
+  EXPECT_NE(other.raw_data(), first);
+  again = Tensor();
+  release_host_cache();
+  EXPECT_EQ(host_allocator_stats().cached_bytes, 0);
+}
+
 }  // namespace
 }  // namespace qn

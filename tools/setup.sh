@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages quantnoise builds and tests with, only those missing (as root, or via sudo).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache git
+  libopenblas-openmp-dev   # BLAS; the OpenMP build shares one thread pool with the engine
+  libgtest-dev libbenchmark-dev
+  libstb-dev nlohmann-json3-dev libcli11-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+fi
