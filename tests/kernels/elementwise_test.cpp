@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "core/parallel.h"
 #include "tests/reference.h"
 
 namespace qn::kernels {
@@ -181,6 +182,34 @@ TEST(ClampAndWhere, MatchDefinitions) {
   Tensor w = where(cond, x, y);
   testing::expect_all_close(w, x.shape(), [&](const Index& i) { return at(x, i) > 0 ? at(x, i) : at(y, {i[1]}); }, 0, 0);
   EXPECT_QN_ERROR(where(x, x, x), "where", "u8");
+}
+
+}  // namespace
+}  // namespace qn::kernels
+
+namespace qn::kernels {
+namespace {
+
+// Inputs large enough that the element range is split over threads mid-row.
+TEST(Parallel, SplitRowsMatchReference) {
+  Tensor a = testing::random_strided({3001, 37}, DType::f64);
+  Tensor b = testing::random({37}, DType::f64, 2);
+  Tensor y = add(a, b);
+  testing::expect_all_close(y, {3001, 37}, [&](const testing::Index& i) { return at(a, i) + at(b, {i[1]}); }, 0, 0);
+  Tensor x = testing::random({70001});
+  Tensor e = exp(x);
+  testing::expect_all_close(e, {70001}, [&](const testing::Index& i) { return std::exp(at(x, i)); }, 2e-6, 0);
+}
+
+TEST(Parallel, OneThreadSettingForLoopsAndBlas) {
+  const int before = get_num_threads();
+  set_num_threads(1);
+  EXPECT_EQ(get_num_threads(), 1);
+  Tensor y = add(testing::random({100000}), testing::random({100000}, DType::f32, 2));  // runs on one thread
+  EXPECT_EQ(y.numel(), 100000);
+  set_num_threads(before);
+  EXPECT_EQ(get_num_threads(), before);
+  EXPECT_QN_ERROR(set_num_threads(0), "set_num_threads", "positive");
 }
 
 }  // namespace

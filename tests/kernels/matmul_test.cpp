@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "core/allocator.h"
+#include "kernels/threading.h"
 #include "tests/reference.h"
 
 namespace qn::kernels {
@@ -91,6 +92,22 @@ TEST(Matmul, ErrorsNameShapes) {
 
 TEST(Matmul, ManySmallBatchesInParallel) {
   check(testing::random({64, 6, 8}), testing::random({64, 8, 5}), {64, 6, 5});
+}
+
+}  // namespace
+}  // namespace qn::kernels
+
+
+namespace qn::kernels {
+namespace {
+
+TEST(Threading, OpenBlasFollowsTheEngineThreadCount) {
+  const int before = get_num_threads();
+  set_num_threads(1);
+  EXPECT_EQ(blas_info().threads, 1);
+  set_num_threads(before);
+  EXPECT_EQ(blas_info().threads, before);
+  EXPECT_FALSE(blas_info().core.empty());
 }
 
 }  // namespace

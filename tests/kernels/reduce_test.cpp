@@ -140,3 +140,19 @@ TEST(Argmax, FirstMaximumAlongDim) {
 
 }  // namespace
 }  // namespace qn::kernels
+
+namespace qn::kernels {
+namespace {
+
+TEST(Reduce, ManyShortRowsInParallel) {
+  Tensor x = testing::random({5000, 7}, DType::f64);
+  Tensor s = sum(x, {1});
+  testing::expect_all_close(s, {5000}, [&](const Index& i) {
+    double t = 0;
+    for (int64_t j = 0; j < 7; ++j) t += at(x, {i[0], j});
+    return t;
+  }, 1e-12, 1e-12);
+}
+
+}  // namespace
+}  // namespace qn::kernels
