@@ -36,8 +36,8 @@ void BM_CblasSgemm(benchmark::State& state) {
   Tensor c = empty({n, n});
   sync_blas_threads();
   for (auto _ : state) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data_ptr<float>(), n,
-                b.data_ptr<float>(), n, 0.0f, c.data_ptr<float>(), n);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data_ptr<float>(), n, b.data_ptr<float>(),
+                n, 0.0f, c.data_ptr<float>(), n);
     benchmark::ClobberMemory();
   }
   set_flops(state, 2.0 * n * n * n);

@@ -23,8 +23,7 @@ To convert(From value) {
 }
 
 void check_cpu(const Tensor& t, const char* op) {
-  QN_CHECK(t.device().is_cpu(), op, "tensor ", t.describe(),
-           " is on a device this build has no copy kernel for");
+  QN_CHECK(t.device().is_cpu(), op, "tensor ", t.describe(), " is on a device this build has no copy kernel for");
 }
 
 }  // namespace
@@ -46,11 +45,14 @@ Tensor& Tensor::copy_(const Tensor& src) {
       using S = typename decltype(src_tag)::type;
       D* dst_data = static_cast<D*>(raw_data());
       const S* src_data = static_cast<const S*>(src.raw_data());
-      for_each_row<2>(shape, {strides(), src_strides}, [&](const RowPointers<2>& row) {
-        D* d = dst_data + row.offset[0];
-        const S* s = src_data + row.offset[1];
-        for (int64_t i = 0; i < row.n; ++i) d[i * row.stride[0]] = convert<D>(s[i * row.stride[1]]);
-      }, kCopyGrain);
+      for_each_row<2>(
+          shape, {strides(), src_strides},
+          [&](const RowPointers<2>& row) {
+            D* d = dst_data + row.offset[0];
+            const S* s = src_data + row.offset[1];
+            for (int64_t i = 0; i < row.n; ++i) d[i * row.stride[0]] = convert<D>(s[i * row.stride[1]]);
+          },
+          kCopyGrain);
     });
   });
   return *this;
@@ -62,10 +64,13 @@ Tensor& Tensor::fill_(double value) {
     using T = typename decltype(tag)::type;
     const T v = convert<T>(value);
     T* data = static_cast<T*>(raw_data());
-    for_each_row<1>(shape(), {strides()}, [&](const RowPointers<1>& row) {
-      T* d = data + row.offset[0];
-      for (int64_t i = 0; i < row.n; ++i) d[i * row.stride[0]] = v;
-    }, kCopyGrain);
+    for_each_row<1>(
+        shape(), {strides()},
+        [&](const RowPointers<1>& row) {
+          T* d = data + row.offset[0];
+          for (int64_t i = 0; i < row.n; ++i) d[i * row.stride[0]] = v;
+        },
+        kCopyGrain);
   });
   return *this;
 }

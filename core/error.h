@@ -29,8 +29,8 @@ std::string concat(const Parts&... parts) {
 }  // namespace qn
 
 // QN_CHECK(cond, "matmul", "expected ", a.shape(), " ..."): the message parts are streamed together.
-#define QN_CHECK(cond, op, ...)                                              \
-  do {                                                                       \
-    if (!(cond)) [[unlikely]]                                                \
-      ::qn::throw_error((op), ::qn::detail::concat(__VA_ARGS__));            \
+#define QN_CHECK(cond, op, ...)                                   \
+  do {                                                            \
+    if (!(cond)) [[unlikely]]                                     \
+      ::qn::throw_error((op), ::qn::detail::concat(__VA_ARGS__)); \
   } while (0)

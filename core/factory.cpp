@@ -10,8 +10,9 @@ Tensor empty(const Shape& shape, TensorOptions options) {
   int64_t numel = 1;
   for (int64_t s : shape) {
     QN_CHECK(s >= 0, "empty", "negative size in shape ", shape);
-    QN_CHECK(s == 0 || numel <= std::numeric_limits<int64_t>::max() / static_cast<int64_t>(dtype_size(options.dtype)) / s,
-             "empty", "shape ", shape, " of ", options.dtype, " overflows the addressable size");
+    QN_CHECK(
+        s == 0 || numel <= std::numeric_limits<int64_t>::max() / static_cast<int64_t>(dtype_size(options.dtype)) / s,
+        "empty", "shape ", shape, " of ", options.dtype, " overflows the addressable size");
     numel *= s;
   }
   Storage storage = Storage::allocate(static_cast<size_t>(numel) * dtype_size(options.dtype), options.device);
@@ -50,8 +51,8 @@ static Tensor fill_1d(int64_t n, TensorOptions options, const ValueAt& value_at)
 Tensor arange(double start, double end, double step, TensorOptions options) {
   QN_CHECK(step != 0 && std::isfinite(start) && std::isfinite(end) && std::isfinite(step), "arange",
            "expected finite start, end and a non-zero step, got (", start, ", ", end, ", ", step, ")");
-  QN_CHECK((end - start) / step >= 0 || start == end, "arange", "step ", step, " moves away from end ", end,
-           " (start ", start, ")");
+  QN_CHECK((end - start) / step >= 0 || start == end, "arange", "step ", step, " moves away from end ", end, " (start ",
+           start, ")");
   const int64_t n = static_cast<int64_t>(std::ceil((end - start) / step));
   return fill_1d(std::max<int64_t>(n, 0), options, [&](int64_t i) { return start + static_cast<double>(i) * step; });
 }

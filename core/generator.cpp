@@ -103,9 +103,7 @@ UniformStream reserve_uniform(Generator& gen, int64_t count, DType dtype) {
   return {seed, gen.reserve(blocks), wide};
 }
 
-void check_floating(DType t, const char* op) {
-  QN_CHECK(is_floating(t), op, "expected a floating dtype, got ", t);
-}
+void check_floating(DType t, const char* op) { QN_CHECK(is_floating(t), op, "expected a floating dtype, got ", t); }
 
 }  // namespace
 

@@ -26,7 +26,7 @@ struct Half {
     if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds to >= 65520: inf
     if (abs < 0x38800000u) {  // below the smallest normal half (2^-14): subnormal or zero
       if (abs < 0x33000000u) return static_cast<uint16_t>(sign);  // below 2^-25: rounds to zero
-      const uint32_t exponent = abs >> 23;                         // 102 .. 112
+      const uint32_t exponent = abs >> 23;                        // 102 .. 112
       const uint32_t mantissa = (abs & 0x7fffffu) | 0x800000u;
       const uint32_t shift = 126 - exponent;  // 14 .. 24
       uint32_t result = mantissa >> shift;

@@ -13,8 +13,8 @@ int threads_from_environment() {
   if (const char* env = std::getenv("QN_NUM_THREADS"); env != nullptr && *env != '\0') {
     char* end = nullptr;
     const long n = std::strtol(env, &end, 10);
-    QN_CHECK(*end == '\0' && n >= 1 && n <= 4096, "QN_NUM_THREADS", "expected a positive thread count, got '",
-             env, "'");
+    QN_CHECK(*end == '\0' && n >= 1 && n <= 4096, "QN_NUM_THREADS", "expected a positive thread count, got '", env,
+             "'");
     omp_set_num_threads(static_cast<int>(n));
     return static_cast<int>(n);
   }

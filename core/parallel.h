@@ -21,12 +21,13 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const Body& body) {
   const int64_t n = end - begin;
   if (n <= 0) return;
   const int max_threads = omp_in_parallel() ? 1 : get_num_threads();
-  const int64_t threads = std::min<int64_t>(max_threads, (n + std::max<int64_t>(grain, 1) - 1) / std::max<int64_t>(grain, 1));
+  const int64_t threads =
+      std::min<int64_t>(max_threads, (n + std::max<int64_t>(grain, 1) - 1) / std::max<int64_t>(grain, 1));
   if (threads <= 1) {
     body(begin, end);
     return;
   }
-#pragma omp parallel num_threads(static_cast<int>(threads))
+#pragma omp parallel num_threads(static_cast <int>(threads))
   {
     const int64_t tid = omp_get_thread_num();
     const int64_t count = omp_get_num_threads();

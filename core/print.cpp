@@ -72,7 +72,8 @@ class Printer {
       }
       if (i + 1 < size) {
         out << ',';
-        out << (dim + 1 == t_.dim() ? std::string(" ") : std::string(t_.dim() - dim - 1, '\n') + std::string(indent + 1, ' '));
+        out << (dim + 1 == t_.dim() ? std::string(" ")
+                                    : std::string(t_.dim() - dim - 1, '\n') + std::string(indent + 1, ' '));
       }
     }
     out << ']';

@@ -19,7 +19,8 @@ constexpr const char* kOp = "safetensors";
 constexpr std::pair<DType, const char*> kFormatNames[] = {
     {DType::f32, "F32"}, {DType::f64, "F64"}, {DType::f16, "F16"}, {DType::bf16, "BF16"},
     {DType::i64, "I64"}, {DType::i32, "I32"}, {DType::u8, "U8"},   {DType::i8, "I8"}};
-constexpr const char* kKnownUnsupported[] = {"BOOL", "I16", "U16", "U32", "U64", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C64"};
+constexpr const char* kKnownUnsupported[] = {"BOOL",    "I16",     "U16", "U32",     "U64",     "F8_E4M3",
+                                             "F8_E5M2", "F8_E8M0", "F4",  "F6_E2M3", "F6_E3M2", "C64"};
 
 const char* format_name(DType t) {
   for (auto [dtype, name] : kFormatNames) {
@@ -46,11 +47,24 @@ bool is_valid_utf8(std::span<const uint8_t> s) {
     int extra;
     uint32_t min;
     uint32_t code;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xe0) == 0xc0) { extra = 1; min = 0x80; code = c & 0x1f; }
-    else if ((c & 0xf0) == 0xe0) { extra = 2; min = 0x800; code = c & 0x0f; }
-    else if ((c & 0xf8) == 0xf0) { extra = 3; min = 0x10000; code = c & 0x07; }
-    else return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    if ((c & 0xe0) == 0xc0) {
+      extra = 1;
+      min = 0x80;
+      code = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      extra = 2;
+      min = 0x800;
+      code = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      extra = 3;
+      min = 0x10000;
+      code = c & 0x07;
+    } else
+      return false;
     if (i + extra >= s.size()) return false;  // sequence cut short
     for (int k = 1; k <= extra; ++k) {
       if ((s[i + k] & 0xc0) != 0x80) return false;
@@ -77,8 +91,8 @@ uint64_t read_u64_le(const uint8_t* p) {
 }
 
 uint64_t checked_uint(const json& value, const std::string& tensor, const char* field) {
-  QN_CHECK(value.is_number_unsigned() || (value.is_number_integer() && value.get<int64_t>() >= 0), kOp,
-           "tensor '", tensor, "': ", field, " must hold non-negative integers, got ", value.dump());
+  QN_CHECK(value.is_number_unsigned() || (value.is_number_integer() && value.get<int64_t>() >= 0), kOp, "tensor '",
+           tensor, "': ", field, " must hold non-negative integers, got ", value.dump());
   return value.get<uint64_t>();
 }
 
@@ -91,8 +105,8 @@ Entry parse_entry(const std::string& name, const json& info) {
   }
   QN_CHECK(info.contains("dtype") && info["dtype"].is_string(), kOp, "tensor '", name, "' has no string dtype");
   QN_CHECK(info.contains("shape") && info["shape"].is_array(), kOp, "tensor '", name, "' has no shape array");
-  QN_CHECK(info.contains("data_offsets") && info["data_offsets"].is_array() && info["data_offsets"].size() == 2,
-           kOp, "tensor '", name, "' needs data_offsets [begin, end]");
+  QN_CHECK(info.contains("data_offsets") && info["data_offsets"].is_array() && info["data_offsets"].size() == 2, kOp,
+           "tensor '", name, "' needs data_offsets [begin, end]");
   Entry e;
   e.name = name;
   e.dtype = parse_dtype(info["dtype"].get<std::string>(), name);
@@ -113,8 +127,7 @@ Entry parse_entry(const std::string& name, const json& info) {
   QN_CHECK(!__builtin_mul_overflow(numel, dtype_size(e.dtype), &nbytes), kOp, "tensor '", name,
            "' has an absurd shape ", e.shape);
   QN_CHECK(nbytes == e.end - e.begin, kOp, "tensor '", name, "' of dtype ", format_name(e.dtype), " and shape ",
-           e.shape, " needs ", nbytes, " bytes but data_offsets [", e.begin, ", ", e.end, "] span ",
-           e.end - e.begin);
+           e.shape, " needs ", nbytes, " bytes but data_offsets [", e.begin, ", ", e.end, "] span ", e.end - e.begin);
   return e;
 }
 
@@ -157,17 +170,16 @@ std::vector<Entry> parse_header(std::span<const uint8_t> header, uint64_t data_s
     entries.push_back(parse_entry(name, info));
   }
   // The data section must be covered exactly: in offset order, each tensor starts where the last ended.
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
-  });
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
   uint64_t expected = 0;
   for (const Entry& e : entries) {
-    QN_CHECK(e.end <= data_size, kOp, "tensor '", e.name, "' has data_offsets [", e.begin, ", ", e.end,
-             "] beyond the ", data_size, "-byte data section (truncated file?)");
+    QN_CHECK(e.end <= data_size, kOp, "tensor '", e.name, "' has data_offsets [", e.begin, ", ", e.end, "] beyond the ",
+             data_size, "-byte data section (truncated file?)");
     QN_CHECK(e.begin >= expected, kOp, "tensor '", e.name, "' at [", e.begin, ", ", e.end,
              ") overlaps the previous tensor, which ends at ", expected);
-    QN_CHECK(e.begin == expected, kOp, "data section has a hole at [", expected, ", ", e.begin,
-             ") before tensor '", e.name, "'");
+    QN_CHECK(e.begin == expected, kOp, "data section has a hole at [", expected, ", ", e.begin, ") before tensor '",
+             e.name, "'");
     expected = e.end;
   }
   QN_CHECK(expected == data_size, kOp, "data section has ", data_size - expected,
@@ -177,8 +189,7 @@ std::vector<Entry> parse_header(std::span<const uint8_t> header, uint64_t data_s
 
 uint64_t header_length(const uint8_t* prefix, uint64_t file_size) {
   const uint64_t n = read_u64_le(prefix);
-  QN_CHECK(n <= kMaxSafetensorsHeader, kOp, "header length ", n, " exceeds the ", kMaxSafetensorsHeader,
-           "-byte limit");
+  QN_CHECK(n <= kMaxSafetensorsHeader, kOp, "header length ", n, " exceeds the ", kMaxSafetensorsHeader, "-byte limit");
   QN_CHECK(n <= file_size - 8, kOp, "header length ", n, " is larger than the ", file_size - 8,
            " bytes that follow it (truncated or not a safetensors file)");
   QN_CHECK(n >= 2, kOp, "header length ", n, " is too small for a JSON object");

@@ -8,8 +8,7 @@ namespace qn {
 
 Tensor::Tensor(Storage storage, int64_t offset, Shape shape, Strides strides, DType dtype)
     : impl_(std::make_shared<Impl>(Impl{std::move(storage), offset, shape, strides, dtype})) {
-  QN_CHECK(shape.size() == strides.size(), "Tensor", "shape ", shape, " and strides ", strides,
-           " differ in length");
+  QN_CHECK(shape.size() == strides.size(), "Tensor", "shape ", shape, " and strides ", strides, " differ in length");
 }
 
 const Tensor::Impl& Tensor::impl() const {
@@ -71,14 +70,14 @@ Tensor Tensor::as_strided(const Shape& shape, const Strides& strides, int64_t of
            " differ in length");
   int64_t last = offset;
   for (int i = 0; i < shape.size(); ++i) {
-    QN_CHECK(shape[i] >= 0 && strides[i] >= 0, "as_strided", "negative size or stride in shape ", shape,
-             " strides ", strides);
+    QN_CHECK(shape[i] >= 0 && strides[i] >= 0, "as_strided", "negative size or stride in shape ", shape, " strides ",
+             strides);
     if (shape[i] == 0) last = offset - 1;  // empty: touches nothing
     if (last >= offset) last += (shape[i] - 1) * strides[i];
   }
   const int64_t capacity = static_cast<int64_t>(storage().nbytes() / element_size());
-  QN_CHECK(offset >= 0 && (shape.numel() == 0 || last < capacity), "as_strided", "shape ", shape, " strides ",
-           strides, " offset ", offset, " reach past the storage of ", capacity, " elements");
+  QN_CHECK(offset >= 0 && (shape.numel() == 0 || last < capacity), "as_strided", "shape ", shape, " strides ", strides,
+           " offset ", offset, " reach past the storage of ", capacity, " elements");
   return with_geometry(shape, strides, offset);
 }
 
@@ -250,8 +249,8 @@ Tensor Tensor::expand(const Shape& target) const {
     }
     const int64_t have = this->shape()[i - lead];
     const int64_t want = target[i] == -1 ? have : target[i];
-    QN_CHECK(have == want || have == 1, "expand", "cannot expand ", describe(), " to ", target, " (dim ", i,
-             ": size ", have, " is neither ", want, " nor 1)");
+    QN_CHECK(have == want || have == 1, "expand", "cannot expand ", describe(), " to ", target, " (dim ", i, ": size ",
+             have, " is neither ", want, " nor 1)");
     shape[i] = want;
     strides[i] = have == want ? this->strides()[i - lead] : 0;
   }

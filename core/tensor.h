@@ -23,8 +23,8 @@ struct TensorOptions {
   Device device = Device::cpu();
 
   TensorOptions() = default;
-  TensorOptions(DType t) : dtype(t) {}     // NOLINT: implicit on purpose
-  TensorOptions(Device d) : device(d) {}   // NOLINT: implicit on purpose
+  TensorOptions(DType t) : dtype(t) {}    // NOLINT: implicit on purpose
+  TensorOptions(Device d) : device(d) {}  // NOLINT: implicit on purpose
   TensorOptions(DType t, Device d) : dtype(t), device(d) {}
 };
 
@@ -56,24 +56,26 @@ class Tensor {
 
   // --- data access (CPU). data_ptr<T>() checks that T matches dtype().
   void* raw_data() const;
-  template <class T> T* data_ptr() const {
+  template <class T>
+  T* data_ptr() const {
     check_access(dtype_of<T>, "data_ptr");
     return static_cast<T*>(raw_data());
   }
   // The single element of a one-element tensor, converted to T.
-  template <class T> T item() const;
+  template <class T>
+  T item() const;
 
   // --- views: share storage, no copy
-  Tensor view(const Shape& shape) const;        // like PyTorch: fails when strides cannot express it
-  Tensor reshape(const Shape& shape) const;     // a view when possible, else a contiguous copy
+  Tensor view(const Shape& shape) const;     // like PyTorch: fails when strides cannot express it
+  Tensor reshape(const Shape& shape) const;  // a view when possible, else a contiguous copy
   Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
   Tensor transpose(int64_t dim0, int64_t dim1) const;
   Tensor t() const;  // transpose of a 2-D tensor
   Tensor permute(const std::vector<int64_t>& dims) const;
   Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
   Tensor slice(int64_t dim, int64_t start, int64_t end, int64_t step = 1) const;  // Python's [start:end:step]
-  Tensor select(int64_t dim, int64_t index) const;  // drops dim
-  Tensor expand(const Shape& shape) const;          // -1 keeps a size; new leading dims allowed
+  Tensor select(int64_t dim, int64_t index) const;                                // drops dim
+  Tensor expand(const Shape& shape) const;  // -1 keeps a size; new leading dims allowed
   Tensor squeeze() const;
   Tensor squeeze(int64_t dim) const;
   Tensor unsqueeze(int64_t dim) const;
@@ -82,12 +84,12 @@ class Tensor {
   // --- copies
   Tensor contiguous() const;  // this tensor if already contiguous
   Tensor clone() const;
-  Tensor to(DType dtype) const;  // this tensor if already of dtype
+  Tensor to(DType dtype) const;      // this tensor if already of dtype
   Tensor& copy_(const Tensor& src);  // src broadcast to this shape, converted to this dtype
   Tensor& fill_(double value);
   Tensor& zero_() { return fill_(0.0); }
 
-  std::string str() const;  // readable, PyTorch-like printing
+  std::string str() const;       // readable, PyTorch-like printing
   std::string describe() const;  // "f32[2, 3] on cpu", for error messages
 
  private:

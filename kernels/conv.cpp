@@ -8,23 +8,24 @@ namespace qn::kernels {
 namespace {
 
 Shape conv_output_shape(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p) {
-  QN_CHECK(input.dim() == 4 && weight.dim() == 4, "conv2d", "expected input (N, C, H, W) and weight (O, C/groups, KH, KW), got ",
-           input.describe(), " and ", weight.describe());
+  QN_CHECK(input.dim() == 4 && weight.dim() == 4, "conv2d",
+           "expected input (N, C, H, W) and weight (O, C/groups, KH, KW), got ", input.describe(), " and ",
+           weight.describe());
   require_same_dtype("conv2d", input, weight);
   QN_CHECK(input.dtype() == DType::f32 || input.dtype() == DType::f64, "conv2d", "expected f32 or f64, got ",
            input.describe());
   QN_CHECK(p.groups >= 1 && input.size(1) % p.groups == 0 && weight.size(0) % p.groups == 0, "conv2d", "groups ",
            p.groups, " must divide input channels ", input.size(1), " and output channels ", weight.size(0));
   QN_CHECK(weight.size(1) * p.groups == input.size(1), "conv2d", "weight ", weight.describe(), " expects ",
-           weight.size(1) * p.groups, " input channels with groups=", p.groups, ", input ", input.describe(),
-           " has ", input.size(1));
+           weight.size(1) * p.groups, " input channels with groups=", p.groups, ", input ", input.describe(), " has ",
+           input.size(1));
   QN_CHECK(p.stride[0] >= 1 && p.stride[1] >= 1 && p.dilation[0] >= 1 && p.dilation[1] >= 1, "conv2d",
            "stride and dilation must be positive");
   for (int64_t pad : p.padding) QN_CHECK(pad >= 0, "conv2d", "padding must be non-negative, got ", pad);
   if (bias.defined()) {
     require_same_dtype("conv2d", input, bias);
-    QN_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "conv2d", "bias must be (", weight.size(0),
-             "), got ", bias.describe());
+    QN_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "conv2d", "bias must be (", weight.size(0), "), got ",
+             bias.describe());
   }
   const int64_t span_h = p.dilation[0] * (weight.size(2) - 1) + 1;
   const int64_t span_w = p.dilation[1] * (weight.size(3) - 1) + 1;

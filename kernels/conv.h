@@ -17,14 +17,26 @@ struct Conv2dParams {
   std::array<int64_t, 2> dilation{1, 1};
   int64_t groups = 1;
 
-  Conv2dParams& with_stride(int64_t s) { stride = {s, s}; return *this; }
-  Conv2dParams& with_padding(int64_t p) { padding = {p, p, p, p}; return *this; }
+  Conv2dParams& with_stride(int64_t s) {
+    stride = {s, s};
+    return *this;
+  }
+  Conv2dParams& with_padding(int64_t p) {
+    padding = {p, p, p, p};
+    return *this;
+  }
   Conv2dParams& with_padding(int64_t top, int64_t bottom, int64_t left, int64_t right) {
     padding = {top, bottom, left, right};
     return *this;
   }
-  Conv2dParams& with_dilation(int64_t d) { dilation = {d, d}; return *this; }
-  Conv2dParams& with_groups(int64_t g) { groups = g; return *this; }
+  Conv2dParams& with_dilation(int64_t d) {
+    dilation = {d, d};
+    return *this;
+  }
+  Conv2dParams& with_groups(int64_t g) {
+    groups = g;
+    return *this;
+  }
 };
 
 // TensorFlow 'same' padding for one spatial dim: output ceil(size / stride), the odd pixel at the end.

@@ -10,8 +10,8 @@ Device common_device(const char* op, std::initializer_list<const Tensor*> tensor
       first = t;
       continue;
     }
-    QN_CHECK(t->device() == first->device(), op, "expected all tensors on one device, got ", first->describe(),
-             " and ", t->describe());
+    QN_CHECK(t->device() == first->device(), op, "expected all tensors on one device, got ", first->describe(), " and ",
+             t->describe());
   }
   return first ? first->device() : Device::cpu();
 }
@@ -22,8 +22,8 @@ void require_cpu(const char* op, std::initializer_list<const Tensor*> tensors) {
 }
 
 void require_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
-  QN_CHECK(a.dtype() == b.dtype(), op, "expected tensors of one dtype, got ", a.describe(), " and ",
-           b.describe(), " (convert one with .to())");
+  QN_CHECK(a.dtype() == b.dtype(), op, "expected tensors of one dtype, got ", a.describe(), " and ", b.describe(),
+           " (convert one with .to())");
 }
 
 }  // namespace qn::kernels

@@ -47,8 +47,8 @@ DeviceReport device_report() {
   r.cudnn_compiled_version =
       std::to_string(CUDNN_MAJOR) + "." + std::to_string(CUDNN_MINOR) + "." + std::to_string(CUDNN_PATCHLEVEL);
   const size_t v = cudnnGetVersion();
-  r.cudnn_runtime_version = std::to_string(v / 10000) + "." + std::to_string((v % 10000) / 100) + "." +
-                            std::to_string(v % 100);
+  r.cudnn_runtime_version =
+      std::to_string(v / 10000) + "." + std::to_string((v % 10000) / 100) + "." + std::to_string(v % 100);
 #endif
   return r;
 }

@@ -16,13 +16,13 @@ struct GpuInfo {
 
 struct DeviceReport {
   bool cuda_compiled = false;
-  std::string cuda_compiled_version;   // e.g. "13.0"; empty when not compiled in
-  std::string cuda_driver_version;     // the driver's CUDA version, when one is installed
+  std::string cuda_compiled_version;  // e.g. "13.0"; empty when not compiled in
+  std::string cuda_driver_version;    // the driver's CUDA version, when one is installed
   bool cudnn_compiled = false;
   std::string cudnn_compiled_version;
-  std::string cudnn_runtime_version;   // from the loaded library
+  std::string cudnn_runtime_version;  // from the loaded library
   std::vector<GpuInfo> gpus;
-  std::string gpu_status;              // why no GPU is visible, when none is
+  std::string gpu_status;  // why no GPU is visible, when none is
 };
 
 DeviceReport device_report();

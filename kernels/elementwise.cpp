@@ -20,13 +20,11 @@ const char* op_name(CompareOp op) {
   return names[static_cast<int>(op)];
 }
 
-static bool needs_floating(UnaryOp op) {
-  return op != UnaryOp::neg && op != UnaryOp::abs && op != UnaryOp::relu;
-}
+static bool needs_floating(UnaryOp op) { return op != UnaryOp::neg && op != UnaryOp::abs && op != UnaryOp::relu; }
 
 static void check_out(const char* op, const Shape& shape, DType dtype, const Tensor& out) {
-  QN_CHECK(out.shape() == shape && out.dtype() == dtype, op, "output ", out.describe(), " does not match the ",
-           dtype, shape, " result");
+  QN_CHECK(out.shape() == shape && out.dtype() == dtype, op, "output ", out.describe(), " does not match the ", dtype,
+           shape, " result");
 }
 
 void unary_out(UnaryOp op, const Tensor& x, Tensor& out) {

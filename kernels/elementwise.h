@@ -9,7 +9,15 @@
 namespace qn::kernels {
 
 enum class UnaryOp {
-  neg, exp, log, sqrt, rsqrt, abs, tanh, sigmoid, relu,
+  neg,
+  exp,
+  log,
+  sqrt,
+  rsqrt,
+  abs,
+  tanh,
+  sigmoid,
+  relu,
   gelu,       // x * Phi(x), the exact (erf) form
   gelu_tanh,  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
   silu,       // x * sigmoid(x), a.k.a. swish

@@ -24,8 +24,8 @@ void check_bounds(const Tensor& index, int64_t size, const char* op) {
 void check_gather_shapes(const Tensor& x, int dim, const Tensor& index, const char* op) {
   QN_CHECK(index.dim() == x.dim(), op, "index ", index.describe(), " must have as many dims as ", x.describe());
   for (int d = 0; d < x.dim(); ++d) {
-    QN_CHECK(d == dim || index.shape()[d] <= x.shape()[d], op, "index ", index.describe(),
-             " is larger than ", x.describe(), " in dim ", d);
+    QN_CHECK(d == dim || index.shape()[d] <= x.shape()[d], op, "index ", index.describe(), " is larger than ",
+             x.describe(), " in dim ", d);
   }
 }
 

@@ -19,8 +19,8 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
              first.device());
     bool same = t.dim() == first.dim();
     for (int k = 0; same && k < t.dim(); ++k) same = k == d || t.shape()[k] == first.shape()[k];
-    QN_CHECK(same, "cat", "tensor ", i, " has shape ", t.shape(), ", which differs from tensor 0's ",
-             first.shape(), " outside dim ", d);
+    QN_CHECK(same, "cat", "tensor ", i, " has shape ", t.shape(), ", which differs from tensor 0's ", first.shape(),
+             " outside dim ", d);
     shape[d] += t.shape()[d];
   }
   Tensor out = empty(shape, first.options());
@@ -37,8 +37,8 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
   const int d = normalize_dim(dim, tensors.front().dim() + 1, "stack");
   std::vector<Tensor> expanded;
   for (size_t i = 0; i < tensors.size(); ++i) {
-    QN_CHECK(tensors[i].shape() == tensors.front().shape(), "stack", "tensor ", i, " has shape ",
-             tensors[i].shape(), ", tensor 0 has ", tensors.front().shape());
+    QN_CHECK(tensors[i].shape() == tensors.front().shape(), "stack", "tensor ", i, " has shape ", tensors[i].shape(),
+             ", tensor 0 has ", tensors.front().shape());
     expanded.push_back(tensors[i].unsqueeze(d));
   }
   return cat(expanded, d);
@@ -62,8 +62,8 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
     QN_CHECK(s >= 0, "split", "negative size ", s, " in split sizes");
     total += s;
   }
-  QN_CHECK(total == x.size(d), "split", "sizes add up to ", total, " but dim ", dim, " of ", x.describe(),
-           " has ", x.size(d));
+  QN_CHECK(total == x.size(d), "split", "sizes add up to ", total, " but dim ", dim, " of ", x.describe(), " has ",
+           x.size(d));
   std::vector<Tensor> pieces;
   int64_t at = 0;
   for (int64_t s : sizes) {

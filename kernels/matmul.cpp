@@ -11,8 +11,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   require_same_dtype("matmul", a, b);
   QN_CHECK(a.dtype() == DType::f32 || a.dtype() == DType::f64, "matmul", "expected f32 or f64 operands, got ",
            a.describe());
-  QN_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul", "operands must have at least one dim, got ", a.describe(),
-           " and ", b.describe());
+  QN_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul", "operands must have at least one dim, got ", a.describe(), " and ",
+           b.describe());
   // Promote 1-D operands: a vector on the left is a row (1, K), on the right a column (K, 1).
   const Tensor a2 = a.dim() == 1 ? a.unsqueeze(0) : a;
   const Tensor b2 = b.dim() == 1 ? b.unsqueeze(1) : b;

@@ -52,8 +52,8 @@ Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
   QN_CHECK(x.dim() == 4, "adaptive_avg_pool2d", "expected input (N, C, H, W), got ", x.describe());
   QN_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64, "adaptive_avg_pool2d", "expected f32 or f64, got ",
            x.describe());
-  QN_CHECK(out_h >= 1 && out_w >= 1 && x.size(2) >= 1 && x.size(3) >= 1, "adaptive_avg_pool2d", "output size ",
-           out_h, "x", out_w, " and input ", x.describe(), " must be non-empty");
+  QN_CHECK(out_h >= 1 && out_w >= 1 && x.size(2) >= 1 && x.size(3) >= 1, "adaptive_avg_pool2d", "output size ", out_h,
+           "x", out_w, " and input ", x.describe(), " must be non-empty");
   Tensor out = empty({x.size(0), x.size(1), out_h, out_w}, x.options());
   cpu::adaptive_avg_pool2d(x.contiguous(), out);
   return out;

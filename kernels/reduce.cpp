@@ -22,8 +22,10 @@ std::vector<bool> reduced_dims(const Tensor& x, const std::vector<int64_t>& dims
 Shape kept_shape(const Tensor& x, const std::vector<bool>& flags, bool keepdim) {
   Shape shape;
   for (int d = 0; d < x.dim(); ++d) {
-    if (!flags[d]) shape.push_back(x.shape()[d]);
-    else if (keepdim) shape.push_back(1);
+    if (!flags[d])
+      shape.push_back(x.shape()[d]);
+    else if (keepdim)
+      shape.push_back(1);
   }
   return shape;
 }
@@ -41,8 +43,7 @@ Tensor run(cpu::Reduction op, const char* name, const Tensor& x, const std::vect
   require_cpu(name, {&x});
   const std::vector<bool> flags = reduced_dims(x, dims, name);
   if (op != cpu::Reduction::sum) {
-    QN_CHECK(reduced_count(x, flags) > 0, name, "cannot take the ", name, " of an empty reduction over ",
-             x.describe());
+    QN_CHECK(reduced_count(x, flags) > 0, name, "cannot take the ", name, " of an empty reduction over ", x.describe());
   }
   Tensor out = empty(kept_shape(x, flags, false), TensorOptions(out_dtype, x.device()));
   cpu::reduce(op, x, flags, out);

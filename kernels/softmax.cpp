@@ -31,15 +31,15 @@ LayerNormResult layer_norm(const Tensor& x, const Shape& normalized_shape, const
   QN_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64, "layer_norm", "expected a f32 or f64 tensor, got ",
            x.describe());
   const int k = normalized_shape.size();
-  QN_CHECK(k >= 1 && k <= x.dim(), "layer_norm", "normalized_shape ", normalized_shape,
-           " must name 1 to ", x.dim(), " trailing dims of ", x.describe());
+  QN_CHECK(k >= 1 && k <= x.dim(), "layer_norm", "normalized_shape ", normalized_shape, " must name 1 to ", x.dim(),
+           " trailing dims of ", x.describe());
   Shape leading;
   for (int i = 0; i < x.dim(); ++i) {
     if (i < x.dim() - k) {
       leading.push_back(x.shape()[i]);
     } else {
-      QN_CHECK(x.shape()[i] == normalized_shape[i - (x.dim() - k)], "layer_norm", "normalized_shape ",
-               normalized_shape, " does not match the trailing dims of ", x.describe());
+      QN_CHECK(x.shape()[i] == normalized_shape[i - (x.dim() - k)], "layer_norm", "normalized_shape ", normalized_shape,
+               " does not match the trailing dims of ", x.describe());
     }
   }
   for (const Tensor* p : {&weight, &bias}) {

@@ -10,9 +10,15 @@ BlasInfo blas_info() {
   info.config = openblas_get_config();
   info.core = openblas_get_corename();
   switch (openblas_get_parallel()) {
-    case 0: info.parallel = "sequential"; break;
-    case 1: info.parallel = "pthreads"; break;
-    default: info.parallel = "OpenMP"; break;
+    case 0:
+      info.parallel = "sequential";
+      break;
+    case 1:
+      info.parallel = "pthreads";
+      break;
+    default:
+      info.parallel = "OpenMP";
+      break;
   }
   info.threads = openblas_get_num_threads();
   return info;

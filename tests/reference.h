@@ -79,8 +79,8 @@ inline Tensor random_strided(const Shape& shape, DType dtype = DType::f32, uint6
 }
 
 // Checks actual against expected(idx) for every index, within atol + rtol * |expected|.
-inline void expect_all_close(const Tensor& actual, const Shape& shape, const std::function<double(const Index&)>& expected,
-                             double rtol, double atol) {
+inline void expect_all_close(const Tensor& actual, const Shape& shape,
+                             const std::function<double(const Index&)>& expected, double rtol, double atol) {
   ASSERT_EQ(actual.shape(), shape);
   int failures = 0;
   for (const Index& idx : all_indices(shape)) {
@@ -103,17 +103,17 @@ inline void expect_all_close(const Tensor& actual, const Shape& shape, const std
 inline double rtol_for(DType t) { return t == DType::f32 ? 2e-5 : 1e-12; }
 
 // EXPECT that statement throws qn::Error whose message contains every given fragment.
-#define EXPECT_QN_ERROR(statement, ...)                                                   \
-  do {                                                                                    \
-    try {                                                                                 \
-      statement;                                                                          \
-      ADD_FAILURE() << "expected qn::Error from: " #statement;                           \
-    } catch (const ::qn::Error& qn_error_) {                                                   \
-      for (const char* fragment : {__VA_ARGS__}) {                                        \
-        EXPECT_NE(std::string(qn_error_.what()).find(fragment), std::string::npos)                \
-            << "message \"" << qn_error_.what() << "\" lacks \"" << fragment << "\"";            \
-      }                                                                                   \
-    }                                                                                     \
+#define EXPECT_QN_ERROR(statement, ...)                                               \
+  do {                                                                                \
+    try {                                                                             \
+      statement;                                                                      \
+      ADD_FAILURE() << "expected qn::Error from: " #statement;                        \
+    } catch (const ::qn::Error& qn_error_) {                                          \
+      for (const char* fragment : {__VA_ARGS__}) {                                    \
+        EXPECT_NE(std::string(qn_error_.what()).find(fragment), std::string::npos)    \
+            << "message \"" << qn_error_.what() << "\" lacks \"" << fragment << "\""; \
+      }                                                                               \
+    }                                                                                 \
   } while (0)
 
 }  // namespace qn::testing

@@ -14,15 +14,25 @@ namespace qn::kernels::cpu {
 namespace {
 
 struct Geometry {
-  int64_t n, c, h, w;     // input
-  int64_t o, kh, kw;      // weight
-  int64_t ho, wo;         // output
-  int64_t groups, cg, og; // per group
+  int64_t n, c, h, w;      // input
+  int64_t o, kh, kw;       // weight
+  int64_t ho, wo;          // output
+  int64_t groups, cg, og;  // per group
 };
 
 Geometry geometry(const Tensor& input, const Tensor& weight, const Tensor& out, const Conv2dParams& p) {
-  Geometry g{input.size(0), input.size(1), input.size(2), input.size(3), weight.size(0), weight.size(2),
-             weight.size(3), out.size(2), out.size(3), p.groups, 0, 0};
+  Geometry g{input.size(0),
+             input.size(1),
+             input.size(2),
+             input.size(3),
+             weight.size(0),
+             weight.size(2),
+             weight.size(3),
+             out.size(2),
+             out.size(3),
+             p.groups,
+             0,
+             0};
   g.cg = g.c / g.groups;
   g.og = g.o / g.groups;
   return g;
@@ -75,8 +85,8 @@ void conv_im2col_typed(const Tensor& input, const Tensor& weight, const Tensor& 
   T* o = out.data_ptr<T>();
   const int64_t plane = g.ho * g.wo;
   const int64_t patch = g.cg * g.kh * g.kw;
-  const bool pointwise = g.kh == 1 && g.kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 &&
-                         p.padding == std::array<int64_t, 4>{0, 0, 0, 0};
+  const bool pointwise =
+      g.kh == 1 && g.kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 && p.padding == std::array<int64_t, 4>{0, 0, 0, 0};
   sync_blas_threads();
   // One image per thread when there are enough images; otherwise images in turn with threaded GEMMs.
   auto run_images = [&](int64_t begin, int64_t end) {
@@ -141,16 +151,14 @@ void conv_depthwise_typed(const Tensor& input, const Tensor& weight, const Tenso
 }  // namespace
 
 void conv2d_im2col(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p, Tensor& out) {
-  visit_floating(input.dtype(), "conv2d", [&](auto tag) {
-    conv_im2col_typed<typename decltype(tag)::type>(input, weight, bias, p, out);
-  });
+  visit_floating(input.dtype(), "conv2d",
+                 [&](auto tag) { conv_im2col_typed<typename decltype(tag)::type>(input, weight, bias, p, out); });
 }
 
 void conv2d_depthwise(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
                       Tensor& out) {
-  visit_floating(input.dtype(), "conv2d", [&](auto tag) {
-    conv_depthwise_typed<typename decltype(tag)::type>(input, weight, bias, p, out);
-  });
+  visit_floating(input.dtype(), "conv2d",
+                 [&](auto tag) { conv_depthwise_typed<typename decltype(tag)::type>(input, weight, bias, p, out); });
 }
 
 }  // namespace qn::kernels::cpu

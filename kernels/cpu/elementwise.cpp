@@ -16,18 +16,19 @@ template <class T, class F>
 void unary_loop(const Tensor& x, Tensor& out, const F& f) {
   const T* in = x.data_ptr<T>();
   T* o = out.data_ptr<T>();
-  for_each_row<2>(out.shape(), {out.strides(), broadcast_strides(x.shape(), x.strides(), out.shape())},
-                  [&](const RowPointers<2>& r) {
-                    T* dst = o + r.offset[0];
-                    const T* src = in + r.offset[1];
-                    if (r.stride[0] == 1 && r.stride[1] == 1) {
+  for_each_row<2>(
+      out.shape(), {out.strides(), broadcast_strides(x.shape(), x.strides(), out.shape())},
+      [&](const RowPointers<2>& r) {
+        T* dst = o + r.offset[0];
+        const T* src = in + r.offset[1];
+        if (r.stride[0] == 1 && r.stride[1] == 1) {
 #pragma omp simd
-                      for (int64_t i = 0; i < r.n; ++i) dst[i] = f(src[i]);
-                    } else {
-                      for (int64_t i = 0; i < r.n; ++i) dst[i * r.stride[0]] = f(src[i * r.stride[1]]);
-                    }
-                  },
-                  kGrain);
+          for (int64_t i = 0; i < r.n; ++i) dst[i] = f(src[i]);
+        } else {
+          for (int64_t i = 0; i < r.n; ++i) dst[i * r.stride[0]] = f(src[i * r.stride[1]]);
+        }
+      },
+      kGrain);
 }
 
 template <class T, class OutT, class F>
@@ -36,30 +37,31 @@ void binary_loop(const Tensor& a, const Tensor& b, Tensor& out, const F& f) {
   const T* pb = b.data_ptr<T>();
   OutT* po = out.data_ptr<OutT>();
   const Shape& shape = out.shape();
-  for_each_row<3>(shape,
-                  {out.strides(), broadcast_strides(a.shape(), a.strides(), shape),
-                   broadcast_strides(b.shape(), b.strides(), shape)},
-                  [&](const RowPointers<3>& r) {
-                    OutT* o = po + r.offset[0];
-                    const T* x = pa + r.offset[1];
-                    const T* y = pb + r.offset[2];
-                    const int64_t n = r.n;
-                    if (r.stride[0] == 1 && r.stride[1] == 1 && r.stride[2] == 1) {
+  for_each_row<3>(
+      shape,
+      {out.strides(), broadcast_strides(a.shape(), a.strides(), shape),
+       broadcast_strides(b.shape(), b.strides(), shape)},
+      [&](const RowPointers<3>& r) {
+        OutT* o = po + r.offset[0];
+        const T* x = pa + r.offset[1];
+        const T* y = pb + r.offset[2];
+        const int64_t n = r.n;
+        if (r.stride[0] == 1 && r.stride[1] == 1 && r.stride[2] == 1) {
 #pragma omp simd
-                      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
-                    } else if (r.stride[0] == 1 && r.stride[1] == 1 && r.stride[2] == 0) {
-                      const T yv = y[0];
+          for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+        } else if (r.stride[0] == 1 && r.stride[1] == 1 && r.stride[2] == 0) {
+          const T yv = y[0];
 #pragma omp simd
-                      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
-                    } else if (r.stride[0] == 1 && r.stride[1] == 0 && r.stride[2] == 1) {
-                      const T xv = x[0];
+          for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
+        } else if (r.stride[0] == 1 && r.stride[1] == 0 && r.stride[2] == 1) {
+          const T xv = x[0];
 #pragma omp simd
-                      for (int64_t i = 0; i < n; ++i) o[i] = f(xv, y[i]);
-                    } else {
-                      for (int64_t i = 0; i < n; ++i) o[i * r.stride[0]] = f(x[i * r.stride[1]], y[i * r.stride[2]]);
-                    }
-                  },
-                  kGrain);
+          for (int64_t i = 0; i < n; ++i) o[i] = f(xv, y[i]);
+        } else {
+          for (int64_t i = 0; i < n; ++i) o[i * r.stride[0]] = f(x[i * r.stride[1]], y[i * r.stride[2]]);
+        }
+      },
+      kGrain);
 }
 
 // The gelu constants: 1/sqrt(2) for the erf form, sqrt(2/pi) for the tanh form.
@@ -69,27 +71,39 @@ constexpr double kSqrt2OverPi = 0.79788456080286535588;
 template <class T>
 void unary_typed(UnaryOp op, const Tensor& x, Tensor& out) {
   switch (op) {
-    case UnaryOp::neg: return unary_loop<T>(x, out, [](T v) { return static_cast<T>(-v); });
-    case UnaryOp::abs: return unary_loop<T>(x, out, [](T v) { return static_cast<T>(v < 0 ? -v : v); });
-    case UnaryOp::relu: return unary_loop<T>(x, out, [](T v) { return v > T(0) ? v : T(0); });
-    default: break;
+    case UnaryOp::neg:
+      return unary_loop<T>(x, out, [](T v) { return static_cast<T>(-v); });
+    case UnaryOp::abs:
+      return unary_loop<T>(x, out, [](T v) { return static_cast<T>(v < 0 ? -v : v); });
+    case UnaryOp::relu:
+      return unary_loop<T>(x, out, [](T v) { return v > T(0) ? v : T(0); });
+    default:
+      break;
   }
   if constexpr (std::is_floating_point_v<T>) {
     switch (op) {
-      case UnaryOp::exp: return unary_loop<T>(x, out, [](T v) { return exp_fast(v); });
-      case UnaryOp::log: return unary_loop<T>(x, out, [](T v) { return std::log(v); });
-      case UnaryOp::sqrt: return unary_loop<T>(x, out, [](T v) { return std::sqrt(v); });
-      case UnaryOp::rsqrt: return unary_loop<T>(x, out, [](T v) { return T(1) / std::sqrt(v); });
-      case UnaryOp::tanh: return unary_loop<T>(x, out, [](T v) { return std::tanh(v); });
-      case UnaryOp::sigmoid: return unary_loop<T>(x, out, [](T v) { return sigmoid(v); });
-      case UnaryOp::silu: return unary_loop<T>(x, out, [](T v) { return v * sigmoid(v); });
+      case UnaryOp::exp:
+        return unary_loop<T>(x, out, [](T v) { return exp_fast(v); });
+      case UnaryOp::log:
+        return unary_loop<T>(x, out, [](T v) { return std::log(v); });
+      case UnaryOp::sqrt:
+        return unary_loop<T>(x, out, [](T v) { return std::sqrt(v); });
+      case UnaryOp::rsqrt:
+        return unary_loop<T>(x, out, [](T v) { return T(1) / std::sqrt(v); });
+      case UnaryOp::tanh:
+        return unary_loop<T>(x, out, [](T v) { return std::tanh(v); });
+      case UnaryOp::sigmoid:
+        return unary_loop<T>(x, out, [](T v) { return sigmoid(v); });
+      case UnaryOp::silu:
+        return unary_loop<T>(x, out, [](T v) { return v * sigmoid(v); });
       case UnaryOp::gelu:
         return unary_loop<T>(x, out, [](T v) { return T(0.5) * v * (T(1) + std::erf(v * T(kInvSqrt2))); });
       case UnaryOp::gelu_tanh:
         return unary_loop<T>(x, out, [](T v) {
           return T(0.5) * v * (T(1) + std::tanh(T(kSqrt2OverPi) * (v + T(0.044715) * v * v * v)));
         });
-      default: break;
+      default:
+        break;
     }
   }
   throw_error(op_name(op), "unsupported dtype");
@@ -113,12 +127,16 @@ T power(T base, T exponent) {
 template <class T>
 void binary_typed(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   switch (op) {
-    case BinaryOp::add: return binary_loop<T, T>(a, b, out, [](T x, T y) { return static_cast<T>(x + y); });
-    case BinaryOp::sub: return binary_loop<T, T>(a, b, out, [](T x, T y) { return static_cast<T>(x - y); });
-    case BinaryOp::mul: return binary_loop<T, T>(a, b, out, [](T x, T y) { return static_cast<T>(x * y); });
+    case BinaryOp::add:
+      return binary_loop<T, T>(a, b, out, [](T x, T y) { return static_cast<T>(x + y); });
+    case BinaryOp::sub:
+      return binary_loop<T, T>(a, b, out, [](T x, T y) { return static_cast<T>(x - y); });
+    case BinaryOp::mul:
+      return binary_loop<T, T>(a, b, out, [](T x, T y) { return static_cast<T>(x * y); });
     case BinaryOp::div:  // integers truncate; zero divisors were refused by binary()
       return binary_loop<T, T>(a, b, out, [](T x, T y) { return static_cast<T>(x / y); });
-    case BinaryOp::pow: return binary_loop<T, T>(a, b, out, [](T x, T y) { return power(x, y); });
+    case BinaryOp::pow:
+      return binary_loop<T, T>(a, b, out, [](T x, T y) { return power(x, y); });
     // NaN propagates, as in PyTorch's maximum/minimum.
     case BinaryOp::maximum:
       return binary_loop<T, T>(a, b, out, [](T x, T y) { return (x != x || x > y) ? x : y; });
@@ -131,12 +149,18 @@ template <class T>
 void compare_typed(CompareOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   auto u8 = [](bool v) { return static_cast<uint8_t>(v); };
   switch (op) {
-    case CompareOp::eq: return binary_loop<T, uint8_t>(a, b, out, [&](T x, T y) { return u8(x == y); });
-    case CompareOp::ne: return binary_loop<T, uint8_t>(a, b, out, [&](T x, T y) { return u8(x != y); });
-    case CompareOp::lt: return binary_loop<T, uint8_t>(a, b, out, [&](T x, T y) { return u8(x < y); });
-    case CompareOp::le: return binary_loop<T, uint8_t>(a, b, out, [&](T x, T y) { return u8(x <= y); });
-    case CompareOp::gt: return binary_loop<T, uint8_t>(a, b, out, [&](T x, T y) { return u8(x > y); });
-    case CompareOp::ge: return binary_loop<T, uint8_t>(a, b, out, [&](T x, T y) { return u8(x >= y); });
+    case CompareOp::eq:
+      return binary_loop<T, uint8_t>(a, b, out, [&](T x, T y) { return u8(x == y); });
+    case CompareOp::ne:
+      return binary_loop<T, uint8_t>(a, b, out, [&](T x, T y) { return u8(x != y); });
+    case CompareOp::lt:
+      return binary_loop<T, uint8_t>(a, b, out, [&](T x, T y) { return u8(x < y); });
+    case CompareOp::le:
+      return binary_loop<T, uint8_t>(a, b, out, [&](T x, T y) { return u8(x <= y); });
+    case CompareOp::gt:
+      return binary_loop<T, uint8_t>(a, b, out, [&](T x, T y) { return u8(x > y); });
+    case CompareOp::ge:
+      return binary_loop<T, uint8_t>(a, b, out, [&](T x, T y) { return u8(x >= y); });
   }
 }
 
@@ -165,7 +189,8 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
 }
 
 void compare(CompareOp op, const Tensor& a, const Tensor& b, Tensor& out) {
-  visit_arithmetic(a.dtype(), op_name(op), [&](auto tag) { compare_typed<typename decltype(tag)::type>(op, a, b, out); });
+  visit_arithmetic(a.dtype(), op_name(op),
+                   [&](auto tag) { compare_typed<typename decltype(tag)::type>(op, a, b, out); });
 }
 
 void clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi, Tensor& out) {
@@ -186,17 +211,17 @@ void where(const Tensor& condition, const Tensor& a, const Tensor& b, Tensor& ou
     const T* pb = static_cast<const T*>(b.raw_data());
     T* po = static_cast<T*>(out.raw_data());
     const Shape& shape = out.shape();
-    for_each_row<4>(shape,
-                    {out.strides(), broadcast_strides(condition.shape(), condition.strides(), shape),
-                     broadcast_strides(a.shape(), a.strides(), shape), broadcast_strides(b.shape(), b.strides(), shape)},
-                    [&](const RowPointers<4>& r) {
-                      for (int64_t i = 0; i < r.n; ++i) {
-                        po[r.offset[0] + i * r.stride[0]] = pc[r.offset[1] + i * r.stride[1]]
-                                                                ? pa[r.offset[2] + i * r.stride[2]]
-                                                                : pb[r.offset[3] + i * r.stride[3]];
-                      }
-                    },
-                    kGrain);
+    for_each_row<4>(
+        shape,
+        {out.strides(), broadcast_strides(condition.shape(), condition.strides(), shape),
+         broadcast_strides(a.shape(), a.strides(), shape), broadcast_strides(b.shape(), b.strides(), shape)},
+        [&](const RowPointers<4>& r) {
+          for (int64_t i = 0; i < r.n; ++i) {
+            po[r.offset[0] + i * r.stride[0]] = pc[r.offset[1] + i * r.stride[1]] ? pa[r.offset[2] + i * r.stride[2]]
+                                                                                  : pb[r.offset[3] + i * r.stride[3]];
+          }
+        },
+        kGrain);
   });
 }
 

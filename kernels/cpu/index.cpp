@@ -18,15 +18,20 @@ struct Blocks {
 Blocks blocks_around(const Shape& shape, int dim) {
   Blocks b;
   for (int i = 0; i < shape.size(); ++i) {
-    if (i < dim) b.outer *= shape[i];
-    else if (i == dim) b.size = shape[i];
-    else b.inner *= shape[i];
+    if (i < dim)
+      b.outer *= shape[i];
+    else if (i == dim)
+      b.size = shape[i];
+    else
+      b.inner *= shape[i];
   }
   return b;
 }
 
 template <class I>
-const I* indices(const Tensor& index) { return index.data_ptr<I>(); }
+const I* indices(const Tensor& index) {
+  return index.data_ptr<I>();
+}
 
 }  // namespace
 
@@ -61,12 +66,15 @@ void gather(const Tensor& x, int dim, const Tensor& index, Tensor& out) {
       const T* px = static_cast<const T*>(x.raw_data());
       const I* pi = index.data_ptr<I>();
       T* po = static_cast<T*>(out.raw_data());
-      for_each_row<3>(index.shape(), {out.strides(), index.strides(), x_strides}, [&](const RowPointers<3>& r) {
-        for (int64_t i = 0; i < r.n; ++i) {
-          const int64_t at = static_cast<int64_t>(pi[r.offset[1] + i * r.stride[1]]);
-          po[r.offset[0] + i * r.stride[0]] = px[r.offset[2] + i * r.stride[2] + at * dim_stride];
-        }
-      }, 1 << 15);
+      for_each_row<3>(
+          index.shape(), {out.strides(), index.strides(), x_strides},
+          [&](const RowPointers<3>& r) {
+            for (int64_t i = 0; i < r.n; ++i) {
+              const int64_t at = static_cast<int64_t>(pi[r.offset[1] + i * r.stride[1]]);
+              po[r.offset[0] + i * r.stride[0]] = px[r.offset[2] + i * r.stride[2] + at * dim_stride];
+            }
+          },
+          1 << 15);
     });
   });
 }

@@ -10,8 +10,8 @@
 namespace qn::kernels::cpu {
 
 template <>
-void gemm<float>(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-                 int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+void gemm<float>(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                 const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
               static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
               static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
@@ -49,7 +49,7 @@ MatrixLayout gemm_layout(int64_t rows, int64_t cols, int64_t row_stride, int64_t
 Tensor gemm_ready(const Tensor& t) {
   const int d = t.dim();
   return gemm_layout(t.shape()[d - 2], t.shape()[d - 1], t.strides()[d - 2], t.strides()[d - 1]).ok ? t
-                                                                                                      : t.contiguous();
+                                                                                                    : t.contiguous();
 }
 
 // GEMMs smaller than this run one per thread instead of one threaded GEMM at a time.

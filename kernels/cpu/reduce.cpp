@@ -14,7 +14,8 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 14;
 
-template <class T> using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+template <class T>
+using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
 
 // Reduction policies: identity, combine, and the output type.
 template <class T>
@@ -140,9 +141,12 @@ void reduce(Reduction op, const Tensor& x, const std::vector<bool>& flags, Tenso
   visit_arithmetic(x.dtype(), "reduce", [&](auto tag) {
     using T = typename decltype(tag)::type;
     switch (op) {
-      case Reduction::sum: return reduce_typed<SumOp<T>, T>(x, flags, out);
-      case Reduction::max: return reduce_typed<MaxOp<T>, T>(x, flags, out);
-      case Reduction::min: return reduce_typed<MinOp<T>, T>(x, flags, out);
+      case Reduction::sum:
+        return reduce_typed<SumOp<T>, T>(x, flags, out);
+      case Reduction::max:
+        return reduce_typed<MaxOp<T>, T>(x, flags, out);
+      case Reduction::min:
+        return reduce_typed<MinOp<T>, T>(x, flags, out);
     }
   });
 }

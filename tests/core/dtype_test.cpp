@@ -1,10 +1,10 @@
 // 16-bit float conversions against values from the IEEE 754 / bfloat16 definitions.
+#include "core/dtype.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
-
-#include "core/dtype.h"
 
 namespace qn {
 namespace {
@@ -12,9 +12,9 @@ namespace {
 TEST(Half, KnownEncodings) {
   EXPECT_EQ(Half(1.0f).bits, 0x3c00);
   EXPECT_EQ(Half(-2.0f).bits, 0xc000);
-  EXPECT_EQ(Half(65504.0f).bits, 0x7bff);              // largest finite
-  EXPECT_EQ(Half(65520.0f).bits, 0x7c00);              // rounds up to inf
-  EXPECT_EQ(Half(65519.0f).bits, 0x7bff);              // rounds down to max
+  EXPECT_EQ(Half(65504.0f).bits, 0x7bff);               // largest finite
+  EXPECT_EQ(Half(65520.0f).bits, 0x7c00);               // rounds up to inf
+  EXPECT_EQ(Half(65519.0f).bits, 0x7bff);               // rounds down to max
   EXPECT_EQ(Half(std::ldexp(1.0f, -14)).bits, 0x0400);  // smallest normal
   EXPECT_EQ(Half(std::ldexp(1.0f, -24)).bits, 0x0001);  // smallest subnormal
   EXPECT_EQ(Half(std::ldexp(1.0f, -25)).bits, 0x0000);  // halfway to 0: ties to even

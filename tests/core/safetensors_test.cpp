@@ -91,8 +91,7 @@ TEST(SafetensorsRejects, AbsurdHeaderLength) {
   EXPECT_QN_ERROR(parse_safetensors(make_file(kGood, kData, ~uint64_t{0})), "exceeds the", "limit");
 }
 TEST(SafetensorsRejects, TruncatedData) {
-  EXPECT_QN_ERROR(parse_safetensors(make_file(kGood, {0, 0, 0, 0})), "beyond the 4-byte data section",
-                  "truncated");
+  EXPECT_QN_ERROR(parse_safetensors(make_file(kGood, {0, 0, 0, 0})), "beyond the 4-byte data section", "truncated");
 }
 TEST(SafetensorsRejects, TruncatedFileOnDisk) {
   const auto path = temp_path("truncated.safetensors");
@@ -130,8 +129,7 @@ TEST(SafetensorsRejects, ShapeSizeMismatch) {
   EXPECT_QN_ERROR(parse_safetensors(make_file(h, kData)), "needs 12 bytes but data_offsets [0, 8] span 8");
 }
 TEST(SafetensorsRejects, AbsurdShape) {
-  const std::string h =
-      R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,8]}})";
+  const std::string h = R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,8]}})";
   EXPECT_QN_ERROR(parse_safetensors(make_file(h, kData)), "absurd shape");
 }
 TEST(SafetensorsRejects, NegativeShape) {
@@ -139,8 +137,8 @@ TEST(SafetensorsRejects, NegativeShape) {
   EXPECT_QN_ERROR(parse_safetensors(make_file(h, kData)), "non-negative integers");
 }
 TEST(SafetensorsRejects, NonUtf8Header) {
-  const std::string h = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"__metadata__":{"k":")" +
-                        std::string("\xff") + R"("}})";
+  const std::string h =
+      R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"__metadata__":{"k":")" + std::string("\xff") + R"("}})";
   EXPECT_QN_ERROR(parse_safetensors(make_file(h, kData)), "not valid UTF-8");
   const std::string overlong = R"({"__metadata__":{"k":")" + std::string("\xc0\xaf") + R"("}})";  // '/' overlong
   EXPECT_QN_ERROR(parse_safetensors(make_file(overlong, {})), "not valid UTF-8");
@@ -156,8 +154,7 @@ TEST(SafetensorsRejects, MalformedJson) {
   EXPECT_QN_ERROR(parse_safetensors(make_file(R"([1, 2, 3])", {})), "must be a JSON object");
 }
 TEST(SafetensorsRejects, MissingOrUnexpectedFields) {
-  EXPECT_QN_ERROR(parse_safetensors(make_file(R"({"a":{"dtype":"F32","shape":[2]}})", kData)),
-                  "needs data_offsets");
+  EXPECT_QN_ERROR(parse_safetensors(make_file(R"({"a":{"dtype":"F32","shape":[2]}})", kData)), "needs data_offsets");
   const std::string extra = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":1}})";
   EXPECT_QN_ERROR(parse_safetensors(make_file(extra, kData)), "unexpected field 'x'");
   EXPECT_QN_ERROR(parse_safetensors(make_file(R"({"__metadata__":{"k":3}})", {})), "'k' is not a string");

@@ -11,7 +11,9 @@ namespace {
 
 using testing::at;
 
-Tensor iota(const Shape& shape, DType dtype = DType::f32) { return arange(0, static_cast<double>(shape.numel()), 1, dtype).view(shape); }
+Tensor iota(const Shape& shape, DType dtype = DType::f32) {
+  return arange(0, static_cast<double>(shape.numel()), 1, dtype).view(shape);
+}
 
 TEST(Tensor, HandleIsSharedAndCheap) {
   Tensor a = zeros({2, 3});
@@ -36,8 +38,9 @@ TEST(Tensor, ContiguousStridesAndMetadata) {
 
 TEST(Tensor, ViewsShareStorage) {
   Tensor t = iota({2, 3, 4});
-  for (const Tensor& v : {t.view({6, 4}), t.transpose(0, 2), t.permute({2, 0, 1}), t.narrow(1, 1, 2), t.slice(2, 0, 4, 2),
-                          t.select(0, 1), t.unsqueeze(1), t.view({1, 24}).squeeze(), t.reshape({4, 6})}) {
+  for (const Tensor& v :
+       {t.view({6, 4}), t.transpose(0, 2), t.permute({2, 0, 1}), t.narrow(1, 1, 2), t.slice(2, 0, 4, 2), t.select(0, 1),
+        t.unsqueeze(1), t.view({1, 24}).squeeze(), t.reshape({4, 6})}) {
     EXPECT_TRUE(v.shares_storage_with(t));
   }
   Tensor v = t.transpose(0, 2);

@@ -48,7 +48,7 @@ TEST(Conv2d, Im2colMatchesDefinition) {
       {{1, 3, 8, 8}, {5, 3, 3, 3}, Conv2dParams{}.with_stride(2).with_padding(1), true},
       {{2, 4, 9, 7}, {6, 2, 3, 2}, Conv2dParams{}.with_groups(2).with_padding(1, 2, 0, 1), false},
       {{1, 2, 9, 9}, {3, 2, 3, 3}, Conv2dParams{}.with_dilation(2).with_padding(2), true},
-      {{3, 8, 5, 5}, {16, 8, 1, 1}, Conv2dParams{}, true},               // pointwise: no im2col
+      {{3, 8, 5, 5}, {16, 8, 1, 1}, Conv2dParams{}, true},  // pointwise: no im2col
       {{1, 8, 6, 6}, {4, 8, 1, 1}, Conv2dParams{}.with_stride(2), false},
       {{2, 6, 5, 5}, {6, 1, 3, 3}, Conv2dParams{}.with_groups(6).with_padding(1), true},  // depthwise via GEMM
   };
@@ -59,8 +59,8 @@ TEST(Conv2d, Im2colMatchesDefinition) {
       Tensor b = c.bias ? testing::random({c.weight[0]}, t, 3) : Tensor();
       Tensor y = conv2d_im2col(x, w, b, c.params);
       SCOPED_TRACE(x.describe() + " * " + w.describe());
-      testing::expect_all_close(y, out_shape(x, w, c.params),
-                                [&](const Index& i) { return reference(x, w, b, c.params, i); }, 1e-4, 1e-5);
+      testing::expect_all_close(
+          y, out_shape(x, w, c.params), [&](const Index& i) { return reference(x, w, b, c.params, i); }, 1e-4, 1e-5);
     }
   }
 }
@@ -76,8 +76,8 @@ TEST(Conv2d, DepthwiseMatchesDefinition) {
     Tensor w = testing::random(c.weight, DType::f64, 2);
     Tensor b = c.bias ? testing::random({c.weight[0]}, DType::f64, 3) : Tensor();
     for (Tensor y : {conv2d_depthwise(x, w, b, c.params), conv2d(x, w, b, c.params)}) {
-      testing::expect_all_close(y, out_shape(x, w, c.params),
-                                [&](const Index& i) { return reference(x, w, b, c.params, i); }, 1e-12, 1e-12);
+      testing::expect_all_close(
+          y, out_shape(x, w, c.params), [&](const Index& i) { return reference(x, w, b, c.params, i); }, 1e-12, 1e-12);
     }
   }
 }
@@ -101,8 +101,8 @@ TEST(Conv2d, ErrorsNameShapes) {
                   "has 3");
   EXPECT_QN_ERROR(conv2d(ones({1, 3, 2, 2}), ones({4, 3, 3, 3}), Tensor()), "conv2d", "larger than the padded input");
   EXPECT_QN_ERROR(conv2d(ones({3, 5, 5}), ones({4, 3, 3, 3}), Tensor()), "conv2d", "(N, C, H, W)");
-  EXPECT_QN_ERROR(conv2d(ones({1, 4, 5, 5}), ones({4, 2, 3, 3}), ones({3}), Conv2dParams{}.with_groups(2)),
-                  "conv2d", "bias");
+  EXPECT_QN_ERROR(conv2d(ones({1, 4, 5, 5}), ones({4, 2, 3, 3}), ones({3}), Conv2dParams{}.with_groups(2)), "conv2d",
+                  "bias");
 }
 
 }  // namespace

@@ -18,26 +18,37 @@ using testing::Index;
 
 double reference_unary(UnaryOp op, double x) {
   switch (op) {
-    case UnaryOp::neg: return -x;
-    case UnaryOp::exp: return std::exp(x);
-    case UnaryOp::log: return std::log(x);
-    case UnaryOp::sqrt: return std::sqrt(x);
-    case UnaryOp::rsqrt: return 1 / std::sqrt(x);
-    case UnaryOp::abs: return std::abs(x);
-    case UnaryOp::tanh: return std::tanh(x);
-    case UnaryOp::sigmoid: return 1 / (1 + std::exp(-x));
-    case UnaryOp::relu: return x > 0 ? x : 0;
-    case UnaryOp::gelu: return 0.5 * x * (1 + std::erf(x / std::numbers::sqrt2));
+    case UnaryOp::neg:
+      return -x;
+    case UnaryOp::exp:
+      return std::exp(x);
+    case UnaryOp::log:
+      return std::log(x);
+    case UnaryOp::sqrt:
+      return std::sqrt(x);
+    case UnaryOp::rsqrt:
+      return 1 / std::sqrt(x);
+    case UnaryOp::abs:
+      return std::abs(x);
+    case UnaryOp::tanh:
+      return std::tanh(x);
+    case UnaryOp::sigmoid:
+      return 1 / (1 + std::exp(-x));
+    case UnaryOp::relu:
+      return x > 0 ? x : 0;
+    case UnaryOp::gelu:
+      return 0.5 * x * (1 + std::erf(x / std::numbers::sqrt2));
     case UnaryOp::gelu_tanh:
       return 0.5 * x * (1 + std::tanh(std::sqrt(2 / std::numbers::pi) * (x + 0.044715 * x * x * x)));
-    case UnaryOp::silu: return x / (1 + std::exp(-x));
+    case UnaryOp::silu:
+      return x / (1 + std::exp(-x));
   }
   return NAN;
 }
 
-constexpr UnaryOp kUnaryOps[] = {UnaryOp::neg,  UnaryOp::exp,     UnaryOp::log,  UnaryOp::sqrt,
-                                 UnaryOp::rsqrt, UnaryOp::abs,    UnaryOp::tanh, UnaryOp::sigmoid,
-                                 UnaryOp::relu, UnaryOp::gelu,    UnaryOp::gelu_tanh, UnaryOp::silu};
+constexpr UnaryOp kUnaryOps[] = {UnaryOp::neg,   UnaryOp::exp,  UnaryOp::log,       UnaryOp::sqrt,
+                                 UnaryOp::rsqrt, UnaryOp::abs,  UnaryOp::tanh,      UnaryOp::sigmoid,
+                                 UnaryOp::relu,  UnaryOp::gelu, UnaryOp::gelu_tanh, UnaryOp::silu};
 
 TEST(Unary, EveryOpMatchesReferenceOnContiguousAndStridedInputs) {
   for (DType dtype : {DType::f32, DType::f64}) {
@@ -48,8 +59,9 @@ TEST(Unary, EveryOpMatchesReferenceOnContiguousAndStridedInputs) {
         if (positive) x = add(abs(x), scalar_tensor(0.01, dtype));
         Tensor y = unary(op, x);
         SCOPED_TRACE(std::string(op_name(op)) + " " + std::string(dtype_name(dtype)) + (strided ? " strided" : ""));
-        testing::expect_all_close(y, x.shape(), [&](const Index& i) { return reference_unary(op, at(x, i)); },
-                                  testing::rtol_for(dtype), dtype == DType::f32 ? 1e-6 : 1e-14);
+        testing::expect_all_close(
+            y, x.shape(), [&](const Index& i) { return reference_unary(op, at(x, i)); }, testing::rtol_for(dtype),
+            dtype == DType::f32 ? 1e-6 : 1e-14);
       }
     }
   }
@@ -85,18 +97,25 @@ TEST(Unary, IntegerOpsAndDtypeChecks) {
   EXPECT_QN_ERROR(exp(ones({2}, DType::f16)), "qn::exp", "f16");
 }
 
-constexpr BinaryOp kBinaryOps[] = {BinaryOp::add, BinaryOp::sub, BinaryOp::mul, BinaryOp::div,
+constexpr BinaryOp kBinaryOps[] = {BinaryOp::add, BinaryOp::sub,     BinaryOp::mul,    BinaryOp::div,
                                    BinaryOp::pow, BinaryOp::maximum, BinaryOp::minimum};
 
 double reference_binary(BinaryOp op, double a, double b) {
   switch (op) {
-    case BinaryOp::add: return a + b;
-    case BinaryOp::sub: return a - b;
-    case BinaryOp::mul: return a * b;
-    case BinaryOp::div: return a / b;
-    case BinaryOp::pow: return std::pow(a, b);
-    case BinaryOp::maximum: return std::max(a, b);
-    case BinaryOp::minimum: return std::min(a, b);
+    case BinaryOp::add:
+      return a + b;
+    case BinaryOp::sub:
+      return a - b;
+    case BinaryOp::mul:
+      return a * b;
+    case BinaryOp::div:
+      return a / b;
+    case BinaryOp::pow:
+      return std::pow(a, b);
+    case BinaryOp::maximum:
+      return std::max(a, b);
+    case BinaryOp::minimum:
+      return std::min(a, b);
   }
   return NAN;
 }
@@ -106,10 +125,18 @@ struct ShapePair {
 };
 
 TEST(Binary, BroadcastingEdgeCases) {
-  const ShapePair cases[] = {
-      {{5, 4}, {5, 4}},       {{5, 4}, {4}},     {{5, 1}, {1, 4}},    {{3, 1, 4}, {2, 1}}, {{}, {3}},
-      {{3}, {}},              {{1}, {2, 3}},     {{0, 3}, {1, 3}},    {{2, 0}, {2, 1}},    {{1, 1, 1}, {1}},
-      {{2, 3, 4, 5}, {3, 1, 5}}, {{6, 1, 7}, {1, 5, 1}}};
+  const ShapePair cases[] = {{{5, 4}, {5, 4}},
+                             {{5, 4}, {4}},
+                             {{5, 1}, {1, 4}},
+                             {{3, 1, 4}, {2, 1}},
+                             {{}, {3}},
+                             {{3}, {}},
+                             {{1}, {2, 3}},
+                             {{0, 3}, {1, 3}},
+                             {{2, 0}, {2, 1}},
+                             {{1, 1, 1}, {1}},
+                             {{2, 3, 4, 5}, {3, 1, 5}},
+                             {{6, 1, 7}, {1, 5, 1}}};
   for (const ShapePair& c : cases) {
     for (BinaryOp op : kBinaryOps) {
       for (DType dtype : {DType::f32, DType::f64}) {
@@ -120,7 +147,9 @@ TEST(Binary, BroadcastingEdgeCases) {
         SCOPED_TRACE(std::string(op_name(op)) + " " + c.a.str() + " " + c.b.str());
         testing::expect_all_close(
             y, broadcast_shapes(c.a, c.b, "test"),
-            [&](const Index& i) { return reference_binary(op, at(a, broadcast_index(i, c.a)), at(b, broadcast_index(i, c.b))); },
+            [&](const Index& i) {
+              return reference_binary(op, at(a, broadcast_index(i, c.a)), at(b, broadcast_index(i, c.b)));
+            },
             testing::rtol_for(dtype), 1e-12);
       }
     }
@@ -133,12 +162,14 @@ TEST(Binary, NonContiguousOperandsAndOutput) {
   Tensor out_base = zeros({9, 6});
   Tensor out = out_base.t();
   binary_out(BinaryOp::mul, a, b, out);
-  testing::expect_all_close(out, {6, 9}, [&](const Index& i) { return at(a, i) * at(b, i); }, 1e-6, 0);
+  testing::expect_all_close(
+      out, {6, 9}, [&](const Index& i) { return at(a, i) * at(b, i); }, 1e-6, 0);
   // In place: out is one of the inputs.
   Tensor x = testing::random({4, 5});
   Tensor x0 = x.clone();
   binary_out(BinaryOp::add, x, x, x);
-  testing::expect_all_close(x, {4, 5}, [&](const Index& i) { return 2 * at(x0, i); }, 1e-6, 0);
+  testing::expect_all_close(
+      x, {4, 5}, [&](const Index& i) { return 2 * at(x0, i); }, 1e-6, 0);
 }
 
 TEST(Binary, IntegersScalarsAndErrors) {
@@ -172,15 +203,18 @@ TEST(Compare, ProducesU8Masks) {
 TEST(ClampAndWhere, MatchDefinitions) {
   Tensor x = testing::random({5, 6}, DType::f64);
   Tensor c = clamp(x, -0.5, 0.25);
-  testing::expect_all_close(c, x.shape(), [&](const Index& i) { return std::clamp(at(x, i), -0.5, 0.25); }, 0, 0);
+  testing::expect_all_close(
+      c, x.shape(), [&](const Index& i) { return std::clamp(at(x, i), -0.5, 0.25); }, 0, 0);
   Tensor lower = clamp(x, 0.0, std::nullopt);
-  testing::expect_all_close(lower, x.shape(), [&](const Index& i) { return std::max(at(x, i), 0.0); }, 0, 0);
+  testing::expect_all_close(
+      lower, x.shape(), [&](const Index& i) { return std::max(at(x, i), 0.0); }, 0, 0);
   EXPECT_QN_ERROR(clamp(x, 1.0, 0.0), "clamp", "exceeds");
 
   Tensor cond = compare(CompareOp::gt, x, 0.0);
   Tensor y = testing::random({6}, DType::f64, 3);
   Tensor w = where(cond, x, y);
-  testing::expect_all_close(w, x.shape(), [&](const Index& i) { return at(x, i) > 0 ? at(x, i) : at(y, {i[1]}); }, 0, 0);
+  testing::expect_all_close(
+      w, x.shape(), [&](const Index& i) { return at(x, i) > 0 ? at(x, i) : at(y, {i[1]}); }, 0, 0);
   EXPECT_QN_ERROR(where(x, x, x), "where", "u8");
 }
 
@@ -195,10 +229,12 @@ TEST(Parallel, SplitRowsMatchReference) {
   Tensor a = testing::random_strided({3001, 37}, DType::f64);
   Tensor b = testing::random({37}, DType::f64, 2);
   Tensor y = add(a, b);
-  testing::expect_all_close(y, {3001, 37}, [&](const testing::Index& i) { return at(a, i) + at(b, {i[1]}); }, 0, 0);
+  testing::expect_all_close(
+      y, {3001, 37}, [&](const testing::Index& i) { return at(a, i) + at(b, {i[1]}); }, 0, 0);
   Tensor x = testing::random({70001});
   Tensor e = exp(x);
-  testing::expect_all_close(e, {70001}, [&](const testing::Index& i) { return std::exp(at(x, i)); }, 2e-6, 0);
+  testing::expect_all_close(
+      e, {70001}, [&](const testing::Index& i) { return std::exp(at(x, i)); }, 2e-6, 0);
 }
 
 TEST(Parallel, OneThreadSettingForLoopsAndBlas) {

@@ -40,8 +40,9 @@ double reference(const Tensor& a, const Tensor& b, const Index& i) {
 void check(const Tensor& a, const Tensor& b, const Shape& expected_shape) {
   Tensor y = matmul(a, b);
   SCOPED_TRACE(a.describe() + " @ " + b.describe());
-  testing::expect_all_close(y, expected_shape, [&](const Index& i) { return reference(a, b, i); },
-                            a.dtype() == DType::f32 ? 1e-4 : 1e-12, a.dtype() == DType::f32 ? 1e-4 : 1e-12);
+  testing::expect_all_close(
+      y, expected_shape, [&](const Index& i) { return reference(a, b, i); }, a.dtype() == DType::f32 ? 1e-4 : 1e-12,
+      a.dtype() == DType::f32 ? 1e-4 : 1e-12);
 }
 
 TEST(Matmul, ShapesLikeNumpy) {
@@ -50,7 +51,7 @@ TEST(Matmul, ShapesLikeNumpy) {
     check(testing::random({7}, t), testing::random({7}, t), {});
     check(testing::random({7}, t), testing::random({7, 3}, t), {3});
     check(testing::random({5, 7}, t), testing::random({7}, t), {5});
-    check(testing::random({4, 5, 7}, t), testing::random({7, 3}, t), {4, 5, 3});       // folded into one GEMM
+    check(testing::random({4, 5, 7}, t), testing::random({7, 3}, t), {4, 5, 3});  // folded into one GEMM
     check(testing::random({7}, t), testing::random({2, 7, 3}, t), {2, 3});
     check(testing::random({2, 1, 5, 7}, t), testing::random({3, 7, 4}, t), {2, 3, 5, 4});  // batch broadcast
     check(testing::random({1, 1}, t), testing::random({1, 1}, t), {1, 1});
@@ -58,7 +59,7 @@ TEST(Matmul, ShapesLikeNumpy) {
 }
 
 TEST(Matmul, TransposedAndStridedOperandsAreNotCopied) {
-  Tensor a = testing::random({7, 5}).t();            // (5, 7) read as a transposed GEMM operand
+  Tensor a = testing::random({7, 5}).t();                              // (5, 7) read as a transposed GEMM operand
   Tensor b = testing::random({9, 8}).narrow(1, 2, 3).narrow(0, 1, 7);  // (7, 3) with row stride 8
   const int64_t before = host_allocator_stats().allocations;
   Tensor y = matmul(a, b);
@@ -96,7 +97,6 @@ TEST(Matmul, ManySmallBatchesInParallel) {
 
 }  // namespace
 }  // namespace qn::kernels
-
 
 namespace qn::kernels {
 namespace {

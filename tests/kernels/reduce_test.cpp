@@ -35,9 +35,17 @@ struct Reference {
 
 const Reference kReferences[] = {
     {"sum", [](auto& x, auto& d, bool k) { return sum(x, d, k); },
-     [](const std::vector<double>& v) { double s = 0; for (double x : v) s += x; return s; }},
+     [](const std::vector<double>& v) {
+       double s = 0;
+       for (double x : v) s += x;
+       return s;
+     }},
     {"mean", [](auto& x, auto& d, bool k) { return mean(x, d, k); },
-     [](const std::vector<double>& v) { double s = 0; for (double x : v) s += x; return s / v.size(); }},
+     [](const std::vector<double>& v) {
+       double s = 0;
+       for (double x : v) s += x;
+       return s / v.size();
+     }},
     {"amax", [](auto& x, auto& d, bool k) { return amax(x, d, k); },
      [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); }},
     {"amin", [](auto& x, auto& d, bool k) { return amin(x, d, k); },
@@ -69,20 +77,25 @@ TEST(Reduce, EveryDimSubsetMatchesReference) {
         for (bool keepdim : {false, true}) {
           Shape out_shape;
           for (int d = 0; d < 3; ++d) {
-            if (!reduced[d]) out_shape.push_back(shape[d]);
-            else if (keepdim) out_shape.push_back(1);
+            if (!reduced[d])
+              out_shape.push_back(shape[d]);
+            else if (keepdim)
+              out_shape.push_back(1);
           }
           for (const Reference& r : kReferences) {
             SCOPED_TRACE(std::string(r.name) + " mask " + std::to_string(mask) + (keepdim ? " keepdim" : "") +
                          (strided ? " strided" : ""));
             Tensor y = r.run(x, dims, keepdim);
-            testing::expect_all_close(y, out_shape, [&](const Index& i) {
-              Index kept;
-              for (int d = 0; d < 3; ++d) {
-                if (!reduced[d]) kept.push_back(keepdim ? i[d] : i[kept.size()]);
-              }
-              return r.expected(group(x, reduced, kept));
-            }, dtype == DType::f32 ? 1e-5 : 1e-12, 1e-6);
+            testing::expect_all_close(
+                y, out_shape,
+                [&](const Index& i) {
+                  Index kept;
+                  for (int d = 0; d < 3; ++d) {
+                    if (!reduced[d]) kept.push_back(keepdim ? i[d] : i[kept.size()]);
+                  }
+                  return r.expected(group(x, reduced, kept));
+                },
+                dtype == DType::f32 ? 1e-5 : 1e-12, 1e-6);
           }
         }
       }
@@ -94,11 +107,14 @@ TEST(Reduce, OuterReductionOfAWideRow) {
   // The column path: reducing dim 0 of (N, C) with C contiguous, as a bias gradient does.
   Tensor x = testing::random({300, 257}, DType::f64);
   Tensor s = sum(x, {0});
-  testing::expect_all_close(s, {257}, [&](const Index& i) {
-    double t = 0;
-    for (int64_t r = 0; r < 300; ++r) t += at(x, {r, i[0]});
-    return t;
-  }, 1e-12, 1e-12);
+  testing::expect_all_close(
+      s, {257},
+      [&](const Index& i) {
+        double t = 0;
+        for (int64_t r = 0; r < 300; ++r) t += at(x, {r, i[0]});
+        return t;
+      },
+      1e-12, 1e-12);
 }
 
 TEST(Reduce, IntegersEmptyAndScalars) {
@@ -123,19 +139,22 @@ TEST(Argmax, FirstMaximumAlongDim) {
     Tensor a = argmax(x, dim);
     EXPECT_EQ(a.dtype(), DType::i64);
     const int d = dim < 0 ? 1 : static_cast<int>(dim);
-    testing::expect_all_close(a, {dim == 0 ? 7 : 6}, [&](const Index& i) {
-      int64_t best = 0;
-      for (int64_t j = 1; j < x.size(d); ++j) {
-        Index at_j = d == 0 ? Index{j, i[0]} : Index{i[0], j};
-        Index at_b = d == 0 ? Index{best, i[0]} : Index{i[0], best};
-        if (at(x, at_j) > at(x, at_b)) best = j;
-      }
-      return static_cast<double>(best);
-    }, 0, 0);
+    testing::expect_all_close(
+        a, {dim == 0 ? 7 : 6},
+        [&](const Index& i) {
+          int64_t best = 0;
+          for (int64_t j = 1; j < x.size(d); ++j) {
+            Index at_j = d == 0 ? Index{j, i[0]} : Index{i[0], j};
+            Index at_b = d == 0 ? Index{best, i[0]} : Index{i[0], best};
+            if (at(x, at_j) > at(x, at_b)) best = j;
+          }
+          return static_cast<double>(best);
+        },
+        0, 0);
   }
   EXPECT_EQ(argmax(x, 1, true).shape(), (Shape{6, 1}));
   EXPECT_EQ(at(argmax(from_vector<float>({1, 5, 5, 2}), 0), {}), 1);  // first of ties
-  EXPECT_EQ(at(argmax(from_vector<float>({1, NAN, 5}), 0), {}), 1);    // NaN is the maximum
+  EXPECT_EQ(at(argmax(from_vector<float>({1, NAN, 5}), 0), {}), 1);   // NaN is the maximum
 }
 
 }  // namespace
@@ -147,11 +166,14 @@ namespace {
 TEST(Reduce, ManyShortRowsInParallel) {
   Tensor x = testing::random({5000, 7}, DType::f64);
   Tensor s = sum(x, {1});
-  testing::expect_all_close(s, {5000}, [&](const Index& i) {
-    double t = 0;
-    for (int64_t j = 0; j < 7; ++j) t += at(x, {i[0], j});
-    return t;
-  }, 1e-12, 1e-12);
+  testing::expect_all_close(
+      s, {5000},
+      [&](const Index& i) {
+        double t = 0;
+        for (int64_t j = 0; j < 7; ++j) t += at(x, {i[0], j});
+        return t;
+      },
+      1e-12, 1e-12);
 }
 
 }  // namespace

@@ -32,8 +32,9 @@ TEST(Softmax, EveryDimBothForms) {
       for (bool log : {false, true}) {
         Tensor y = log ? log_softmax(x, dim) : softmax(x, dim);
         SCOPED_TRACE("dim " + std::to_string(dim) + (log ? " log" : ""));
-        testing::expect_all_close(y, x.shape(), [&](const Index& i) { return reference_softmax(x, dim, i, log); },
-                                  testing::rtol_for(t) * 5, t == DType::f32 ? 1e-6 : 1e-14);
+        testing::expect_all_close(
+            y, x.shape(), [&](const Index& i) { return reference_softmax(x, dim, i, log); }, testing::rtol_for(t) * 5,
+            t == DType::f32 ? 1e-6 : 1e-14);
       }
     }
   }
@@ -61,17 +62,24 @@ TEST(LayerNorm, MatchesDefinitionWithAndWithoutAffine) {
       std::vector<double> mu(3), rstd(3);
       for (int64_t n = 0; n < 3; ++n) {
         double s = 0, ss = 0;
-        for (int64_t i = 0; i < 4; ++i) for (int64_t j = 0; j < 8; ++j) s += at(x, {n, i, j});
+        for (int64_t i = 0; i < 4; ++i)
+          for (int64_t j = 0; j < 8; ++j) s += at(x, {n, i, j});
         mu[n] = s / 32;
-        for (int64_t i = 0; i < 4; ++i) for (int64_t j = 0; j < 8; ++j) ss += std::pow(at(x, {n, i, j}) - mu[n], 2);
+        for (int64_t i = 0; i < 4; ++i)
+          for (int64_t j = 0; j < 8; ++j) ss += std::pow(at(x, {n, i, j}) - mu[n], 2);
         rstd[n] = 1 / std::sqrt(ss / 32 + 1e-5);
       }
-      testing::expect_all_close(r.out, x.shape(), [&](const Index& i) {
-        double v = (at(x, i) - mu[i[0]]) * rstd[i[0]];
-        return affine ? v * at(w, {i[1], i[2]}) + at(b, {i[1], i[2]}) : v;
-      }, testing::rtol_for(t) * 5, t == DType::f32 ? 1e-5 : 1e-12);
-      testing::expect_all_close(r.mean, {3}, [&](const Index& i) { return mu[i[0]]; }, 1e-5, 1e-6);
-      testing::expect_all_close(r.rstd, {3}, [&](const Index& i) { return rstd[i[0]]; }, 1e-5, 1e-6);
+      testing::expect_all_close(
+          r.out, x.shape(),
+          [&](const Index& i) {
+            double v = (at(x, i) - mu[i[0]]) * rstd[i[0]];
+            return affine ? v * at(w, {i[1], i[2]}) + at(b, {i[1], i[2]}) : v;
+          },
+          testing::rtol_for(t) * 5, t == DType::f32 ? 1e-5 : 1e-12);
+      testing::expect_all_close(
+          r.mean, {3}, [&](const Index& i) { return mu[i[0]]; }, 1e-5, 1e-6);
+      testing::expect_all_close(
+          r.rstd, {3}, [&](const Index& i) { return rstd[i[0]]; }, 1e-5, 1e-6);
     }
   }
   EXPECT_QN_ERROR(layer_norm(ones({2, 3}), {4}, Tensor(), Tensor()), "layer_norm", "[4]", "trailing dims");

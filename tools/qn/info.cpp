@@ -25,10 +25,14 @@ std::string compiler() {
 
 std::string openmp_version() {
   switch (_OPENMP) {
-    case 201511: return "4.5";
-    case 201811: return "5.0";
-    case 202011: return "5.1";
-    default: return std::to_string(_OPENMP);
+    case 201511:
+      return "4.5";
+    case 201811:
+      return "5.0";
+    case 202011:
+      return "5.1";
+    default:
+      return std::to_string(_OPENMP);
   }
 }
 
