@@ -39,39 +39,35 @@ DType parse_dtype(const std::string& name, const std::string& tensor) {
   throw_error(kOp, detail::concat("tensor '", tensor, "' has unknown dtype '", name, "'"));
 }
 
-// RFC 3629 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+// A UTF-8 lead byte: how many continuation bytes follow, the smallest code point that length may encode
+// (anything smaller is an overlong form), and the payload bits it carries. extra < 0: not a lead byte.
+struct Utf8Lead {
+  int extra;
+  uint32_t min;
+  uint32_t bits;
+};
+
+Utf8Lead utf8_lead(uint8_t c) {
+  if (c < 0x80) return {0, 0, c};
+  if ((c & 0xe0) == 0xc0) return {1, 0x80, c & 0x1fu};
+  if ((c & 0xf0) == 0xe0) return {2, 0x800, c & 0x0fu};
+  if ((c & 0xf8) == 0xf0) return {3, 0x10000, c & 0x07u};
+  return {-1, 0, 0};
+}
+
+// RFC 3629 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF, no sequence cut short.
 bool is_valid_utf8(std::span<const uint8_t> s) {
   size_t i = 0;
   while (i < s.size()) {
-    const uint8_t c = s[i];
-    int extra;
-    uint32_t min;
-    uint32_t code;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    if ((c & 0xe0) == 0xc0) {
-      extra = 1;
-      min = 0x80;
-      code = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      extra = 2;
-      min = 0x800;
-      code = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      extra = 3;
-      min = 0x10000;
-      code = c & 0x07;
-    } else
-      return false;
-    if (i + extra >= s.size()) return false;  // sequence cut short
-    for (int k = 1; k <= extra; ++k) {
+    const Utf8Lead lead = utf8_lead(s[i]);
+    if (lead.extra < 0 || s.size() - i <= static_cast<size_t>(lead.extra)) return false;  // cut short
+    uint32_t code = lead.bits;
+    for (int k = 1; k <= lead.extra; ++k) {
       if ((s[i + k] & 0xc0) != 0x80) return false;
       code = (code << 6) | (s[i + k] & 0x3f);
     }
-    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
-    i += extra + 1;
+    if (code < lead.min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
+    i += lead.extra + 1;
   }
   return true;
 }

@@ -56,8 +56,18 @@ void max_pool2d(const Tensor& x, const Pool2dParams& p, Tensor& out, Tensor& ind
   });
 }
 
-void avg_pool2d(const Tensor& x, const Pool2dParams& p, Tensor& out) {
-  visit_floating(x.dtype(), "avg_pool2d", [&](auto tag) {
+namespace {
+
+// The input rows [ys, ye) and columns [xs, xe) an output cell averages, and what it divides by.
+struct Window {
+  int64_t ys, ye, xs, xe;
+  int64_t divisor;
+};
+
+// out[c, y, x] = sum of plane c over window_of(y, x), divided by its divisor; one plane per task.
+template <class WindowOf>
+void average_windows(const Tensor& x, Tensor& out, const char* op, const WindowOf& window_of) {
+  visit_floating(x.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
     const Planes g = planes(x, out);
     const T* in = x.data_ptr<T>();
@@ -66,20 +76,13 @@ void avg_pool2d(const Tensor& x, const Pool2dParams& p, Tensor& out) {
       for (int64_t c = begin; c < end; ++c) {
         const T* plane = in + c * g.h * g.w;
         for (int64_t y = 0; y < g.ho; ++y) {
-          const int64_t y0 = y * p.stride[0] - p.padding[0];
-          const int64_t y_end_padded = std::min(y0 + p.kernel[0], g.h + p.padding[0]);
           for (int64_t xo = 0; xo < g.wo; ++xo) {
-            const int64_t x0 = xo * p.stride[1] - p.padding[1];
-            const int64_t x_end_padded = std::min(x0 + p.kernel[1], g.w + p.padding[1]);
-            const int64_t padded_count = (y_end_padded - y0) * (x_end_padded - x0);
-            const int64_t ys = std::max<int64_t>(y0, 0), ye = std::min(y_end_padded, g.h);
-            const int64_t xs = std::max<int64_t>(x0, 0), xe = std::min(x_end_padded, g.w);
+            const Window win = window_of(g, y, xo);
             T total = 0;
-            for (int64_t iy = ys; iy < ye; ++iy) {
-              for (int64_t ix = xs; ix < xe; ++ix) total += plane[iy * g.w + ix];
+            for (int64_t iy = win.ys; iy < win.ye; ++iy) {
+              for (int64_t ix = win.xs; ix < win.xe; ++ix) total += plane[iy * g.w + ix];
             }
-            const int64_t divisor = p.count_include_pad ? padded_count : (ye - ys) * (xe - xs);
-            o[(c * g.ho + y) * g.wo + xo] = total / static_cast<T>(divisor);
+            o[(c * g.ho + y) * g.wo + xo] = total / static_cast<T>(win.divisor);
           }
         }
       }
@@ -87,30 +90,26 @@ void avg_pool2d(const Tensor& x, const Pool2dParams& p, Tensor& out) {
   });
 }
 
+}  // namespace
+
+void avg_pool2d(const Tensor& x, const Pool2dParams& p, Tensor& out) {
+  average_windows(x, out, "avg_pool2d", [&](const Planes& g, int64_t y, int64_t xo) {
+    const int64_t y0 = y * p.stride[0] - p.padding[0];
+    const int64_t x0 = xo * p.stride[1] - p.padding[1];
+    const int64_t y1 = std::min(y0 + p.kernel[0], g.h + p.padding[0]);  // window end within the padding
+    const int64_t x1 = std::min(x0 + p.kernel[1], g.w + p.padding[1]);
+    Window win{std::max<int64_t>(y0, 0), std::min(y1, g.h), std::max<int64_t>(x0, 0), std::min(x1, g.w), 0};
+    win.divisor = p.count_include_pad ? (y1 - y0) * (x1 - x0) : (win.ye - win.ys) * (win.xe - win.xs);
+    return win;
+  });
+}
+
 void adaptive_avg_pool2d(const Tensor& x, Tensor& out) {
-  visit_floating(x.dtype(), "adaptive_avg_pool2d", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    const Planes g = planes(x, out);
-    const T* in = x.data_ptr<T>();
-    T* o = out.data_ptr<T>();
-    parallel_for(0, g.count, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t c = begin; c < end; ++c) {
-        const T* plane = in + c * g.h * g.w;
-        for (int64_t y = 0; y < g.ho; ++y) {
-          const int64_t ys = y * g.h / g.ho;
-          const int64_t ye = ((y + 1) * g.h + g.ho - 1) / g.ho;
-          for (int64_t xo = 0; xo < g.wo; ++xo) {
-            const int64_t xs = xo * g.w / g.wo;
-            const int64_t xe = ((xo + 1) * g.w + g.wo - 1) / g.wo;
-            T total = 0;
-            for (int64_t iy = ys; iy < ye; ++iy) {
-              for (int64_t ix = xs; ix < xe; ++ix) total += plane[iy * g.w + ix];
-            }
-            o[(c * g.ho + y) * g.wo + xo] = total / static_cast<T>((ye - ys) * (xe - xs));
-          }
-        }
-      }
-    });
+  average_windows(x, out, "adaptive_avg_pool2d", [](const Planes& g, int64_t y, int64_t xo) {
+    Window win{y * g.h / g.ho, ((y + 1) * g.h + g.ho - 1) / g.ho, xo * g.w / g.wo, ((xo + 1) * g.w + g.wo - 1) / g.wo,
+               0};
+    win.divisor = (win.ye - win.ys) * (win.xe - win.xs);
+    return win;
   });
 }
 
