@@ -1,6 +1,7 @@
 // Copies between layouts and dtypes: contiguous(), clone(), to(dtype), copy_(), fill_().
 #include <cstring>
 
+#include "core/autograd_meta.h"
 #include "core/strided_loop.h"
 #include "core/tensor.h"
 
@@ -29,6 +30,7 @@ void check_cpu(const Tensor& t, const char* op) {
 }  // namespace
 
 Tensor& Tensor::copy_(const Tensor& src) {
+  check_inplace("copy_");
   check_cpu(*this, "copy_");
   check_cpu(src, "copy_");
   const Shape& shape = this->shape();
@@ -59,6 +61,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
 }
 
 Tensor& Tensor::fill_(double value) {
+  check_inplace("fill_");
   check_cpu(*this, "fill_");
   visit_dtype(dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;

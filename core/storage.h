@@ -1,7 +1,9 @@
 // Storage: one block of device memory, shared by every tensor that views it.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "core/device.h"
@@ -21,11 +23,19 @@ class Storage {
   bool same_as(const Storage& other) const { return impl_ == other.impl_; }
   long use_count() const { return impl_.use_count(); }
 
+  // Counts in-place writes to this memory. Every view shares it, so autograd can tell that a tensor
+  // saved for backward was modified afterwards, through whichever view.
+  uint64_t version() const { return impl_ ? impl_->version.load(std::memory_order_relaxed) : 0; }
+  void bump_version() const {
+    if (impl_) impl_->version.fetch_add(1, std::memory_order_relaxed);
+  }
+
  private:
   struct Impl {
     void* data = nullptr;
     size_t nbytes = 0;
     Device device;
+    std::atomic<uint64_t> version{0};
     ~Impl();
   };
   std::shared_ptr<Impl> impl_;

@@ -7,7 +7,7 @@
 namespace qn {
 
 Tensor::Tensor(Storage storage, int64_t offset, Shape shape, Strides strides, DType dtype)
-    : impl_(std::make_shared<Impl>(Impl{std::move(storage), offset, shape, strides, dtype})) {
+    : impl_(std::make_shared<Impl>(Impl{std::move(storage), offset, shape, strides, dtype, nullptr})) {
   QN_CHECK(shape.size() == strides.size(), "Tensor", "shape ", shape, " and strides ", strides, " differ in length");
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <span>
@@ -15,6 +16,10 @@
 #include "core/storage.h"
 
 namespace qn {
+
+struct AutogradMeta;
+class Tensor;
+using GradHook = std::function<Tensor(const Tensor& grad)>;
 
 // What to make a new tensor as. Implicit from a DType or Device so factories read naturally:
 // zeros({2, 3}, DType::f64).
@@ -89,6 +94,29 @@ class Tensor {
   Tensor& fill_(double value);
   Tensor& zero_() { return fill_(0.0); }
 
+  // --- autograd state (core/autograd_meta.h); the graph itself is built by autograd/ops.h
+  bool requires_grad() const;
+  // Marks a leaf as a parameter whose gradient backward() accumulates into grad().
+  Tensor& set_requires_grad(bool requires_grad);
+  bool is_leaf() const;        // not produced by a recorded op
+  const Tensor& grad() const;  // undefined until a backward reaches this tensor
+  void set_grad(const Tensor& grad);
+  void zero_grad();    // drops the accumulated gradient
+  void retain_grad();  // a non-leaf keeps its gradient too
+  void register_hook(GradHook hook);
+  AutogradMeta* autograd_meta() const;   // null when the tensor never took part in autograd
+  AutogradMeta& ensure_autograd_meta();  // created on first use
+  std::shared_ptr<AutogradMeta> shared_autograd_meta() const;
+  // A handle to the same data that is cut from the graph (no grad_fn, no requires_grad).
+  Tensor detach() const;
+  // In-place writes so far to this tensor's storage (shared with its views).
+  uint64_t version() const { return storage().version(); }
+  // Refuses an in-place write to a leaf that requires grad while the graph is being recorded; counts it.
+  void check_inplace(const char* op) const;
+  // Reverse-mode differentiation from this tensor (defined in autograd/engine.cpp): grad defaults to
+  // ones for a one-element tensor.
+  void backward(const Tensor& grad = Tensor(), bool retain_graph = false) const;
+
   std::string str() const;       // readable, PyTorch-like printing
   std::string describe() const;  // "f32[2, 3] on cpu", for error messages
 
@@ -99,6 +127,7 @@ class Tensor {
     Shape shape;
     Strides strides;  // in elements
     DType dtype = DType::f32;
+    std::shared_ptr<AutogradMeta> autograd;
   };
   const Impl& impl() const;
   void check_access(DType expected, const char* op) const;

@@ -8,7 +8,7 @@ namespace qn::kernels {
 
 const char* op_name(UnaryOp op) {
   constexpr const char* names[] = {"neg",  "exp",     "log",  "sqrt", "rsqrt",     "abs",
-                                   "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "silu"};
+                                   "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "silu", "erf"};
   return names[static_cast<int>(op)];
 }
 const char* op_name(BinaryOp op) {
@@ -33,6 +33,7 @@ void unary_out(UnaryOp op, const Tensor& x, Tensor& out) {
   QN_CHECK(!needs_floating(op) || x.dtype() == DType::f32 || x.dtype() == DType::f64, name,
            "expected a f32 or f64 tensor, got ", x.describe());
   check_out(name, x.shape(), x.dtype(), out);
+  out.storage().bump_version();
   cpu::unary(op, x, out);
 }
 
@@ -47,6 +48,7 @@ void binary_out(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   require_cpu(name, {&a, &b, &out});
   require_same_dtype(name, a, b);
   check_out(name, broadcast_shapes(a.shape(), b.shape(), name), a.dtype(), out);
+  out.storage().bump_version();
   cpu::binary(op, a, b, out);
 }
 

@@ -21,6 +21,7 @@ enum class UnaryOp {
   gelu,       // x * Phi(x), the exact (erf) form
   gelu_tanh,  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
   silu,       // x * sigmoid(x), a.k.a. swish
+  erf,
 };
 enum class BinaryOp { add, sub, mul, div, pow, maximum, minimum };
 enum class CompareOp { eq, ne, lt, le, gt, ge };
@@ -63,5 +64,6 @@ inline Tensor relu(const Tensor& x) { return unary(UnaryOp::relu, x); }
 inline Tensor gelu(const Tensor& x) { return unary(UnaryOp::gelu, x); }
 inline Tensor gelu_tanh(const Tensor& x) { return unary(UnaryOp::gelu_tanh, x); }
 inline Tensor silu(const Tensor& x) { return unary(UnaryOp::silu, x); }
+inline Tensor erf(const Tensor& x) { return unary(UnaryOp::erf, x); }
 
 }  // namespace qn::kernels

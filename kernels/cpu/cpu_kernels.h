@@ -29,6 +29,13 @@ void softmax(const Tensor& x, int dim, bool log, Tensor& out);
 void layer_norm(const Tensor& x, int64_t rows, int64_t cols, const Tensor& weight, const Tensor& bias, double eps,
                 Tensor& out, Tensor& mean, Tensor& rstd);
 
+// losses[i] = -((1 - s) lp[i, t_i] + (s / C) sum_c lp[i, c]), 0 where t_i is ignored; returns the count
+// of targets not ignored.
+int64_t nll_with_smoothing(const Tensor& log_probs, const Tensor& targets, std::optional<int64_t> ignore_index,
+                           double smoothing, Tensor& losses);
+void cross_entropy_backward(const Tensor& log_probs, const Tensor& targets, const Tensor& weights,
+                            std::optional<int64_t> ignore_index, double smoothing, Tensor& grad);
+
 void index_select(const Tensor& x, int dim, const Tensor& index, Tensor& out);
 void gather(const Tensor& x, int dim, const Tensor& index, Tensor& out);
 void scatter_add(int dim, const Tensor& index, const Tensor& src, Tensor& out);

@@ -94,6 +94,8 @@ void unary_typed(UnaryOp op, const Tensor& x, Tensor& out) {
         return unary_loop<T>(x, out, [](T v) { return std::tanh(v); });
       case UnaryOp::sigmoid:
         return unary_loop<T>(x, out, [](T v) { return sigmoid(v); });
+      case UnaryOp::erf:
+        return unary_loop<T>(x, out, [](T v) { return std::erf(v); });
       case UnaryOp::silu:
         return unary_loop<T>(x, out, [](T v) { return v * sigmoid(v); });
       case UnaryOp::gelu:

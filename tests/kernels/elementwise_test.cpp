@@ -40,6 +40,8 @@ double reference_unary(UnaryOp op, double x) {
       return 0.5 * x * (1 + std::erf(x / std::numbers::sqrt2));
     case UnaryOp::gelu_tanh:
       return 0.5 * x * (1 + std::tanh(std::sqrt(2 / std::numbers::pi) * (x + 0.044715 * x * x * x)));
+    case UnaryOp::erf:
+      return std::erf(x);
     case UnaryOp::silu:
       return x / (1 + std::exp(-x));
   }
@@ -48,7 +50,7 @@ double reference_unary(UnaryOp op, double x) {
 
 constexpr UnaryOp kUnaryOps[] = {UnaryOp::neg,   UnaryOp::exp,  UnaryOp::log,       UnaryOp::sqrt,
                                  UnaryOp::rsqrt, UnaryOp::abs,  UnaryOp::tanh,      UnaryOp::sigmoid,
-                                 UnaryOp::relu,  UnaryOp::gelu, UnaryOp::gelu_tanh, UnaryOp::silu};
+                                 UnaryOp::relu,  UnaryOp::gelu, UnaryOp::gelu_tanh, UnaryOp::silu, UnaryOp::erf};
 
 TEST(Unary, EveryOpMatchesReferenceOnContiguousAndStridedInputs) {
   for (DType dtype : {DType::f32, DType::f64}) {

@@ -1,0 +1,87 @@
+// Activations. Shapes: x, out and g all share one shape.
+#include <cmath>
+#include <numbers>
+
+#include "autograd/node.h"
+#include "autograd/ops.h"
+#include "kernels/elementwise.h"
+
+namespace qn {
+
+using autograd::needs_graph;
+using autograd::record;
+using autograd::SavedTensor;
+using Grads = std::vector<Tensor>;
+
+// out = max(x, 0);  dx = g where out > 0
+Tensor relu(const Tensor& x) {
+  Tensor out = kernels::relu(x);
+  if (!needs_graph({x})) return out;
+  return record("relu", out, {x}, [so = SavedTensor(out)](const Tensor& g) {
+    return Grads{kernels::where(kernels::compare(kernels::CompareOp::gt, so.get(), 0.0), g,
+                                scalar_tensor(0.0, g.options()))};
+  });
+}
+
+// out = x Phi(x);  dx = g (Phi(x) + x phi(x)),  Phi(x) = (1 + erf(x / sqrt 2)) / 2,  phi(x) = e^(-x^2/2) / sqrt(2 pi)
+Tensor gelu(const Tensor& x) {
+  Tensor out = kernels::gelu(x);
+  if (!needs_graph({x})) return out;
+  return record("gelu", out, {x}, [sx = SavedTensor(x)](const Tensor& g) {
+    const Tensor& v = sx.get();
+    const Tensor cdf = mul(add(kernels::erf(mul(v, 1.0 / std::numbers::sqrt2)), 1.0), 0.5);
+    const Tensor pdf = mul(exp(mul(mul(v, v), -0.5)), 1.0 / std::sqrt(2.0 * std::numbers::pi));
+    return Grads{mul(g, add(cdf, mul(v, pdf)))};
+  });
+}
+
+// out = x (1 + t) / 2,  t = tanh(u),  u = sqrt(2/pi) (x + 0.044715 x^3)
+// dx = g ((1 + t) / 2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2)
+Tensor gelu_tanh(const Tensor& x) {
+  Tensor out = kernels::gelu_tanh(x);
+  if (!needs_graph({x})) return out;
+  return record("gelu_tanh", out, {x}, [sx = SavedTensor(x)](const Tensor& g) {
+    constexpr double kC = 0.044715;
+    const double k = std::sqrt(2.0 / std::numbers::pi);
+    const Tensor& v = sx.get();
+    const Tensor v2 = mul(v, v);
+    const Tensor t = tanh(mul(add(v, mul(mul(v2, v), kC)), k));
+    const Tensor left = mul(add(t, 1.0), 0.5);
+    const Tensor sech2 = add(neg(mul(t, t)), 1.0);
+    const Tensor right = mul(mul(mul(v, sech2), add(mul(v2, 3 * kC), 1.0)), 0.5 * k);
+    return Grads{mul(g, add(left, right))};
+  });
+}
+
+// out = x s,  s = sigmoid(x);  dx = g s (1 + x (1 - s))
+Tensor silu(const Tensor& x) {
+  Tensor out = kernels::silu(x);
+  if (!needs_graph({x})) return out;
+  return record("silu", out, {x}, [sx = SavedTensor(x)](const Tensor& g) {
+    const Tensor& v = sx.get();
+    const Tensor s = kernels::sigmoid(v);
+    return Grads{mul(g, mul(s, add(mul(v, add(neg(s), 1.0)), 1.0)))};
+  });
+}
+
+// dx = g out (1 - out)
+Tensor sigmoid(const Tensor& x) {
+  Tensor out = kernels::sigmoid(x);
+  if (!needs_graph({x})) return out;
+  return record("sigmoid", out, {x}, [so = SavedTensor(out)](const Tensor& g) {
+    const Tensor& s = so.get();
+    return Grads{mul(g, mul(s, add(neg(s), 1.0)))};
+  });
+}
+
+// dx = g (1 - out^2)
+Tensor tanh(const Tensor& x) {
+  Tensor out = kernels::tanh(x);
+  if (!needs_graph({x})) return out;
+  return record("tanh", out, {x}, [so = SavedTensor(out)](const Tensor& g) {
+    const Tensor& t = so.get();
+    return Grads{mul(g, add(neg(mul(t, t)), 1.0))};
+  });
+}
+
+}  // namespace qn
