@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages quantnoise builds and tests with, only those missing (as root, or via sudo).
+# Installs the Debian packages quantnoise builds with, only those missing (as root, or via sudo).
+#   tools/setup.sh           build dependencies
+#   tools/setup.sh --tests   also python3-torch, the reference the parity tests compare against
 set -euo pipefail
 
 packages=(
@@ -8,6 +10,9 @@ packages=(
   libgtest-dev libbenchmark-dev
   libstb-dev nlohmann-json3-dev libcli11-dev
 )
+if [[ "${1:-}" == "--tests" ]]; then
+  packages+=(python3-torch)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

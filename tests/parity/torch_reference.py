@@ -1,0 +1,103 @@
+#!/usr/bin/python3
+"""PyTorch references for the C++ parity tests, computed at test time (never committed).
+
+    torch_reference.py ops SPEC.json INPUTS.safetensors OUT.safetensors
+        For each case in SPEC: inputs x0, x1, ... (requiring grad) and named constants are read from
+        INPUTS; out = eval(expr); loss = sum(out * w); writes "<case>.out" and "<case>.grad<i>".
+    torch_reference.py mlp INPUTS.safetensors OUT.safetensors
+        Trains the two-layer MLP of tests/parity/parity_test.cpp with plain SGD; writes "losses".
+
+safetensors is read and written here with json + struct, so only Debian's python3-torch is needed.
+"""
+import json
+import struct
+import sys
+
+import torch
+import torch.nn.functional as F
+
+DTYPES = {"F32": torch.float32, "F64": torch.float64, "I64": torch.int64, "I32": torch.int32, "U8": torch.uint8}
+NAMES = {v: k for k, v in DTYPES.items()}
+
+
+def load(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    body = data[8 + n:]
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        flat = torch.frombuffer(bytearray(body[begin:end]), dtype=DTYPES[info["dtype"]]) if end > begin else \
+            torch.empty(0, dtype=DTYPES[info["dtype"]])
+        tensors[name] = flat.reshape(info["shape"]).clone()
+    return tensors
+
+
+def save(path, tensors):
+    header, chunks, offset = {}, [], 0
+    for name, t in tensors.items():
+        raw = t.detach().contiguous().numpy().tobytes()
+        header[name] = {"dtype": NAMES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        chunks.append(raw)
+        offset += len(raw)
+    encoded = json.dumps(header).encode()
+    encoded += b" " * ((8 - len(encoded) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(encoded)) + encoded + b"".join(chunks))
+
+
+def run_ops(spec_path, inputs_path, out_path):
+    with open(spec_path) as f:
+        spec = json.load(f)
+    tensors = load(inputs_path)
+    results = {}
+    for case in spec["cases"]:
+        name = case["name"]
+        scope = {"torch": torch, "F": F}
+        inputs = []
+        for i in range(case["inputs"]):
+            x = tensors[f"{name}.x{i}"].clone().requires_grad_(True)
+            scope[f"x{i}"] = x
+            inputs.append(x)
+        for constant in case["constants"]:
+            scope[constant] = tensors[f"{name}.{constant}"]
+        out = eval(case["expr"], scope)  # noqa: S307 - expressions come from the test table
+        loss = (out * tensors[f"{name}.w"]).sum()
+        grads = torch.autograd.grad(loss, inputs, allow_unused=True)
+        results[f"{name}.out"] = out
+        for i, g in enumerate(grads):
+            results[f"{name}.grad{i}"] = g if g is not None else torch.zeros_like(inputs[i])
+    save(out_path, results)
+
+
+def run_mlp(inputs_path, out_path):
+    t = load(inputs_path)
+    w1, b1 = t["w1"].clone().requires_grad_(True), t["b1"].clone().requires_grad_(True)
+    w2, b2 = t["w2"].clone().requires_grad_(True), t["b2"].clone().requires_grad_(True)
+    lr = float(t["lr"].item())
+    losses = []
+    for _ in range(int(t["steps"].item())):
+        hidden = torch.relu(t["x"] @ w1.t() + b1)
+        loss = ((hidden @ w2.t() + b2 - t["y"]) ** 2).mean()
+        losses.append(loss.item())
+        for p in (w1, b1, w2, b2):
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for p in (w1, b1, w2, b2):
+                p -= lr * p.grad
+    save(out_path, {"losses": torch.tensor(losses, dtype=torch.float64)})
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    if sys.argv[1] == "ops":
+        run_ops(*sys.argv[2:5])
+    elif sys.argv[1] == "mlp":
+        run_mlp(*sys.argv[2:4])
+    else:
+        sys.exit(f"torch_reference.py: unknown mode {sys.argv[1]!r}")
