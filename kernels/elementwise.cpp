@@ -12,7 +12,7 @@ const char* op_name(UnaryOp op) {
   return names[static_cast<int>(op)];
 }
 const char* op_name(BinaryOp op) {
-  constexpr const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum"};
+  constexpr const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "relu_backward"};
   return names[static_cast<int>(op)];
 }
 const char* op_name(CompareOp op) {

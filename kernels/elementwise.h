@@ -23,7 +23,10 @@ enum class UnaryOp {
   silu,       // x * sigmoid(x), a.k.a. swish
   erf,
 };
-enum class BinaryOp { add, sub, mul, div, pow, maximum, minimum };
+enum class BinaryOp {
+  add, sub, mul, div, pow, maximum, minimum,
+  relu_backward,  // (g, y) -> g where y > 0, else 0: ReLU's gradient from its output, in one pass
+};
 enum class CompareOp { eq, ne, lt, le, gt, ge };
 
 Tensor unary(UnaryOp op, const Tensor& x);

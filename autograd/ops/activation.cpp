@@ -18,8 +18,7 @@ Tensor relu(const Tensor& x) {
   Tensor out = kernels::relu(x);
   if (!needs_graph({x})) return out;
   return record("relu", out, {x}, [so = SavedTensor(out)](const Tensor& g) {
-    return Grads{kernels::where(kernels::compare(kernels::CompareOp::gt, so.get(), 0.0), g,
-                                scalar_tensor(0.0, g.options()))};
+    return Grads{kernels::binary(kernels::BinaryOp::relu_backward, g, so.get())};
   });
 }
 

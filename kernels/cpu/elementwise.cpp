@@ -144,6 +144,8 @@ void binary_typed(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
       return binary_loop<T, T>(a, b, out, [](T x, T y) { return (x != x || x > y) ? x : y; });
     case BinaryOp::minimum:
       return binary_loop<T, T>(a, b, out, [](T x, T y) { return (x != x || x < y) ? x : y; });
+    case BinaryOp::relu_backward:
+      return binary_loop<T, T>(a, b, out, [](T g, T y) { return y > T(0) ? g : T(0); });
   }
 }
 

@@ -100,7 +100,7 @@ TEST(Unary, IntegerOpsAndDtypeChecks) {
 }
 
 constexpr BinaryOp kBinaryOps[] = {BinaryOp::add, BinaryOp::sub,     BinaryOp::mul,    BinaryOp::div,
-                                   BinaryOp::pow, BinaryOp::maximum, BinaryOp::minimum};
+                                   BinaryOp::pow, BinaryOp::maximum, BinaryOp::minimum, BinaryOp::relu_backward};
 
 double reference_binary(BinaryOp op, double a, double b) {
   switch (op) {
@@ -118,6 +118,8 @@ double reference_binary(BinaryOp op, double a, double b) {
       return std::max(a, b);
     case BinaryOp::minimum:
       return std::min(a, b);
+    case BinaryOp::relu_backward:
+      return b > 0 ? a : 0;
   }
   return NAN;
 }
