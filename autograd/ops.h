@@ -8,9 +8,13 @@
 
 #include "autograd/engine.h"
 #include "core/autograd_meta.h"
+#include "core/generator.h"
 #include "core/tensor.h"
+#include "kernels/conv.h"
+#include "kernels/pool.h"
 
 namespace qn {
+
 
 // --- arithmetic (NumPy broadcasting; backward sums over broadcast dims)   ops/arithmetic.cpp
 Tensor add(const Tensor& a, const Tensor& b);
@@ -112,5 +116,37 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const CrossEnt
 // --- normalization                                                           ops/norm.cpp
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                   double eps = 1e-5);
+
+// BatchNorm over (N, C) or (N, C, H, W), per channel C. Training normalizes with the batch statistics
+// (biased variance) and, when running_mean/running_var are given, updates them in place:
+//   running = (1 - momentum) running + momentum batch   (the variance unbiased, as PyTorch)
+// Eval normalizes with the running statistics. weight and bias (C) are optional.
+Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight, const Tensor& bias,
+                  bool training, double momentum = 0.1, double eps = 1e-5);
+
+// --- convolution and pooling (NCHW)                                          ops/conv.cpp
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params = {});
+Tensor max_pool2d(const Tensor& x, const Pool2dParams& params);
+Tensor avg_pool2d(const Tensor& x, const Pool2dParams& params);
+Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w);
+
+// --- regularization                                                          ops/dropout.cpp
+// Zeroes each element with probability p and scales the rest by 1/(1-p), in training only. The mask is
+// drawn from gen (default: the global generator), so a (seed, offset) replays it exactly.
+Tensor dropout(const Tensor& x, double p, bool training, Generator* gen = nullptr);
+
+// --- attention                                                               ops/attention.cpp
+struct AttentionOptions {
+  Tensor masked_out;    // u8, broadcastable to (..., L, S): 1 where a query may not attend a key
+  bool causal = false;  // also mask key j > query i
+  double dropout = 0.0;  // on the attention weights, in training
+  bool training = false;
+  Generator* gen = nullptr;
+  std::optional<double> scale;  // default 1 / sqrt(E)
+};
+// softmax(q k^T * scale, masked entries -inf) v:  q (..., L, E), k (..., S, E), v (..., S, Ev) -> (..., L, Ev).
+// A query whose keys are all masked gets NaN, as in PyTorch.
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                    const AttentionOptions& options = {});
 
 }  // namespace qn

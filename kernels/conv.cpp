@@ -64,6 +64,28 @@ Tensor conv2d_depthwise(const Tensor& input, const Tensor& weight, const Tensor&
   return out;
 }
 
+Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const Shape& input_shape,
+                             const Conv2dParams& params) {
+  require_cpu("conv2d_backward_input", {&grad_out, &weight});
+  const Tensor probe = empty(input_shape, weight.options());  // shapes only: validates like the forward
+  QN_CHECK(conv_output_shape(probe, weight, Tensor(), params) == grad_out.shape(), "conv2d_backward_input", "gradient ",
+           grad_out.describe(), " does not match the convolution of ", input_shape, " by ", weight.describe());
+  Tensor dx = zeros(input_shape, weight.options());
+  cpu::conv2d_backward_input(grad_out.contiguous(), weight.contiguous(), params, dx);
+  return dx;
+}
+
+Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& input, const Shape& weight_shape,
+                              const Conv2dParams& params) {
+  require_cpu("conv2d_backward_weight", {&grad_out, &input});
+  const Tensor probe = empty(weight_shape, input.options());
+  QN_CHECK(conv_output_shape(input, probe, Tensor(), params) == grad_out.shape(), "conv2d_backward_weight", "gradient ",
+           grad_out.describe(), " does not match the convolution of ", input.describe(), " by ", weight_shape);
+  Tensor dw = empty(weight_shape, input.options());
+  cpu::conv2d_backward_weight(grad_out.contiguous(), input.contiguous(), params, dw);
+  return dw;
+}
+
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
   if (input.dim() == 4 && is_depthwise(input, params) && input.size(1) > 1) {
     return conv2d_depthwise(input, weight, bias, params);

@@ -9,8 +9,10 @@
 
 #include "core/tensor.h"
 
-namespace qn::kernels {
+namespace qn {
 
+// Parameters live in namespace qn (not qn::kernels) so that argument-dependent lookup on them does not
+// make qn::conv2d and qn::kernels::conv2d ambiguous.
 struct Conv2dParams {
   std::array<int64_t, 2> stride{1, 1};
   std::array<int64_t, 4> padding{0, 0, 0, 0};  // top, bottom, left, right
@@ -39,6 +41,10 @@ struct Conv2dParams {
   }
 };
 
+}  // namespace qn
+
+namespace qn::kernels {
+
 // TensorFlow 'same' padding for one spatial dim: output ceil(size / stride), the odd pixel at the end.
 std::array<int64_t, 2> same_padding(int64_t size, int64_t kernel, int64_t stride, int64_t dilation = 1);
 
@@ -47,5 +53,14 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
 // The two algorithms, callable directly (tests compare both against a reference).
 Tensor conv2d_im2col(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& params = {});
 Tensor conv2d_depthwise(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& params = {});
+
+// Gradients of conv2d given the output gradient grad_out (N, O, HO, WO):
+//   input:  dx (N, C, H, W)            = col2im(weight_g^T @ grad_out_g), per image and group
+//   weight: dw (O, C / groups, KH, KW) = sum over images of grad_out_g @ im2col(x)^T
+// (The bias gradient is grad_out summed over N, HO, WO.) Depthwise convolutions use direct loops.
+Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const Shape& input_shape,
+                             const Conv2dParams& params);
+Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& input, const Shape& weight_shape,
+                              const Conv2dParams& params);
 
 }  // namespace qn::kernels

@@ -59,4 +59,40 @@ Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
   return out;
 }
 
+namespace {
+
+void check_pool_grad(const Tensor& grad_out, const Shape& input_shape, const char* op) {
+  require_cpu(op, {&grad_out});
+  QN_CHECK(grad_out.dim() == 4 && input_shape.size() == 4 && grad_out.size(0) == input_shape[0] &&
+               grad_out.size(1) == input_shape[1],
+           op, "gradient ", grad_out.describe(), " does not match the input shape ", input_shape);
+}
+
+}  // namespace
+
+Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Shape& input_shape) {
+  check_pool_grad(grad_out, input_shape, "max_pool2d_backward");
+  QN_CHECK(indices.shape() == grad_out.shape() && indices.dtype() == DType::i64, "max_pool2d_backward", "indices ",
+           indices.describe(), " must be i64 of the gradient's shape ", grad_out.shape());
+  Tensor dx = zeros(input_shape, grad_out.options());
+  cpu::max_pool2d_backward(grad_out.contiguous(), indices.contiguous(), dx);
+  return dx;
+}
+
+Tensor avg_pool2d_backward(const Tensor& grad_out, const Shape& input_shape, const Pool2dParams& params) {
+  check_pool_grad(grad_out, input_shape, "avg_pool2d_backward");
+  QN_CHECK(pool_shape(empty(input_shape, grad_out.options()), params, "avg_pool2d_backward") == grad_out.shape(),
+           "avg_pool2d_backward", "gradient ", grad_out.describe(), " does not match pooling ", input_shape);
+  Tensor dx = zeros(input_shape, grad_out.options());
+  cpu::avg_pool2d_backward(grad_out.contiguous(), params, dx);
+  return dx;
+}
+
+Tensor adaptive_avg_pool2d_backward(const Tensor& grad_out, const Shape& input_shape) {
+  check_pool_grad(grad_out, input_shape, "adaptive_avg_pool2d_backward");
+  Tensor dx = zeros(input_shape, grad_out.options());
+  cpu::adaptive_avg_pool2d_backward(grad_out.contiguous(), dx);
+  return dx;
+}
+
 }  // namespace qn::kernels

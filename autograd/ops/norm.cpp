@@ -41,3 +41,74 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
 }
 
 }  // namespace qn
+
+namespace qn {
+
+// BatchNorm per channel c over the other dims (count m = N H W):
+//   training: mean, var = batch statistics (biased var),  xhat = (x - mean) rstd,  out = xhat w + b
+//     dx = rstd / m (m gh - sum(gh) - xhat sum(gh xhat)),  gh = g w
+//   eval: mean, var = running statistics,  dx = g w rstd
+//   both: dw = sum(g xhat),  db = sum(g)
+Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight, const Tensor& bias,
+                  bool training, double momentum, double eps) {
+  QN_CHECK(x.dim() == 2 || x.dim() == 4, "batch_norm", "expected (N, C) or (N, C, H, W), got ", x.describe());
+  const int64_t channels = x.size(1);
+  for (const Tensor* t : std::initializer_list<const Tensor*>{&running_mean, &running_var, &weight, &bias}) {
+    QN_CHECK(!t->defined() || (t->shape() == Shape{channels} && t->dtype() == x.dtype()), "batch_norm",
+             "per-channel tensors must be ", x.dtype(), "[", channels, "], got ", t->describe());
+  }
+  QN_CHECK(training || (running_mean.defined() && running_var.defined()), "batch_norm",
+           "eval mode needs running_mean and running_var");
+  const std::vector<int64_t> dims = x.dim() == 4 ? std::vector<int64_t>{0, 2, 3} : std::vector<int64_t>{0};
+  const Shape per_channel = x.dim() == 4 ? Shape{1, channels, 1, 1} : Shape{1, channels};
+  const int64_t count = x.numel() / channels;
+  QN_CHECK(!training || count > 1, "batch_norm", "training needs more than one value per channel, got ",
+           x.describe());
+
+  Tensor mean, var;
+  if (training) {
+    mean = kernels::mean(x, dims, true);
+    var = kernels::var(x, dims, 0, true);
+    if (running_mean.defined()) {
+      NoGradGuard no_grad;
+      const Tensor unbiased = kernels::binary(kernels::BinaryOp::mul, var.reshape({channels}),
+                                              static_cast<double>(count) / static_cast<double>(count - 1));
+      running_mean.copy_(kernels::add(kernels::binary(kernels::BinaryOp::mul, running_mean, 1 - momentum),
+                                      kernels::binary(kernels::BinaryOp::mul, mean.reshape({channels}), momentum)));
+      running_var.copy_(kernels::add(kernels::binary(kernels::BinaryOp::mul, running_var, 1 - momentum),
+                                     kernels::binary(kernels::BinaryOp::mul, unbiased, momentum)));
+    }
+  } else {
+    mean = running_mean.reshape(per_channel).clone();
+    var = running_var.reshape(per_channel).clone();
+  }
+  const Tensor rstd = kernels::rsqrt(kernels::binary(kernels::BinaryOp::add, var, eps));
+  const Tensor xhat = kernels::mul(kernels::sub(x, mean), rstd);
+  Tensor out = xhat;
+  if (weight.defined()) out = kernels::mul(out, weight.reshape(per_channel));
+  if (bias.defined()) out = kernels::add(out, bias.reshape(per_channel));
+  if (out.is_same(xhat)) out = xhat.clone();  // the output must be its own tensor: xhat is saved
+  if (!needs_graph({x, weight, bias})) return out;
+  const bool has_weight = weight.defined(), has_bias = bias.defined();
+  return record("batch_norm", out, {x, weight, bias},
+                [sxhat = SavedTensor(xhat), srstd = SavedTensor(rstd), sw = SavedTensor(weight), dims, per_channel,
+                 channels, count, training, has_weight, has_bias](const Tensor& g) {
+                  const Tensor& xh = sxhat.get();
+                  const Tensor gh = has_weight ? kernels::mul(g, sw.get().reshape(per_channel)) : g;
+                  Tensor dx;
+                  if (training) {
+                    const Tensor scaled = kernels::binary(kernels::BinaryOp::mul, gh, static_cast<double>(count));
+                    const Tensor centered = kernels::sub(scaled, kernels::sum(gh, dims, true));
+                    const Tensor projection = kernels::mul(xh, kernels::sum(kernels::mul(gh, xh), dims, true));
+                    dx = kernels::mul(kernels::binary(kernels::BinaryOp::div, srstd.get(), static_cast<double>(count)),
+                                      kernels::sub(centered, projection));
+                  } else {
+                    dx = kernels::mul(gh, srstd.get());
+                  }
+                  Tensor dw = has_weight ? kernels::sum(kernels::mul(g, xh), dims).reshape({channels}) : Tensor();
+                  Tensor db = has_bias ? kernels::sum(g, dims).reshape({channels}) : Tensor();
+                  return Grads{dx, dw, db};
+                });
+}
+
+}  // namespace qn

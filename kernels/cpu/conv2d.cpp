@@ -4,6 +4,8 @@
 //   out_g (Og, HO*WO) = weight_g (Og, Cg*KH*KW) @ col
 // A 1x1 convolution with stride 1 and no padding needs no col: the image itself is (Cg, H*W).
 // Depthwise (one input channel per group) is a direct loop: each output channel is a KHxKW stencil.
+#include <omp.h>
+
 #include <vector>
 
 #include "core/parallel.h"
@@ -148,7 +150,175 @@ void conv_depthwise_typed(const Tensor& input, const Tensor& weight, const Tenso
   });
 }
 
+// Adds col (cg*kh*kw, ho*wo) back into channels [c0, c0 + cg) of one image: the adjoint of im2col.
+template <class T>
+void col2im(const T* col, const Geometry& g, const Conv2dParams& p, int64_t c0, T* image) {
+  const int64_t plane = g.ho * g.wo;
+  for (int64_t c = 0; c < g.cg; ++c) {
+    T* channel = image + (c0 + c) * g.h * g.w;
+    for (int64_t i = 0; i < g.kh; ++i) {
+      for (int64_t j = 0; j < g.kw; ++j) {
+        const T* src = col + ((c * g.kh + i) * g.kw + j) * plane;
+        for (int64_t y = 0; y < g.ho; ++y) {
+          const int64_t iy = y * p.stride[0] - p.padding[0] + i * p.dilation[0];
+          if (iy < 0 || iy >= g.h) continue;
+          T* dst = channel + iy * g.w;
+          const T* row = src + y * g.wo;
+          for (int64_t x = 0; x < g.wo; ++x) {
+            const int64_t ix = x * p.stride[1] - p.padding[2] + j * p.dilation[1];
+            if (ix >= 0 && ix < g.w) dst[ix] += row[x];
+          }
+        }
+      }
+    }
+  }
+}
+
+bool is_pointwise(const Geometry& g, const Conv2dParams& p) {
+  return g.kh == 1 && g.kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 &&
+         p.padding == std::array<int64_t, 4>{0, 0, 0, 0};
+}
+
+// The geometry of a convolution from its input/weight/output shapes.
+Geometry geometry_of(const Shape& input, const Shape& weight, const Shape& out, int64_t groups) {
+  Geometry g{input[0], input[1], input[2], input[3], weight[0], weight[2], weight[3], out[2], out[3], groups, 0, 0};
+  g.cg = g.c / g.groups;
+  g.og = g.o / g.groups;
+  return g;
+}
+
+// dx_g = col2im(W_g^T (patch, og) @ dy_g (og, plane)), per image (one per thread when there are enough).
+template <class T>
+void backward_input_im2col(const T* dy, const T* w, const Geometry& g, const Conv2dParams& p, T* dx) {
+  const int64_t plane = g.ho * g.wo;
+  const int64_t patch = g.cg * g.kh * g.kw;
+  const bool pointwise = is_pointwise(g, p);
+  auto run_images = [&](int64_t begin, int64_t end) {
+    std::vector<T> col(static_cast<size_t>(patch * plane));
+    for (int64_t n = begin; n < end; ++n) {
+      T* image = dx + n * g.c * g.h * g.w;
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        const T* dy_g = dy + (n * g.o + grp * g.og) * plane;
+        const T* w_g = w + grp * g.og * patch;
+        if (pointwise) {  // the image itself is the column matrix: write straight into it
+          gemm<T>(true, false, patch, plane, g.og, T(1), w_g, patch, dy_g, plane, T(0), image + grp * g.cg * plane,
+                  plane);
+        } else {
+          gemm<T>(true, false, patch, plane, g.og, T(1), w_g, patch, dy_g, plane, T(0), col.data(), plane);
+          col2im(col.data(), g, p, grp * g.cg, image);
+        }
+      }
+    }
+  };
+  if (g.n >= get_num_threads()) {
+    parallel_for(0, g.n, 1, run_images);
+  } else {
+    run_images(0, g.n);
+  }
+}
+
+// dw_g (og, patch) = sum_n dy_g (og, plane) @ col_n^T (plane, patch). Images are split over threads,
+// each with its own partial dw, summed at the end.
+template <class T>
+void backward_weight_im2col(const T* dy, const T* x, const Geometry& g, const Conv2dParams& p, T* dw) {
+  const int64_t plane = g.ho * g.wo;
+  const int64_t patch = g.cg * g.kh * g.kw;
+  const int64_t weight_size = g.o * patch;
+  const bool pointwise = is_pointwise(g, p);
+  const int threads = g.n >= get_num_threads() ? get_num_threads() : 1;
+  std::vector<std::vector<T>> partial(threads, std::vector<T>(static_cast<size_t>(weight_size), T(0)));
+  auto run_images = [&](int64_t begin, int64_t end) {
+    T* acc = partial[threads > 1 ? omp_get_thread_num() : 0].data();
+    std::vector<T> col(pointwise ? 0 : static_cast<size_t>(patch * plane));
+    for (int64_t n = begin; n < end; ++n) {
+      const T* image = x + n * g.c * g.h * g.w;
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        const T* cols = image + grp * g.cg * g.h * g.w;
+        if (!pointwise) {
+          im2col(image, g, p, grp * g.cg, col.data());
+          cols = col.data();
+        }
+        gemm<T>(false, true, g.og, patch, plane, T(1), dy + (n * g.o + grp * g.og) * plane, plane, cols, plane, T(1),
+                acc + grp * g.og * patch, patch);
+      }
+    }
+  };
+  if (threads > 1) {
+    parallel_for(0, g.n, 1, run_images);
+  } else {
+    run_images(0, g.n);
+  }
+  std::copy(partial[0].begin(), partial[0].end(), dw);
+  for (int t = 1; t < threads; ++t) {
+    for (int64_t i = 0; i < weight_size; ++i) dw[i] += partial[t][i];
+  }
+}
+
+// Depthwise gradients by direct loops: every output pixel adds w * dy into dx and x * dy into dw.
+template <class T>
+void backward_depthwise(const T* dy, const T* x, const T* w, const Geometry& g, const Conv2dParams& p, T* dx, T* dw) {
+  const int64_t multiplier = g.og;
+  const int64_t taps = g.kh * g.kw;
+  // Parallel over input channels: each owns its dx plane and the dw rows of its outputs.
+  parallel_for(0, g.c, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      for (int64_t m = 0; m < multiplier; ++m) {
+        const int64_t oc = c * multiplier + m;
+        T* dw_oc = dw ? dw + oc * taps : nullptr;
+        const T* w_oc = w ? w + oc * taps : nullptr;
+        for (int64_t n = 0; n < g.n; ++n) {
+          const T* dy_plane = dy + (n * g.o + oc) * g.ho * g.wo;
+          const T* x_plane = x ? x + (n * g.c + c) * g.h * g.w : nullptr;
+          T* dx_plane = dx ? dx + (n * g.c + c) * g.h * g.w : nullptr;
+          for (int64_t y = 0; y < g.ho; ++y) {
+            for (int64_t xo = 0; xo < g.wo; ++xo) {
+              const T d = dy_plane[y * g.wo + xo];
+              for (int64_t i = 0; i < g.kh; ++i) {
+                const int64_t iy = y * p.stride[0] - p.padding[0] + i * p.dilation[0];
+                if (iy < 0 || iy >= g.h) continue;
+                for (int64_t j = 0; j < g.kw; ++j) {
+                  const int64_t ix = xo * p.stride[1] - p.padding[2] + j * p.dilation[1];
+                  if (ix < 0 || ix >= g.w) continue;
+                  if (dx_plane) dx_plane[iy * g.w + ix] += w_oc[i * g.kw + j] * d;
+                  if (dw_oc) dw_oc[i * g.kw + j] += x_plane[iy * g.w + ix] * d;
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
 }  // namespace
+
+void conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const Conv2dParams& p, Tensor& dx) {
+  visit_floating(dx.dtype(), "conv2d_backward_input", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const Geometry g = geometry_of(dx.shape(), weight.shape(), grad_out.shape(), p.groups);
+    sync_blas_threads();
+    if (g.cg == 1 && g.groups == g.c && g.c > 1) {
+      backward_depthwise<T>(grad_out.data_ptr<T>(), nullptr, weight.data_ptr<T>(), g, p, dx.data_ptr<T>(), nullptr);
+    } else {
+      backward_input_im2col<T>(grad_out.data_ptr<T>(), weight.data_ptr<T>(), g, p, dx.data_ptr<T>());
+    }
+  });
+}
+
+void conv2d_backward_weight(const Tensor& grad_out, const Tensor& input, const Conv2dParams& p, Tensor& dw) {
+  visit_floating(dw.dtype(), "conv2d_backward_weight", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const Geometry g = geometry_of(input.shape(), dw.shape(), grad_out.shape(), p.groups);
+    sync_blas_threads();
+    if (g.cg == 1 && g.groups == g.c && g.c > 1) {
+      dw.zero_();
+      backward_depthwise<T>(grad_out.data_ptr<T>(), input.data_ptr<T>(), nullptr, g, p, nullptr, dw.data_ptr<T>());
+    } else {
+      backward_weight_im2col<T>(grad_out.data_ptr<T>(), input.data_ptr<T>(), g, p, dw.data_ptr<T>());
+    }
+  });
+}
 
 void conv2d_im2col(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p, Tensor& out) {
   visit_floating(input.dtype(), "conv2d",

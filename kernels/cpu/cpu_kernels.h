@@ -45,9 +45,17 @@ void conv2d_im2col(const Tensor& input, const Tensor& weight, const Tensor& bias
 void conv2d_depthwise(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
                       Tensor& out);
 
+// dx must arrive zeroed; dw is overwritten.
+void conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const Conv2dParams& p, Tensor& dx);
+void conv2d_backward_weight(const Tensor& grad_out, const Tensor& input, const Conv2dParams& p, Tensor& dw);
+
 void max_pool2d(const Tensor& x, const Pool2dParams& p, Tensor& out, Tensor& indices);
 void avg_pool2d(const Tensor& x, const Pool2dParams& p, Tensor& out);
 void adaptive_avg_pool2d(const Tensor& x, Tensor& out);
+// dx arrives zeroed.
+void max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, Tensor& dx);
+void avg_pool2d_backward(const Tensor& grad_out, const Pool2dParams& p, Tensor& dx);
+void adaptive_avg_pool2d_backward(const Tensor& grad_out, Tensor& dx);
 
 // Row-major GEMM: C (M, N) = alpha * op(A) (M, K) * op(B) (K, N) + beta * C, for float or double.
 template <class T>

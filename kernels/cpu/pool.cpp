@@ -90,26 +90,83 @@ void average_windows(const Tensor& x, Tensor& out, const char* op, const WindowO
   });
 }
 
-}  // namespace
-
-void avg_pool2d(const Tensor& x, const Pool2dParams& p, Tensor& out) {
-  average_windows(x, out, "avg_pool2d", [&](const Planes& g, int64_t y, int64_t xo) {
-    const int64_t y0 = y * p.stride[0] - p.padding[0];
-    const int64_t x0 = xo * p.stride[1] - p.padding[1];
-    const int64_t y1 = std::min(y0 + p.kernel[0], g.h + p.padding[0]);  // window end within the padding
-    const int64_t x1 = std::min(x0 + p.kernel[1], g.w + p.padding[1]);
-    Window win{std::max<int64_t>(y0, 0), std::min(y1, g.h), std::max<int64_t>(x0, 0), std::min(x1, g.w), 0};
-    win.divisor = p.count_include_pad ? (y1 - y0) * (x1 - x0) : (win.ye - win.ys) * (win.xe - win.xs);
-    return win;
+// dx[c] += grad[c, y, x] / divisor over window_of(y, x): the adjoint of average_windows.
+template <class WindowOf>
+void spread_windows(const Tensor& grad_out, Tensor& dx, const char* op, const WindowOf& window_of) {
+  visit_floating(dx.dtype(), op, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const Planes g = planes(dx, grad_out);
+    const T* dy = grad_out.data_ptr<T>();
+    T* o = dx.data_ptr<T>();
+    parallel_for(0, g.count, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) {
+        T* plane = o + c * g.h * g.w;
+        for (int64_t y = 0; y < g.ho; ++y) {
+          for (int64_t xo = 0; xo < g.wo; ++xo) {
+            const Window win = window_of(g, y, xo);
+            const T share = dy[(c * g.ho + y) * g.wo + xo] / static_cast<T>(win.divisor);
+            for (int64_t iy = win.ys; iy < win.ye; ++iy) {
+              for (int64_t ix = win.xs; ix < win.xe; ++ix) plane[iy * g.w + ix] += share;
+            }
+          }
+        }
+      }
+    });
   });
 }
 
+// The window of avg_pool2d output (y, xo), PyTorch's rules for padding and count_include_pad.
+Window avg_window(const Pool2dParams& p, const Planes& g, int64_t y, int64_t xo) {
+  const int64_t y0 = y * p.stride[0] - p.padding[0];
+  const int64_t x0 = xo * p.stride[1] - p.padding[1];
+  const int64_t y1 = std::min(y0 + p.kernel[0], g.h + p.padding[0]);  // window end within the padding
+  const int64_t x1 = std::min(x0 + p.kernel[1], g.w + p.padding[1]);
+  Window win{std::max<int64_t>(y0, 0), std::min(y1, g.h), std::max<int64_t>(x0, 0), std::min(x1, g.w), 0};
+  win.divisor = p.count_include_pad ? (y1 - y0) * (x1 - x0) : (win.ye - win.ys) * (win.xe - win.xs);
+  return win;
+}
+
+// The window of adaptive_avg_pool2d output (y, xo): rows [floor(y H / HO), ceil((y + 1) H / HO)).
+Window adaptive_window(const Planes& g, int64_t y, int64_t xo) {
+  Window win{y * g.h / g.ho, ((y + 1) * g.h + g.ho - 1) / g.ho, xo * g.w / g.wo, ((xo + 1) * g.w + g.wo - 1) / g.wo, 0};
+  win.divisor = (win.ye - win.ys) * (win.xe - win.xs);
+  return win;
+}
+
+}  // namespace
+
+void avg_pool2d(const Tensor& x, const Pool2dParams& p, Tensor& out) {
+  average_windows(x, out, "avg_pool2d",
+                  [&](const Planes& g, int64_t y, int64_t xo) { return avg_window(p, g, y, xo); });
+}
+
+void avg_pool2d_backward(const Tensor& grad_out, const Pool2dParams& p, Tensor& dx) {
+  spread_windows(grad_out, dx, "avg_pool2d_backward",
+                 [&](const Planes& g, int64_t y, int64_t xo) { return avg_window(p, g, y, xo); });
+}
+
 void adaptive_avg_pool2d(const Tensor& x, Tensor& out) {
-  average_windows(x, out, "adaptive_avg_pool2d", [](const Planes& g, int64_t y, int64_t xo) {
-    Window win{y * g.h / g.ho, ((y + 1) * g.h + g.ho - 1) / g.ho, xo * g.w / g.wo, ((xo + 1) * g.w + g.wo - 1) / g.wo,
-               0};
-    win.divisor = (win.ye - win.ys) * (win.xe - win.xs);
-    return win;
+  average_windows(x, out, "adaptive_avg_pool2d", adaptive_window);
+}
+
+void adaptive_avg_pool2d_backward(const Tensor& grad_out, Tensor& dx) {
+  spread_windows(grad_out, dx, "adaptive_avg_pool2d_backward", adaptive_window);
+}
+
+void max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, Tensor& dx) {
+  visit_floating(dx.dtype(), "max_pool2d_backward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const Planes g = planes(dx, grad_out);
+    const T* dy = grad_out.data_ptr<T>();
+    const int64_t* idx = indices.data_ptr<int64_t>();
+    T* o = dx.data_ptr<T>();
+    parallel_for(0, g.count, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) {
+        for (int64_t k = 0; k < g.ho * g.wo; ++k) {
+          o[c * g.h * g.w + idx[c * g.ho * g.wo + k]] += dy[c * g.ho * g.wo + k];
+        }
+      }
+    });
   });
 }
 

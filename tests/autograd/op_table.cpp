@@ -28,6 +28,14 @@ std::vector<OpCase> build() {
   const Tensor targets = from_vector<int64_t>({1, 0, 3, 2, 1}, {5});
   const Tensor ignored = from_vector<int64_t>({1, -100, 3, 2, -100}, {5});
   const Tensor rowmask = from_vector<float>({0, 1, 0, 1}, {4, 1});
+  const Tensor running_mean = from_vector<float>({0.5f, -0.25f, 0.1f});
+  const Tensor running_var = from_vector<float>({1.5f, 0.75f, 2.0f});
+  const Tensor pad = from_vector<uint8_t>({0, 0, 0, 1, 1, 0, 0, 0, 0, 1}, {2, 1, 1, 5});
+  // The mask dropout(p = 0.5) draws in f32 from Generator(5): PyTorch cannot draw Philox masks, so the
+  // reference applies this one.
+  Generator dropout_gen(5);
+  const Tensor keep = kernels::compare(kernels::CompareOp::ge, rand({4, 6}, DType::f32, &dropout_gen), 0.5);
+  auto as = [](const Tensor& t, const Tensor& like) { return t.to(like.dtype()); };
   return {
       // arithmetic
       {"add", {in({3, 1, 4}), in({2, 1})}, [](X x) { return add(x[0], x[1]); }, "x0 + x1"},
@@ -130,6 +138,73 @@ std::vector<OpCase> build() {
        [](X x) { return layer_norm(x[0], {2, 4}, x[1], x[2]); }, "F.layer_norm(x0, (2, 4), x1, x2)"},
       {"layer_norm_plain", {strided({4, 6})}, [](X x) { return layer_norm(x[0], {6}, Tensor(), Tensor()); },
        "F.layer_norm(x0, (6,))"},
+      {"batch_norm_train", {in({4, 3, 2, 2}), in({3}), in({3})},
+       [](X x) { return batch_norm(x[0], Tensor(), Tensor(), x[1], x[2], true); },
+       "F.batch_norm(x0, None, None, x1, x2, training=True)"},
+      {"batch_norm_train_2d", {strided({5, 3})},
+       [](X x) { return batch_norm(x[0], Tensor(), Tensor(), Tensor(), Tensor(), true); },
+       "F.batch_norm(x0, None, None, training=True)"},
+      {"batch_norm_eval", {in({2, 3, 2, 2}), in({3}), in({3})},
+       [running_mean, running_var, as](X x) {
+         return batch_norm(x[0], as(running_mean, x[0]), as(running_var, x[0]), x[1], x[2], false);
+       },
+       "F.batch_norm(x0, rm, rv, x1, x2, training=False)", {{"rm", running_mean}, {"rv", running_var}}},
+      // convolution and pooling
+      {"conv2d", {in({2, 3, 6, 5}), in({4, 3, 3, 3}), in({4})},
+       [](X x) { return conv2d(x[0], x[1], x[2], Conv2dParams{}.with_padding(1)); }, "F.conv2d(x0, x1, x2, padding=1)"},
+      {"conv2d_groups_stride_asymmetric", {in({1, 4, 7, 7}), in({6, 2, 3, 3})},
+       [](X x) { return conv2d(x[0], x[1], Tensor(), Conv2dParams{}.with_groups(2).with_stride(2).with_padding(1, 2, 0, 1)); },
+       "F.conv2d(F.pad(x0, (0, 1, 1, 2)), x1, None, stride=2, groups=2)"},
+      {"conv2d_dilated", {strided({1, 2, 7, 7}), in({3, 2, 3, 3})},
+       [](X x) { return conv2d(x[0], x[1], Tensor(), Conv2dParams{}.with_dilation(2).with_padding(2)); },
+       "F.conv2d(x0, x1, dilation=2, padding=2)"},
+      {"conv2d_pointwise", {in({2, 4, 3, 3}), in({5, 4, 1, 1}), in({5})},
+       [](X x) { return conv2d(x[0], x[1], x[2]); }, "F.conv2d(x0, x1, x2)"},
+      {"conv2d_depthwise", {in({2, 3, 5, 5}), in({3, 1, 3, 3}), in({3})},
+       [](X x) { return conv2d(x[0], x[1], x[2], Conv2dParams{}.with_groups(3).with_stride(2).with_padding(1)); },
+       "F.conv2d(x0, x1, x2, stride=2, padding=1, groups=3)"},
+      {"conv2d_depthwise_multiplier", {in({1, 2, 5, 5}), in({4, 1, 3, 3})},
+       [](X x) { return conv2d(x[0], x[1], Tensor(), Conv2dParams{}.with_groups(2)); }, "F.conv2d(x0, x1, groups=2)"},
+      {"max_pool2d", {in({2, 2, 6, 7})}, [](X x) { return max_pool2d(x[0], Pool2dParams::square(3, 2, 1)); },
+       "F.max_pool2d(x0, 3, 2, 1)"},
+      {"avg_pool2d", {in({2, 2, 6, 7})}, [](X x) { return avg_pool2d(x[0], Pool2dParams::square(3, 2, 1)); },
+       "F.avg_pool2d(x0, 3, 2, 1)"},
+      {"avg_pool2d_exclude_pad", {in({1, 2, 5, 6})},
+       [](X x) {
+         Pool2dParams p = Pool2dParams::square(3, 2, 1);
+         p.count_include_pad = false;
+         return avg_pool2d(x[0], p);
+       },
+       "F.avg_pool2d(x0, 3, 2, 1, count_include_pad=False)"},
+      {"adaptive_avg_pool2d", {strided({2, 3, 7, 5})}, [](X x) { return adaptive_avg_pool2d(x[0], 3, 2); },
+       "F.adaptive_avg_pool2d(x0, (3, 2))"},
+      // regularization
+      {"dropout", {in({4, 6})},
+       [](X x) {
+         Generator gen(5);
+         return dropout(x[0], 0.5, true, &gen);
+       },
+       "torch.where(keep.bool(), x0 * 2.0, torch.zeros(()))", {{"keep", keep}}},
+      // attention
+      {"attention", {in({2, 3, 4}), in({2, 5, 4}), in({2, 5, 3})},
+       [](X x) { return scaled_dot_product_attention(x[0], x[1], x[2]); },
+       "torch.softmax(x0 @ x1.transpose(-2, -1) * 0.5, -1) @ x2"},
+      {"attention_causal", {in({1, 2, 4, 3}), in({1, 2, 4, 3}), in({1, 2, 4, 3})},
+       [](X x) {
+         AttentionOptions o;
+         o.causal = true;
+         return scaled_dot_product_attention(x[0], x[1], x[2], o);
+       },
+       "torch.softmax((x0 @ x1.transpose(-2, -1) * 3 ** -0.5).masked_fill(torch.ones(4, 4).triu(1).bool(), "
+       "float('-inf')), -1) @ x2"},
+      {"attention_key_padding", {in({2, 2, 3, 4}), in({2, 2, 5, 4}), strided({2, 2, 5, 4})},
+       [pad](X x) {
+         AttentionOptions o;
+         o.masked_out = pad;
+         return scaled_dot_product_attention(x[0], x[1], x[2], o);
+       },
+       "torch.softmax((x0 @ x1.transpose(-2, -1) * 0.5).masked_fill(pad.bool(), float('-inf')), -1) @ x2",
+       {{"pad", pad}}},
   };
 }
 

@@ -1,0 +1,28 @@
+// Dropout with a Philox mask:  keep = u >= p (u uniform per element),  out = keep ? x / (1 - p) : 0
+//   dx = keep ? g / (1 - p) : 0
+#include "autograd/node.h"
+#include "autograd/ops.h"
+#include "kernels/elementwise.h"
+
+namespace qn {
+
+using autograd::needs_graph;
+using autograd::record;
+using autograd::SavedTensor;
+using Grads = std::vector<Tensor>;
+
+Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
+  QN_CHECK(p >= 0 && p <= 1, "dropout", "probability must lie in [0, 1], got ", p);
+  if (!training || p == 0) return x;
+  const Tensor keep = kernels::compare(kernels::CompareOp::ge, rand(x.shape(), x.dtype(), gen), p);
+  const double scale = p < 1 ? 1.0 / (1.0 - p) : 0.0;
+  const Tensor zero = scalar_tensor(0.0, x.options());
+  Tensor out = kernels::where(keep, kernels::binary(kernels::BinaryOp::mul, x, scale), zero);
+  if (!needs_graph({x})) return out;
+  return record("dropout", out, {x}, [sk = SavedTensor(keep), scale](const Tensor& g) {
+    return Grads{kernels::where(sk.get(), kernels::binary(kernels::BinaryOp::mul, g, scale),
+                                scalar_tensor(0.0, g.options()))};
+  });
+}
+
+}  // namespace qn

@@ -1,0 +1,65 @@
+// What the op table cannot show: dropout's mask statistics and reproducibility, batch_norm's running
+// statistics, and argument errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "autograd/ops.h"
+#include "tests/reference.h"
+
+namespace qn {
+namespace {
+
+using testing::at;
+
+TEST(Dropout, DropsAboutPAndReplaysFromTheSeed) {
+  const Tensor x = ones({200000});
+  Generator a(11), b(11);
+  const Tensor y = dropout(x, 0.3, true, &a);
+  const Tensor z = dropout(x, 0.3, true, &b);
+  int64_t dropped = 0;
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const double v = at(y, {i});
+    ASSERT_TRUE(v == 0.0 || std::abs(v - 1 / 0.7) < 1e-6) << v;
+    dropped += v == 0.0;
+    ASSERT_EQ(v, at(z, {i}));
+  }
+  const double n = static_cast<double>(x.numel());
+  EXPECT_NEAR(dropped / n, 0.3, 5 * std::sqrt(0.3 * 0.7 / n));
+  EXPECT_TRUE(dropout(x, 0.3, false).is_same(x));  // eval: identity
+  EXPECT_EQ(at(dropout(x, 1.0, true), {5}), 0.0);
+  EXPECT_QN_ERROR(dropout(x, 1.5, true), "dropout", "[0, 1]");
+}
+
+TEST(BatchNorm, UpdatesRunningStatisticsLikePyTorch) {
+  // running = (1 - momentum) running + momentum batch, the variance unbiased (n / (n - 1)).
+  const Tensor x = testing::random({4, 2, 3, 3}, DType::f64);
+  Tensor running_mean = zeros({2}, DType::f64);
+  Tensor running_var = ones({2}, DType::f64);
+  batch_norm(x, running_mean, running_var, Tensor(), Tensor(), true, 0.1, 1e-5);
+  for (int64_t c = 0; c < 2; ++c) {
+    double s = 0, ss = 0;
+    const int64_t n = 4 * 3 * 3;
+    for (int64_t i = 0; i < 4; ++i) for (int64_t h = 0; h < 3; ++h) for (int64_t w = 0; w < 3; ++w) s += at(x, {i, c, h, w});
+    const double mean = s / n;
+    for (int64_t i = 0; i < 4; ++i) for (int64_t h = 0; h < 3; ++h) for (int64_t w = 0; w < 3; ++w) ss += std::pow(at(x, {i, c, h, w}) - mean, 2);
+    EXPECT_NEAR(at(running_mean, {c}), 0.1 * mean, 1e-12);
+    EXPECT_NEAR(at(running_var, {c}), 0.9 + 0.1 * ss / (n - 1), 1e-12);
+  }
+  EXPECT_QN_ERROR(batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), false), "batch_norm", "running_mean");
+  EXPECT_QN_ERROR(batch_norm(ones({1, 2}, DType::f64), Tensor(), Tensor(), Tensor(), Tensor(), true), "batch_norm",
+                  "more than one value");
+}
+
+TEST(Attention, FullyMaskedQueriesGiveNaNLikePyTorch) {
+  const Tensor q = testing::random({1, 2, 4});
+  AttentionOptions o;
+  o.masked_out = ones({2, 3}, DType::u8);
+  const Tensor out = scaled_dot_product_attention(q, testing::random({1, 3, 4}), testing::random({1, 3, 4}), o);
+  EXPECT_TRUE(std::isnan(at(out, {0, 0, 0})));
+  EXPECT_QN_ERROR(scaled_dot_product_attention(q, testing::random({1, 3, 5}), testing::random({1, 3, 4})),
+                  "scaled_dot_product_attention", "q (..., L, E)");
+}
+
+}  // namespace
+}  // namespace qn
