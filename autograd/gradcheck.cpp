@@ -44,8 +44,8 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
   for (size_t k = 0; k < inputs.size(); ++k) {
     double* data = static_cast<double*>(inputs[k].storage().data());
     const Tensor a = analytic[k].defined() ? analytic[k].contiguous() : zeros(inputs[k].shape(), DType::f64);
-    QN_CHECK(a.shape() == inputs[k].shape(), "gradcheck", "gradient ", a.describe(), " for input ", k, " does not match ",
-             inputs[k].describe());
+    QN_CHECK(a.shape() == inputs[k].shape(), "gradcheck", "gradient ", a.describe(), " for input ", k,
+             " does not match ", inputs[k].describe());
     for (int64_t i = 0; i < inputs[k].numel(); ++i) {
       double& x = data[element_offset(inputs[k], i)];
       const double saved = x;

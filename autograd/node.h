@@ -44,7 +44,8 @@ class Node {
 class SavedTensor {
  public:
   SavedTensor() = default;
-  SavedTensor(const Tensor& t) : tensor_(t.defined() ? t.detach() : t), version_(t.defined() ? t.version() : 0) {}  // NOLINT
+  SavedTensor(const Tensor& t)
+      : tensor_(t.defined() ? t.detach() : t), version_(t.defined() ? t.version() : 0) {}  // NOLINT
 
   // The saved tensor; throws if it was written in place after it was saved.
   const Tensor& get() const;

@@ -15,7 +15,6 @@
 
 namespace qn {
 
-
 // --- arithmetic (NumPy broadcasting; backward sums over broadcast dims)   ops/arithmetic.cpp
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
@@ -137,8 +136,8 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen = nullpt
 
 // --- attention                                                               ops/attention.cpp
 struct AttentionOptions {
-  Tensor masked_out;    // u8, broadcastable to (..., L, S): 1 where a query may not attend a key
-  bool causal = false;  // also mask key j > query i
+  Tensor masked_out;     // u8, broadcastable to (..., L, S): 1 where a query may not attend a key
+  bool causal = false;   // also mask key j > query i
   double dropout = 0.0;  // on the attention weights, in training
   bool training = false;
   Generator* gen = nullptr;

@@ -45,8 +45,8 @@ const Tensor& Tensor::grad() const {
 }
 
 void Tensor::set_grad(const Tensor& grad) {
-  QN_CHECK(!grad.defined() || grad.shape() == shape(), "set_grad", "gradient ", grad.describe(),
-           " does not match ", describe());
+  QN_CHECK(!grad.defined() || grad.shape() == shape(), "set_grad", "gradient ", grad.describe(), " does not match ",
+           describe());
   ensure_autograd_meta().grad = grad;
 }
 
@@ -60,7 +60,8 @@ void Tensor::retain_grad() {
 }
 
 void Tensor::register_hook(GradHook hook) {
-  QN_CHECK(requires_grad(), "register_hook", "tensor ", describe(), " does not require grad, so no gradient reaches it");
+  QN_CHECK(requires_grad(), "register_hook", "tensor ", describe(),
+           " does not require grad, so no gradient reaches it");
   ensure_autograd_meta().hooks.push_back(std::move(hook));
 }
 

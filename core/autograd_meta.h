@@ -20,8 +20,8 @@ class Node;
 
 struct AutogradMeta {
   bool requires_grad = false;
-  bool retains_grad = false;              // a non-leaf that keeps its .grad (retain_grad())
-  Tensor grad;                            // accumulated by backward() for leaves
+  bool retains_grad = false;                // a non-leaf that keeps its .grad (retain_grad())
+  Tensor grad;                              // accumulated by backward() for leaves
   std::shared_ptr<autograd::Node> grad_fn;  // null for leaves
   std::vector<GradHook> hooks;
 };

@@ -7,8 +7,8 @@
 namespace qn::kernels {
 
 const char* op_name(UnaryOp op) {
-  constexpr const char* names[] = {"neg",  "exp",     "log",  "sqrt", "rsqrt",     "abs",
-                                   "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "silu", "erf"};
+  constexpr const char* names[] = {"neg",     "exp",  "log",  "sqrt",      "rsqrt", "abs", "tanh",
+                                   "sigmoid", "relu", "gelu", "gelu_tanh", "silu",  "erf"};
   return names[static_cast<int>(op)];
 }
 const char* op_name(BinaryOp op) {

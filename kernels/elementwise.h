@@ -24,7 +24,13 @@ enum class UnaryOp {
   erf,
 };
 enum class BinaryOp {
-  add, sub, mul, div, pow, maximum, minimum,
+  add,
+  sub,
+  mul,
+  div,
+  pow,
+  maximum,
+  minimum,
   relu_backward,  // (g, y) -> g where y > 0, else 0: ReLU's gradient from its output, in one pass
 };
 enum class CompareOp { eq, ne, lt, le, gt, ge };

@@ -14,8 +14,8 @@ void check_targets(const Tensor& targets, int64_t n, int64_t classes, std::optio
   const Tensor t = targets.contiguous();
   const int64_t* p = t.data_ptr<int64_t>();
   for (int64_t i = 0; i < n; ++i) {
-    QN_CHECK((p[i] >= 0 && p[i] < classes) || (ignore_index && p[i] == *ignore_index), "cross_entropy", "target ",
-             p[i], " at position ", i, " is not a class in [0, ", classes, ")");
+    QN_CHECK((p[i] >= 0 && p[i] < classes) || (ignore_index && p[i] == *ignore_index), "cross_entropy", "target ", p[i],
+             " at position ", i, " is not a class in [0, ", classes, ")");
   }
 }
 
@@ -39,7 +39,8 @@ Tensor cross_entropy_backward(const Tensor& log_probs, const Tensor& targets, co
                               std::optional<int64_t> ignore_index, double label_smoothing) {
   require_cpu("cross_entropy_backward", {&log_probs, &targets, &sample_weights});
   QN_CHECK(sample_weights.shape() == Shape{log_probs.size(0)} && sample_weights.dtype() == log_probs.dtype(),
-           "cross_entropy_backward", "sample weights ", sample_weights.describe(), " must be (", log_probs.size(0), ")");
+           "cross_entropy_backward", "sample weights ", sample_weights.describe(), " must be (", log_probs.size(0),
+           ")");
   Tensor grad = empty(log_probs.shape(), log_probs.options());
   cpu::cross_entropy_backward(log_probs.contiguous(), targets.contiguous(), sample_weights.contiguous(), ignore_index,
                               label_smoothing, grad);

@@ -9,8 +9,8 @@
 namespace qn::kernels {
 
 struct CrossEntropyResult {
-  Tensor losses;     // (N): 0 where the target is ignored
-  Tensor log_probs;  // (N, C): kept for the backward
+  Tensor losses;            // (N): 0 where the target is ignored
+  Tensor log_probs;         // (N, C): kept for the backward
   int64_t valid_count = 0;  // targets not ignored
 };
 

@@ -56,11 +56,12 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 Tensor div(const Tensor& a, const Tensor& b) {
   Tensor out = kernels::div(a, b);
   if (!needs_graph({a, b})) return out;
-  return record("div", out, {a, b},
-                [sb = SavedTensor(b), so = SavedTensor(out), shape_a = a.shape(), shape_b = b.shape()](const Tensor& g) {
-                  const Tensor ga = div(g, sb.get());
-                  return Grads{sum_to(ga, shape_a), sum_to(neg(mul(ga, so.get())), shape_b)};
-                });
+  return record(
+      "div", out, {a, b},
+      [sb = SavedTensor(b), so = SavedTensor(out), shape_a = a.shape(), shape_b = b.shape()](const Tensor& g) {
+        const Tensor ga = div(g, sb.get());
+        return Grads{sum_to(ga, shape_a), sum_to(neg(mul(ga, so.get())), shape_b)};
+      });
 }
 
 // out = a ^ b;  da = sum_to(g * b * a^(b-1)), db = sum_to(g * out * log(a))
@@ -122,18 +123,16 @@ Tensor log(const Tensor& x) {
 Tensor sqrt(const Tensor& x) {
   Tensor out = kernels::sqrt(x);
   if (!needs_graph({x})) return out;
-  return record("sqrt", out, {x}, [so = SavedTensor(out)](const Tensor& g) {
-    return Grads{div(g, mul(so.get(), 2.0))};
-  });
+  return record("sqrt", out, {x},
+                [so = SavedTensor(out)](const Tensor& g) { return Grads{div(g, mul(so.get(), 2.0))}; });
 }
 
 // out = x^(-1/2);  dx = -g out^3 / 2
 Tensor rsqrt(const Tensor& x) {
   Tensor out = kernels::rsqrt(x);
   if (!needs_graph({x})) return out;
-  return record("rsqrt", out, {x}, [so = SavedTensor(out)](const Tensor& g) {
-    return Grads{mul(mul(g, pow(so.get(), 3.0)), -0.5)};
-  });
+  return record("rsqrt", out, {x},
+                [so = SavedTensor(out)](const Tensor& g) { return Grads{mul(mul(g, pow(so.get(), 3.0)), -0.5)}; });
 }
 
 // out = |x|;  dx = g * sign(x), with sign(0) = 0 as in PyTorch
@@ -182,7 +181,8 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
 
 Tensor& add_(Tensor& self, const Tensor& other, double alpha) {
   self.check_inplace("add_");
-  kernels::binary_out(kernels::BinaryOp::add, self, alpha == 1.0 ? other : kernels::binary(kernels::BinaryOp::mul, other, alpha), self);
+  kernels::binary_out(kernels::BinaryOp::add, self,
+                      alpha == 1.0 ? other : kernels::binary(kernels::BinaryOp::mul, other, alpha), self);
   return self;
 }
 

@@ -9,7 +9,8 @@
 
 namespace qn {
 
-Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options) {
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                    const AttentionOptions& options) {
   QN_CHECK(q.dim() >= 2 && k.dim() >= 2 && v.dim() >= 2 && q.size(-1) == k.size(-1) && k.size(-2) == v.size(-2),
            "scaled_dot_product_attention", "expected q (..., L, E), k (..., S, E), v (..., S, Ev), got ", q.describe(),
            ", ", k.describe(), ", ", v.describe());

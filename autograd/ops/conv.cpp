@@ -40,8 +40,9 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dParams& params) {
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
-  return record("adaptive_avg_pool2d", kernels::adaptive_avg_pool2d(x, out_h, out_w), {x},
-                [shape = x.shape()](const Tensor& g) { return Grads{kernels::adaptive_avg_pool2d_backward(g, shape)}; });
+  return record(
+      "adaptive_avg_pool2d", kernels::adaptive_avg_pool2d(x, out_h, out_w), {x},
+      [shape = x.shape()](const Tensor& g) { return Grads{kernels::adaptive_avg_pool2d_backward(g, shape)}; });
 }
 
 }  // namespace qn

@@ -20,8 +20,8 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
   Tensor out = kernels::where(keep, kernels::binary(kernels::BinaryOp::mul, x, scale), zero);
   if (!needs_graph({x})) return out;
   return record("dropout", out, {x}, [sk = SavedTensor(keep), scale](const Tensor& g) {
-    return Grads{kernels::where(sk.get(), kernels::binary(kernels::BinaryOp::mul, g, scale),
-                                scalar_tensor(0.0, g.options()))};
+    return Grads{
+        kernels::where(sk.get(), kernels::binary(kernels::BinaryOp::mul, g, scale), scalar_tensor(0.0, g.options()))};
   });
 }
 

@@ -1,8 +1,9 @@
 // cat / stack / split.  cat's backward hands each input the slice of g it contributed; split is a list
 // of narrows, each differentiable on its own.
+#include "kernels/join.h"
+
 #include "autograd/node.h"
 #include "autograd/ops.h"
-#include "kernels/join.h"
 
 namespace qn {
 

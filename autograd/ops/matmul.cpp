@@ -1,9 +1,10 @@
 // Matrix products.  out (..., M, N) = a (..., M, K) @ b (..., K, N)
 //   da = g @ b^T (summed over dims b broadcast),  db = a^T @ g (summed over dims a broadcast)
 // 1-D operands are promoted with differentiable unsqueeze/squeeze, so only the N-D rule is written here.
+#include "kernels/matmul.h"
+
 #include "autograd/node.h"
 #include "autograd/ops.h"
-#include "kernels/matmul.h"
 
 namespace qn {
 
@@ -36,8 +37,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                   if (ga) da = sum_to(kernels::matmul(g, sb.get().transpose(-1, -2)), shape_a);
                   if (gb) {
                     const Tensor& av = sa.get();
-                    db = shape_b.size() == 2 && av.dim() > 2 ? shared_rhs_grad(av, g)
-                                                             : sum_to(kernels::matmul(av.transpose(-1, -2), g), shape_b);
+                    db = shape_b.size() == 2 && av.dim() > 2
+                             ? shared_rhs_grad(av, g)
+                             : sum_to(kernels::matmul(av.transpose(-1, -2), g), shape_b);
                   }
                   return Grads{da, db};
                 });

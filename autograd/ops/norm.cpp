@@ -22,8 +22,8 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   const int64_t cols = normalized_shape.numel();
   const bool has_weight = weight.defined(), has_bias = bias.defined();
   return record("layer_norm", r.out, {x, weight, bias},
-                [sx = SavedTensor(x), sw = SavedTensor(weight), smean = SavedTensor(r.mean), srstd = SavedTensor(r.rstd),
-                 normalized_shape, cols, has_weight, has_bias](const Tensor& g) {
+                [sx = SavedTensor(x), sw = SavedTensor(weight), smean = SavedTensor(r.mean),
+                 srstd = SavedTensor(r.rstd), normalized_shape, cols, has_weight, has_bias](const Tensor& g) {
                   const Tensor& xv = sx.get();
                   const Tensor x2 = xv.reshape({-1, cols});
                   const Tensor g2 = g.reshape({-1, cols});
@@ -34,7 +34,8 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
                   const Tensor centered = kernels::sub(gh, kernels::mean(gh, {1}, true));
                   const Tensor projection = kernels::mul(xhat, kernels::mean(kernels::mul(gh, xhat), {1}, true));
                   const Tensor dx = kernels::mul(rstd, kernels::sub(centered, projection)).reshape(xv.shape());
-                  Tensor dw = has_weight ? kernels::sum(kernels::mul(g2, xhat), {0}).reshape(normalized_shape) : Tensor();
+                  Tensor dw =
+                      has_weight ? kernels::sum(kernels::mul(g2, xhat), {0}).reshape(normalized_shape) : Tensor();
                   Tensor db = has_bias ? kernels::sum(g2, {0}).reshape(normalized_shape) : Tensor();
                   return Grads{dx, dw, db};
                 });
@@ -62,8 +63,7 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
   const std::vector<int64_t> dims = x.dim() == 4 ? std::vector<int64_t>{0, 2, 3} : std::vector<int64_t>{0};
   const Shape per_channel = x.dim() == 4 ? Shape{1, channels, 1, 1} : Shape{1, channels};
   const int64_t count = x.numel() / channels;
-  QN_CHECK(!training || count > 1, "batch_norm", "training needs more than one value per channel, got ",
-           x.describe());
+  QN_CHECK(!training || count > 1, "batch_norm", "training needs more than one value per channel, got ", x.describe());
 
   Tensor mean, var;
   if (training) {

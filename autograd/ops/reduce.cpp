@@ -1,12 +1,13 @@
 // Reductions. The gradient of a reduction is spread back over the reduced dims: g (kept shape) is
 // unsqueezed where dims were dropped, then expanded to x's shape.
+#include "kernels/reduce.h"
+
 #include <algorithm>
 #include <numeric>
 
 #include "autograd/node.h"
 #include "autograd/ops.h"
 #include "kernels/elementwise.h"
-#include "kernels/reduce.h"
 
 namespace qn {
 
@@ -68,16 +69,20 @@ static Tensor extremum(const char* name, const Tensor& x, const std::vector<int6
   const std::vector<int64_t> rd = resolved_dims(dims, x.dim());
   return record(name, out, {x}, [sx = SavedTensor(x), so = SavedTensor(out), rd, keepdim](const Tensor& g) {
     const Tensor& v = sx.get();
-    const Tensor hit = kernels::compare(kernels::CompareOp::eq, v, with_kept_dims(so.get(), v.shape(), rd, keepdim))
-                           .to(v.dtype());
+    const Tensor hit =
+        kernels::compare(kernels::CompareOp::eq, v, with_kept_dims(so.get(), v.shape(), rd, keepdim)).to(v.dtype());
     const Tensor count = kernels::sum(hit, rd, true);
     const Tensor share = kernels::div(with_kept_dims(g, v.shape(), rd, keepdim), count);
     return Grads{kernels::mul(hit, share)};
   });
 }
 
-Tensor amax(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) { return extremum("amax", x, dims, keepdim, true); }
-Tensor amin(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) { return extremum("amin", x, dims, keepdim, false); }
+Tensor amax(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  return extremum("amax", x, dims, keepdim, true);
+}
+Tensor amin(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  return extremum("amin", x, dims, keepdim, false);
+}
 
 // dx = g * 2 (x - mean) / (count - correction)
 Tensor var(const Tensor& x, const std::vector<int64_t>& dims, int64_t correction, bool keepdim) {

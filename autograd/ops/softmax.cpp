@@ -4,12 +4,13 @@
 //   cross_entropy (logits (N, C), targets (N)), with p = softmax(logits) and smoothing s:
 //     loss_i = -((1 - s) log p[i, t_i] + (s / C) sum_c log p[i, c])
 //     dlogits[i, c] = w_i (p[i, c] - (1 - s) [c == t_i] - s / C), w_i the reduction's weight (0 if ignored)
+#include "kernels/softmax.h"
+
 #include "autograd/node.h"
 #include "autograd/ops.h"
 #include "kernels/elementwise.h"
 #include "kernels/loss.h"
 #include "kernels/reduce.h"
-#include "kernels/softmax.h"
 
 namespace qn {
 
@@ -43,8 +44,12 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const CrossEnt
   const double count = static_cast<double>(r.valid_count);
   Tensor out;
   switch (options.reduction) {
-    case CrossEntropyOptions::Reduction::none: out = r.losses; break;
-    case CrossEntropyOptions::Reduction::sum: out = kernels::sum(r.losses); break;
+    case CrossEntropyOptions::Reduction::none:
+      out = r.losses;
+      break;
+    case CrossEntropyOptions::Reduction::sum:
+      out = kernels::sum(r.losses);
+      break;
     case CrossEntropyOptions::Reduction::mean:
       out = kernels::binary(kernels::BinaryOp::div, kernels::sum(r.losses), count);
       break;
@@ -55,8 +60,12 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const CrossEnt
                   Tensor per_sample;
                   const int64_t n = st.get().numel();
                   switch (options.reduction) {
-                    case CrossEntropyOptions::Reduction::none: per_sample = g; break;
-                    case CrossEntropyOptions::Reduction::sum: per_sample = g.expand({n}); break;
+                    case CrossEntropyOptions::Reduction::none:
+                      per_sample = g;
+                      break;
+                    case CrossEntropyOptions::Reduction::sum:
+                      per_sample = g.expand({n});
+                      break;
                     case CrossEntropyOptions::Reduction::mean:
                       per_sample = kernels::binary(kernels::BinaryOp::div, g, count).expand({n});
                       break;

@@ -28,7 +28,8 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
 }
 
 Tensor view(const Tensor& x, const Shape& shape) {
-  return record("view", x.detach().view(shape), {x}, [in = x.shape()](const Tensor& g) { return Grads{g.reshape(in)}; });
+  return record("view", x.detach().view(shape), {x},
+                [in = x.shape()](const Tensor& g) { return Grads{g.reshape(in)}; });
 }
 
 Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim) {
@@ -44,7 +45,8 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
 Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
   Tensor out = x.detach().permute(dims);
   std::vector<int64_t> inverse(dims.size());
-  for (size_t i = 0; i < dims.size(); ++i) inverse[normalize_dim(dims[i], x.dim(), "permute")] = static_cast<int64_t>(i);
+  for (size_t i = 0; i < dims.size(); ++i)
+    inverse[normalize_dim(dims[i], x.dim(), "permute")] = static_cast<int64_t>(i);
   return record("permute", out, {x}, [inverse](const Tensor& g) { return Grads{g.permute(inverse)}; });
 }
 
@@ -52,11 +54,12 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
   Tensor out = x.detach().narrow(dim, start, length);
   const int64_t resolved_start = start < 0 ? start + x.size(dim) : start;
-  return record("narrow", out, {x}, [in = x.options(), shape = x.shape(), dim, resolved_start, length](const Tensor& g) {
-    Tensor dx = zeros(shape, in);
-    dx.narrow(dim, resolved_start, length).copy_(g);
-    return Grads{dx};
-  });
+  return record("narrow", out, {x},
+                [in = x.options(), shape = x.shape(), dim, resolved_start, length](const Tensor& g) {
+                  Tensor dx = zeros(shape, in);
+                  dx.narrow(dim, resolved_start, length).copy_(g);
+                  return Grads{dx};
+                });
 }
 
 Tensor select(const Tensor& x, int64_t dim, int64_t index) {
@@ -74,7 +77,8 @@ Tensor expand(const Tensor& x, const Shape& shape) {
 }
 
 Tensor squeeze(const Tensor& x, int64_t dim) {
-  return record("squeeze", x.detach().squeeze(dim), {x}, [in = x.shape()](const Tensor& g) { return Grads{g.reshape(in)}; });
+  return record("squeeze", x.detach().squeeze(dim), {x},
+                [in = x.shape()](const Tensor& g) { return Grads{g.reshape(in)}; });
 }
 
 Tensor unsqueeze(const Tensor& x, int64_t dim) {

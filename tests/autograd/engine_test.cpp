@@ -98,7 +98,7 @@ TEST(Engine, NoGradGuardRecordsNothing) {
 // would silently use the modified values.
 TEST(Protection, InPlaceWriteToASavedTensorFailsBackward) {
   Tensor a = leaf({3});
-  Tensor b = mul(a, 1.0);  // non-leaf
+  Tensor b = mul(a, 1.0);     // non-leaf
   Tensor y = sum(mul(b, b));  // saves b
   Tensor alias = b.detach();  // shares b's storage and version counter
   alias.fill_(5);

@@ -1,11 +1,12 @@
 // Every row of the op table against central finite differences in f64.
+#include "autograd/gradcheck.h"
+
 #include <gtest/gtest.h>
 
-#include "autograd/gradcheck.h"
 #include "autograd/node.h"
+#include "kernels/elementwise.h"
 #include "tests/autograd/op_table.h"
 #include "tests/reference.h"
-#include "kernels/elementwise.h"
 
 namespace qn::testing {
 namespace {

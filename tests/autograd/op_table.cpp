@@ -54,10 +54,16 @@ std::vector<OpCase> build() {
       {"abs", {in({6}, V::away_from_zero)}, [](X x) { return abs(x[0]); }, "torch.abs(x0)"},
       {"clamp", {in({3, 4})}, [](X x) { return clamp(x[0], -0.7, 0.6); }, "torch.clamp(x0, -0.7, 0.6)"},
       {"clamp_lower", {in({8})}, [](X x) { return clamp(x[0], 0.1, std::nullopt); }, "torch.clamp(x0, min=0.1)"},
-      {"where", {in({2, 4}), in({4})}, [mask](X x) { return where(mask, x[0], x[1]); },
-       "torch.where(mask.bool(), x0, x1)", {{"mask", mask}}},
-      {"masked_fill", {strided({2, 4})}, [mask](X x) { return masked_fill(x[0], mask, -3.0); },
-       "x0.masked_fill(mask.bool(), -3.0)", {{"mask", mask}}},
+      {"where",
+       {in({2, 4}), in({4})},
+       [mask](X x) { return where(mask, x[0], x[1]); },
+       "torch.where(mask.bool(), x0, x1)",
+       {{"mask", mask}}},
+      {"masked_fill",
+       {strided({2, 4})},
+       [mask](X x) { return masked_fill(x[0], mask, -3.0); },
+       "x0.masked_fill(mask.bool(), -3.0)",
+       {{"mask", mask}}},
       // activations
       {"relu", {in({3, 5}, V::away_from_zero)}, [](X x) { return relu(x[0]); }, "torch.relu(x0)"},
       {"gelu", {in({3, 5})}, [](X x) { return gelu(x[0]); }, "F.gelu(x0)"},
@@ -68,8 +74,7 @@ std::vector<OpCase> build() {
       // matrix products
       {"matmul", {in({3, 4}), in({4, 5})}, [](X x) { return matmul(x[0], x[1]); }, "x0 @ x1"},
       {"matmul_transposed", {strided({3, 4}), strided({4, 2})}, [](X x) { return matmul(x[0], x[1]); }, "x0 @ x1"},
-      {"matmul_batch_broadcast", {in({2, 1, 3, 4}), in({3, 4, 2})}, [](X x) { return matmul(x[0], x[1]); },
-       "x0 @ x1"},
+      {"matmul_batch_broadcast", {in({2, 1, 3, 4}), in({3, 4, 2})}, [](X x) { return matmul(x[0], x[1]); }, "x0 @ x1"},
       {"matmul_shared_rhs", {in({2, 3, 4}), in({4, 5})}, [](X x) { return matmul(x[0], x[1]); }, "x0 @ x1"},
       {"matmul_vector_matrix", {in({4}), in({4, 3})}, [](X x) { return matmul(x[0], x[1]); }, "x0 @ x1"},
       {"matmul_matrix_vector", {in({3, 4}), in({4})}, [](X x) { return matmul(x[0], x[1]); }, "x0 @ x1"},
@@ -77,7 +82,12 @@ std::vector<OpCase> build() {
       {"bmm", {in({2, 3, 4}), strided({2, 4, 3})}, [](X x) { return bmm(x[0], x[1]); }, "torch.bmm(x0, x1)"},
       // reductions
       {"sum_all", {strided({3, 4})}, [](X x) { return sum(x[0]); }, "x0.sum()"},
-      {"sum_dims", {in({2, 3, 4})}, [](X x) { return sum(x[0], {0, 2}); }, "x0.sum((0, 2))"},
+      {"sum_dims",
+       {in({2, 3, 4})},
+       [](X x) {
+         return sum(x[0], {0, 2});
+       },
+       "x0.sum((0, 2))"},
       {"sum_keepdim", {in({2, 3, 4})}, [](X x) { return sum(x[0], {-1}, true); }, "x0.sum(-1, keepdim=True)"},
       {"mean", {in({2, 3, 4})}, [](X x) { return mean(x[0], {1}); }, "x0.mean(1)"},
       {"amax", {in({3, 5})}, [](X x) { return amax(x[0], {1}); }, "x0.amax(1)"},
@@ -85,111 +95,201 @@ std::vector<OpCase> build() {
       {"var", {in({3, 6})}, [](X x) { return var(x[0], {1}); }, "x0.var(1)"},
       {"var_all_biased", {in({4, 3})}, [](X x) { return var(x[0], {}, 0); }, "x0.var(unbiased=False)"},
       // views
-      {"reshape", {strided({3, 4})}, [](X x) { return reshape(x[0], {2, 6}); }, "x0.reshape(2, 6)"},
-      {"view", {in({3, 4})}, [](X x) { return view(x[0], {4, -1}); }, "x0.view(4, -1)"},
+      {"reshape",
+       {strided({3, 4})},
+       [](X x) {
+         return reshape(x[0], {2, 6});
+       },
+       "x0.reshape(2, 6)"},
+      {"view",
+       {in({3, 4})},
+       [](X x) {
+         return view(x[0], {4, -1});
+       },
+       "x0.view(4, -1)"},
       {"flatten", {in({2, 3, 2})}, [](X x) { return flatten(x[0], 1); }, "x0.flatten(1)"},
       {"transpose", {in({2, 3, 4})}, [](X x) { return transpose(x[0], 0, 2); }, "x0.transpose(0, 2)"},
-      {"permute", {in({2, 3, 4})}, [](X x) { return permute(x[0], {1, 2, 0}); }, "x0.permute(1, 2, 0)"},
+      {"permute",
+       {in({2, 3, 4})},
+       [](X x) {
+         return permute(x[0], {1, 2, 0});
+       },
+       "x0.permute(1, 2, 0)"},
       {"narrow", {in({4, 5})}, [](X x) { return narrow(x[0], 1, 1, 3); }, "x0.narrow(1, 1, 3)"},
       {"select", {in({4, 5})}, [](X x) { return select(x[0], 0, -1); }, "x0.select(0, -1)"},
-      {"expand", {in({3, 1})}, [](X x) { return expand(x[0], {2, 3, 4}); }, "x0.expand(2, 3, 4)"},
+      {"expand",
+       {in({3, 1})},
+       [](X x) {
+         return expand(x[0], {2, 3, 4});
+       },
+       "x0.expand(2, 3, 4)"},
       {"squeeze", {in({3, 1, 2})}, [](X x) { return squeeze(x[0], 1); }, "x0.squeeze(1)"},
       {"unsqueeze", {in({3, 2})}, [](X x) { return unsqueeze(x[0], -1); }, "x0.unsqueeze(-1)"},
       {"contiguous", {strided({3, 4})}, [](X x) { return contiguous(x[0]); }, "x0.contiguous()"},
-      {"sum_to", {in({2, 3, 4})}, [](X x) { return sum_to(x[0], {3, 1}); }, "x0.sum(0).sum(1, keepdim=True)"},
+      {"sum_to",
+       {in({2, 3, 4})},
+       [](X x) {
+         return sum_to(x[0], {3, 1});
+       },
+       "x0.sum(0).sum(1, keepdim=True)"},
       // joining
-      {"cat", {in({2, 3}), strided({2, 2})}, [](X x) { return cat({x[0], x[1]}, 1); }, "torch.cat([x0, x1], 1)"},
-      {"stack", {in({2, 3}), in({2, 3})}, [](X x) { return stack({x[0], x[1]}, 0); }, "torch.stack([x0, x1], 0)"},
-      {"split", {in({5, 2})},
+      {"cat",
+       {in({2, 3}), strided({2, 2})},
+       [](X x) {
+         return cat({x[0], x[1]}, 1);
+       },
+       "torch.cat([x0, x1], 1)"},
+      {"stack",
+       {in({2, 3}), in({2, 3})},
+       [](X x) {
+         return stack({x[0], x[1]}, 0);
+       },
+       "torch.stack([x0, x1], 0)"},
+      {"split",
+       {in({5, 2})},
        [](X x) {
          std::vector<Tensor> p = split(x[0], std::vector<int64_t>{2, 3}, 0);
          return cat({mul(p[1], 2.0), p[0]}, 0);
        },
        "torch.cat([x0[2:5] * 2.0, x0[0:2]], 0)"},
       // indexing
-      {"index_select", {in({3, 4})}, [idx](X x) { return index_select(x[0], 1, idx); },
-       "torch.index_select(x0, 1, idx)", {{"idx", idx}}},
-      {"embedding", {in({4, 3})}, [idx](X x) { return embedding(x[0], idx.view({2, 2})); },
-       "F.embedding(idx.view(2, 2), x0)", {{"idx", idx}}},
+      {"index_select",
+       {in({3, 4})},
+       [idx](X x) { return index_select(x[0], 1, idx); },
+       "torch.index_select(x0, 1, idx)",
+       {{"idx", idx}}},
+      {"embedding",
+       {in({4, 3})},
+       [idx](X x) {
+         return embedding(x[0], idx.view({2, 2}));
+       },
+       "F.embedding(idx.view(2, 2), x0)",
+       {{"idx", idx}}},
       // The padding row gets no gradient; the rows gathered from it are masked out so the function is
       // differentiable everywhere it is evaluated.
-      {"embedding_padding", {in({4, 3})},
+      {"embedding_padding",
+       {in({4, 3})},
        [idx, rowmask](X x) { return mul(embedding(x[0], idx, 2), rowmask.to(x[0].dtype())); },
-       "F.embedding(idx, x0, padding_idx=2) * rowmask", {{"idx", idx}, {"rowmask", rowmask}}},
-      {"gather", {in({3, 4})}, [gidx](X x) { return gather(x[0], 1, gidx); }, "torch.gather(x0, 1, gidx)",
+       "F.embedding(idx, x0, padding_idx=2) * rowmask",
+       {{"idx", idx}, {"rowmask", rowmask}}},
+      {"gather",
+       {in({3, 4})},
+       [gidx](X x) { return gather(x[0], 1, gidx); },
+       "torch.gather(x0, 1, gidx)",
        {{"gidx", gidx}}},
       // softmax and losses
       {"softmax", {in({3, 5})}, [](X x) { return softmax(x[0], 1); }, "torch.softmax(x0, 1)"},
       {"softmax_dim0", {strided({3, 5})}, [](X x) { return softmax(x[0], 0); }, "torch.softmax(x0, 0)"},
       {"log_softmax", {in({2, 3, 4})}, [](X x) { return log_softmax(x[0], -1); }, "torch.log_softmax(x0, -1)"},
-      {"cross_entropy", {in({5, 4})}, [targets](X x) { return cross_entropy(x[0], targets); },
-       "F.cross_entropy(x0, targets)", {{"targets", targets}}},
-      {"cross_entropy_smoothing_sum", {in({5, 4})},
+      {"cross_entropy",
+       {in({5, 4})},
+       [targets](X x) { return cross_entropy(x[0], targets); },
+       "F.cross_entropy(x0, targets)",
+       {{"targets", targets}}},
+      {"cross_entropy_smoothing_sum",
+       {in({5, 4})},
        [targets](X x) { return cross_entropy(x[0], targets, ce(std::nullopt, 0.1, R::sum)); },
-       "F.cross_entropy(x0, targets, label_smoothing=0.1, reduction='sum')", {{"targets", targets}}},
-      {"cross_entropy_ignore_none", {in({5, 4})},
+       "F.cross_entropy(x0, targets, label_smoothing=0.1, reduction='sum')",
+       {{"targets", targets}}},
+      {"cross_entropy_ignore_none",
+       {in({5, 4})},
        [ignored](X x) { return cross_entropy(x[0], ignored, ce(-100, 0.0, R::none)); },
-       "F.cross_entropy(x0, targets, ignore_index=-100, reduction='none')", {{"targets", ignored}}},
-      {"cross_entropy_ignore_smoothing_mean", {in({5, 4})},
+       "F.cross_entropy(x0, targets, ignore_index=-100, reduction='none')",
+       {{"targets", ignored}}},
+      {"cross_entropy_ignore_smoothing_mean",
+       {in({5, 4})},
        [ignored](X x) { return cross_entropy(x[0], ignored, ce(-100, 0.2, R::mean)); },
-       "F.cross_entropy(x0, targets, ignore_index=-100, label_smoothing=0.2)", {{"targets", ignored}}},
+       "F.cross_entropy(x0, targets, ignore_index=-100, label_smoothing=0.2)",
+       {{"targets", ignored}}},
       // normalization
-      {"layer_norm", {in({3, 2, 4}), in({2, 4}), in({2, 4})},
-       [](X x) { return layer_norm(x[0], {2, 4}, x[1], x[2]); }, "F.layer_norm(x0, (2, 4), x1, x2)"},
-      {"layer_norm_plain", {strided({4, 6})}, [](X x) { return layer_norm(x[0], {6}, Tensor(), Tensor()); },
+      {"layer_norm",
+       {in({3, 2, 4}), in({2, 4}), in({2, 4})},
+       [](X x) {
+         return layer_norm(x[0], {2, 4}, x[1], x[2]);
+       },
+       "F.layer_norm(x0, (2, 4), x1, x2)"},
+      {"layer_norm_plain",
+       {strided({4, 6})},
+       [](X x) { return layer_norm(x[0], {6}, Tensor(), Tensor()); },
        "F.layer_norm(x0, (6,))"},
-      {"batch_norm_train", {in({4, 3, 2, 2}), in({3}), in({3})},
+      {"batch_norm_train",
+       {in({4, 3, 2, 2}), in({3}), in({3})},
        [](X x) { return batch_norm(x[0], Tensor(), Tensor(), x[1], x[2], true); },
        "F.batch_norm(x0, None, None, x1, x2, training=True)"},
-      {"batch_norm_train_2d", {strided({5, 3})},
+      {"batch_norm_train_2d",
+       {strided({5, 3})},
        [](X x) { return batch_norm(x[0], Tensor(), Tensor(), Tensor(), Tensor(), true); },
        "F.batch_norm(x0, None, None, training=True)"},
-      {"batch_norm_eval", {in({2, 3, 2, 2}), in({3}), in({3})},
+      {"batch_norm_eval",
+       {in({2, 3, 2, 2}), in({3}), in({3})},
        [running_mean, running_var, as](X x) {
          return batch_norm(x[0], as(running_mean, x[0]), as(running_var, x[0]), x[1], x[2], false);
        },
-       "F.batch_norm(x0, rm, rv, x1, x2, training=False)", {{"rm", running_mean}, {"rv", running_var}}},
+       "F.batch_norm(x0, rm, rv, x1, x2, training=False)",
+       {{"rm", running_mean}, {"rv", running_var}}},
       // convolution and pooling
-      {"conv2d", {in({2, 3, 6, 5}), in({4, 3, 3, 3}), in({4})},
-       [](X x) { return conv2d(x[0], x[1], x[2], Conv2dParams{}.with_padding(1)); }, "F.conv2d(x0, x1, x2, padding=1)"},
-      {"conv2d_groups_stride_asymmetric", {in({1, 4, 7, 7}), in({6, 2, 3, 3})},
-       [](X x) { return conv2d(x[0], x[1], Tensor(), Conv2dParams{}.with_groups(2).with_stride(2).with_padding(1, 2, 0, 1)); },
+      {"conv2d",
+       {in({2, 3, 6, 5}), in({4, 3, 3, 3}), in({4})},
+       [](X x) { return conv2d(x[0], x[1], x[2], Conv2dParams{}.with_padding(1)); },
+       "F.conv2d(x0, x1, x2, padding=1)"},
+      {"conv2d_groups_stride_asymmetric",
+       {in({1, 4, 7, 7}), in({6, 2, 3, 3})},
+       [](X x) {
+         return conv2d(x[0], x[1], Tensor(), Conv2dParams{}.with_groups(2).with_stride(2).with_padding(1, 2, 0, 1));
+       },
        "F.conv2d(F.pad(x0, (0, 1, 1, 2)), x1, None, stride=2, groups=2)"},
-      {"conv2d_dilated", {strided({1, 2, 7, 7}), in({3, 2, 3, 3})},
+      {"conv2d_dilated",
+       {strided({1, 2, 7, 7}), in({3, 2, 3, 3})},
        [](X x) { return conv2d(x[0], x[1], Tensor(), Conv2dParams{}.with_dilation(2).with_padding(2)); },
        "F.conv2d(x0, x1, dilation=2, padding=2)"},
-      {"conv2d_pointwise", {in({2, 4, 3, 3}), in({5, 4, 1, 1}), in({5})},
-       [](X x) { return conv2d(x[0], x[1], x[2]); }, "F.conv2d(x0, x1, x2)"},
-      {"conv2d_depthwise", {in({2, 3, 5, 5}), in({3, 1, 3, 3}), in({3})},
+      {"conv2d_pointwise",
+       {in({2, 4, 3, 3}), in({5, 4, 1, 1}), in({5})},
+       [](X x) { return conv2d(x[0], x[1], x[2]); },
+       "F.conv2d(x0, x1, x2)"},
+      {"conv2d_depthwise",
+       {in({2, 3, 5, 5}), in({3, 1, 3, 3}), in({3})},
        [](X x) { return conv2d(x[0], x[1], x[2], Conv2dParams{}.with_groups(3).with_stride(2).with_padding(1)); },
        "F.conv2d(x0, x1, x2, stride=2, padding=1, groups=3)"},
-      {"conv2d_depthwise_multiplier", {in({1, 2, 5, 5}), in({4, 1, 3, 3})},
-       [](X x) { return conv2d(x[0], x[1], Tensor(), Conv2dParams{}.with_groups(2)); }, "F.conv2d(x0, x1, groups=2)"},
-      {"max_pool2d", {in({2, 2, 6, 7})}, [](X x) { return max_pool2d(x[0], Pool2dParams::square(3, 2, 1)); },
+      {"conv2d_depthwise_multiplier",
+       {in({1, 2, 5, 5}), in({4, 1, 3, 3})},
+       [](X x) { return conv2d(x[0], x[1], Tensor(), Conv2dParams{}.with_groups(2)); },
+       "F.conv2d(x0, x1, groups=2)"},
+      {"max_pool2d",
+       {in({2, 2, 6, 7})},
+       [](X x) { return max_pool2d(x[0], Pool2dParams::square(3, 2, 1)); },
        "F.max_pool2d(x0, 3, 2, 1)"},
-      {"avg_pool2d", {in({2, 2, 6, 7})}, [](X x) { return avg_pool2d(x[0], Pool2dParams::square(3, 2, 1)); },
+      {"avg_pool2d",
+       {in({2, 2, 6, 7})},
+       [](X x) { return avg_pool2d(x[0], Pool2dParams::square(3, 2, 1)); },
        "F.avg_pool2d(x0, 3, 2, 1)"},
-      {"avg_pool2d_exclude_pad", {in({1, 2, 5, 6})},
+      {"avg_pool2d_exclude_pad",
+       {in({1, 2, 5, 6})},
        [](X x) {
          Pool2dParams p = Pool2dParams::square(3, 2, 1);
          p.count_include_pad = false;
          return avg_pool2d(x[0], p);
        },
        "F.avg_pool2d(x0, 3, 2, 1, count_include_pad=False)"},
-      {"adaptive_avg_pool2d", {strided({2, 3, 7, 5})}, [](X x) { return adaptive_avg_pool2d(x[0], 3, 2); },
+      {"adaptive_avg_pool2d",
+       {strided({2, 3, 7, 5})},
+       [](X x) { return adaptive_avg_pool2d(x[0], 3, 2); },
        "F.adaptive_avg_pool2d(x0, (3, 2))"},
       // regularization
-      {"dropout", {in({4, 6})},
+      {"dropout",
+       {in({4, 6})},
        [](X x) {
          Generator gen(5);
          return dropout(x[0], 0.5, true, &gen);
        },
-       "torch.where(keep.bool(), x0 * 2.0, torch.zeros(()))", {{"keep", keep}}},
+       "torch.where(keep.bool(), x0 * 2.0, torch.zeros(()))",
+       {{"keep", keep}}},
       // attention
-      {"attention", {in({2, 3, 4}), in({2, 5, 4}), in({2, 5, 3})},
+      {"attention",
+       {in({2, 3, 4}), in({2, 5, 4}), in({2, 5, 3})},
        [](X x) { return scaled_dot_product_attention(x[0], x[1], x[2]); },
        "torch.softmax(x0 @ x1.transpose(-2, -1) * 0.5, -1) @ x2"},
-      {"attention_causal", {in({1, 2, 4, 3}), in({1, 2, 4, 3}), in({1, 2, 4, 3})},
+      {"attention_causal",
+       {in({1, 2, 4, 3}), in({1, 2, 4, 3}), in({1, 2, 4, 3})},
        [](X x) {
          AttentionOptions o;
          o.causal = true;
@@ -197,7 +297,8 @@ std::vector<OpCase> build() {
        },
        "torch.softmax((x0 @ x1.transpose(-2, -1) * 3 ** -0.5).masked_fill(torch.ones(4, 4).triu(1).bool(), "
        "float('-inf')), -1) @ x2"},
-      {"attention_key_padding", {in({2, 2, 3, 4}), in({2, 2, 5, 4}), strided({2, 2, 5, 4})},
+      {"attention_key_padding",
+       {in({2, 2, 3, 4}), in({2, 2, 5, 4}), strided({2, 2, 5, 4})},
        [pad](X x) {
          AttentionOptions o;
          o.masked_out = pad;
@@ -224,8 +325,8 @@ Tensor draw_input(const InputSpec& spec, DType dtype, uint64_t seed) {
       t = kernels::binary(kernels::BinaryOp::add, kernels::abs(t), 0.5);
       break;
     case InputSpec::Values::away_from_zero:  // x + 0.5 sign(x)
-      t = kernels::add(t, kernels::binary(kernels::BinaryOp::sub,
-                                          kernels::compare(kernels::CompareOp::gt, t, 0.0).to(dtype), 0.5));
+      t = kernels::add(
+          t, kernels::binary(kernels::BinaryOp::sub, kernels::compare(kernels::CompareOp::gt, t, 0.0).to(dtype), 0.5));
       break;
   }
   if (spec.strided && t.is_contiguous() && t.numel() > 1) {  // keep the layout the row asked for

@@ -1,10 +1,11 @@
 // What the op table cannot show: dropout's mask statistics and reproducibility, batch_norm's running
 // statistics, and argument errors.
+#include "autograd/ops.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "autograd/ops.h"
 #include "tests/reference.h"
 
 namespace qn {
@@ -40,9 +41,13 @@ TEST(BatchNorm, UpdatesRunningStatisticsLikePyTorch) {
   for (int64_t c = 0; c < 2; ++c) {
     double s = 0, ss = 0;
     const int64_t n = 4 * 3 * 3;
-    for (int64_t i = 0; i < 4; ++i) for (int64_t h = 0; h < 3; ++h) for (int64_t w = 0; w < 3; ++w) s += at(x, {i, c, h, w});
+    for (int64_t i = 0; i < 4; ++i)
+      for (int64_t h = 0; h < 3; ++h)
+        for (int64_t w = 0; w < 3; ++w) s += at(x, {i, c, h, w});
     const double mean = s / n;
-    for (int64_t i = 0; i < 4; ++i) for (int64_t h = 0; h < 3; ++h) for (int64_t w = 0; w < 3; ++w) ss += std::pow(at(x, {i, c, h, w}) - mean, 2);
+    for (int64_t i = 0; i < 4; ++i)
+      for (int64_t h = 0; h < 3; ++h)
+        for (int64_t w = 0; w < 3; ++w) ss += std::pow(at(x, {i, c, h, w}) - mean, 2);
     EXPECT_NEAR(at(running_mean, {c}), 0.1 * mean, 1e-12);
     EXPECT_NEAR(at(running_var, {c}), 0.9 + 0.1 * ss / (n - 1), 1e-12);
   }

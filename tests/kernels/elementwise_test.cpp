@@ -48,9 +48,9 @@ double reference_unary(UnaryOp op, double x) {
   return NAN;
 }
 
-constexpr UnaryOp kUnaryOps[] = {UnaryOp::neg,   UnaryOp::exp,  UnaryOp::log,       UnaryOp::sqrt,
-                                 UnaryOp::rsqrt, UnaryOp::abs,  UnaryOp::tanh,      UnaryOp::sigmoid,
-                                 UnaryOp::relu,  UnaryOp::gelu, UnaryOp::gelu_tanh, UnaryOp::silu, UnaryOp::erf};
+constexpr UnaryOp kUnaryOps[] = {UnaryOp::neg,       UnaryOp::exp,  UnaryOp::log,     UnaryOp::sqrt, UnaryOp::rsqrt,
+                                 UnaryOp::abs,       UnaryOp::tanh, UnaryOp::sigmoid, UnaryOp::relu, UnaryOp::gelu,
+                                 UnaryOp::gelu_tanh, UnaryOp::silu, UnaryOp::erf};
 
 TEST(Unary, EveryOpMatchesReferenceOnContiguousAndStridedInputs) {
   for (DType dtype : {DType::f32, DType::f64}) {
@@ -99,7 +99,7 @@ TEST(Unary, IntegerOpsAndDtypeChecks) {
   EXPECT_QN_ERROR(exp(ones({2}, DType::f16)), "qn::exp", "f16");
 }
 
-constexpr BinaryOp kBinaryOps[] = {BinaryOp::add, BinaryOp::sub,     BinaryOp::mul,    BinaryOp::div,
+constexpr BinaryOp kBinaryOps[] = {BinaryOp::add, BinaryOp::sub,     BinaryOp::mul,     BinaryOp::div,
                                    BinaryOp::pow, BinaryOp::maximum, BinaryOp::minimum, BinaryOp::relu_backward};
 
 double reference_binary(BinaryOp op, double a, double b) {

@@ -71,10 +71,11 @@ const TableResults& table_results() {
         files.push_back({op.name + "." + c.name, c.tensor});
         constants.push_back(c.name);
       }
-      spec["cases"].push_back({{"name", op.name}, {"expr", op.torch}, {"inputs", op.inputs.size()},
-                               {"constants", constants}});
+      spec["cases"].push_back(
+          {{"name", op.name}, {"expr", op.torch}, {"inputs", op.inputs.size()}, {"constants", constants}});
     }
-    const fs::path spec_path = scratch("spec.json"), in = scratch("inputs.safetensors"), out = scratch("torch.safetensors");
+    const fs::path spec_path = scratch("spec.json"), in = scratch("inputs.safetensors"),
+                   out = scratch("torch.safetensors");
     std::ofstream(spec_path) << spec.dump(1);
     save_safetensors(in, files);
     r.torch = run_torch({"ops", spec_path, in, out}, out);
@@ -87,7 +88,8 @@ const TableResults& table_results() {
 void expect_matches(const Tensor& ours, const Tensor& torch, double rtol, double atol, const std::string& what) {
   SCOPED_TRACE(what);
   ASSERT_EQ(ours.shape(), torch.shape());
-  expect_all_close(ours, ours.shape(), [&](const Index& i) { return at(torch, i); }, rtol, atol);
+  expect_all_close(
+      ours, ours.shape(), [&](const Index& i) { return at(torch, i); }, rtol, atol);
 }
 
 class Parity : public ::testing::TestWithParam<OpCase> {};
@@ -119,8 +121,14 @@ TEST(ParityTraining, TwoLayerMlpWithSgdGivesPyTorchLosses) {
   Tensor w2 = mul(randn({3, 32}, DType::f32, &gen), 0.3);
   Tensor b2 = mul(randn({3}, DType::f32, &gen), 0.1);
   const fs::path in = scratch("mlp_in.safetensors"), out = scratch("mlp_out.safetensors");
-  save_safetensors(in, {{"x", x}, {"y", y}, {"w1", w1}, {"b1", b1}, {"w2", w2}, {"b2", b2},
-                        {"lr", scalar_tensor(kLr, DType::f64)}, {"steps", scalar_tensor(kSteps, DType::i64)}});
+  save_safetensors(in, {{"x", x},
+                        {"y", y},
+                        {"w1", w1},
+                        {"b1", b1},
+                        {"w2", w2},
+                        {"b2", b2},
+                        {"lr", scalar_tensor(kLr, DType::f64)},
+                        {"steps", scalar_tensor(kSteps, DType::i64)}});
   const SafetensorsContent torch = run_torch({"mlp", in, out}, out);
   fs::remove_all(in.parent_path());
 
