@@ -2,16 +2,10 @@
 #include <cmath>
 #include <numbers>
 
-#include "autograd/node.h"
-#include "autograd/ops.h"
+#include "autograd/ops/op_support.h"
 #include "kernels/elementwise.h"
 
 namespace qn {
-
-using autograd::needs_graph;
-using autograd::record;
-using autograd::SavedTensor;
-using Grads = std::vector<Tensor>;
 
 // out = max(x, 0);  dx = g where out > 0
 Tensor relu(const Tensor& x) {

@@ -1,15 +1,9 @@
 // Arithmetic: forward by the elementwise kernels, backward beside it. Broadcasting ops reduce each
 // gradient back to its input's shape with sum_to. Shapes: a, b broadcast to out; g has out's shape.
-#include "autograd/node.h"
-#include "autograd/ops.h"
+#include "autograd/ops/op_support.h"
 #include "kernels/elementwise.h"
 
 namespace qn {
-
-using autograd::needs_graph;
-using autograd::record;
-using autograd::SavedTensor;
-using Grads = std::vector<Tensor>;
 
 namespace {
 

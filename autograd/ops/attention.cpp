@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "autograd/ops.h"
+#include "autograd/ops/op_support.h"
 #include "kernels/elementwise.h"
 
 namespace qn {

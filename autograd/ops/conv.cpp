@@ -1,16 +1,10 @@
 // Convolution and pooling. Forward and backward both run kernels (kernels/conv.h, kernels/pool.h).
 //   conv2d:  dx = conv2d_backward_input(g, w),  dw = conv2d_backward_weight(g, x),  db = sum of g over N, H, W
 //   max:     g goes to the argmax of each window;  avg / adaptive: g spread evenly over each window
-#include "autograd/node.h"
-#include "autograd/ops.h"
+#include "autograd/ops/op_support.h"
 #include "kernels/reduce.h"
 
 namespace qn {
-
-using autograd::needs_graph;
-using autograd::record;
-using autograd::SavedTensor;
-using Grads = std::vector<Tensor>;
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
   Tensor out = kernels::conv2d(x, weight, bias, params);

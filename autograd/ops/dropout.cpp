@@ -1,15 +1,9 @@
 // Dropout with a Philox mask:  keep = u >= p (u uniform per element),  out = keep ? x / (1 - p) : 0
 //   dx = keep ? g / (1 - p) : 0
-#include "autograd/node.h"
-#include "autograd/ops.h"
+#include "autograd/ops/op_support.h"
 #include "kernels/elementwise.h"
 
 namespace qn {
-
-using autograd::needs_graph;
-using autograd::record;
-using autograd::SavedTensor;
-using Grads = std::vector<Tensor>;
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
   QN_CHECK(p >= 0 && p <= 1, "dropout", "probability must lie in [0, 1], got ", p);

@@ -2,15 +2,9 @@
 //   index_select -> index_add,  embedding -> index_add over rows,  gather -> scatter_add.
 #include "kernels/index.h"
 
-#include "autograd/node.h"
-#include "autograd/ops.h"
+#include "autograd/ops/op_support.h"
 
 namespace qn {
-
-using autograd::needs_graph;
-using autograd::record;
-using autograd::SavedTensor;
-using Grads = std::vector<Tensor>;
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   Tensor out = kernels::index_select(x, dim, index);

@@ -2,13 +2,9 @@
 // of narrows, each differentiable on its own.
 #include "kernels/join.h"
 
-#include "autograd/node.h"
-#include "autograd/ops.h"
+#include "autograd/ops/op_support.h"
 
 namespace qn {
-
-using autograd::record;
-using Grads = std::vector<Tensor>;
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   Tensor out = kernels::cat(tensors, dim);

@@ -3,15 +3,9 @@
 // 1-D operands are promoted with differentiable unsqueeze/squeeze, so only the N-D rule is written here.
 #include "kernels/matmul.h"
 
-#include "autograd/node.h"
-#include "autograd/ops.h"
+#include "autograd/ops/op_support.h"
 
 namespace qn {
-
-using autograd::needs_graph;
-using autograd::record;
-using autograd::SavedTensor;
-using Grads = std::vector<Tensor>;
 
 namespace {
 

@@ -2,18 +2,12 @@
 //   xhat = (x - mean) rstd,  out = xhat w + b
 //   dw = sum_rows(g xhat),  db = sum_rows(g),  gh = g w
 //   dx = rstd (gh - mean_cols(gh) - xhat mean_cols(gh xhat))
-#include "autograd/node.h"
-#include "autograd/ops.h"
+#include "autograd/ops/op_support.h"
 #include "kernels/elementwise.h"
 #include "kernels/layer_norm.h"
 #include "kernels/reduce.h"
 
 namespace qn {
-
-using autograd::needs_graph;
-using autograd::record;
-using autograd::SavedTensor;
-using Grads = std::vector<Tensor>;
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                   double eps) {

@@ -6,18 +6,12 @@
 //     dlogits[i, c] = w_i (p[i, c] - (1 - s) [c == t_i] - s / C), w_i the reduction's weight (0 if ignored)
 #include "kernels/softmax.h"
 
-#include "autograd/node.h"
-#include "autograd/ops.h"
+#include "autograd/ops/op_support.h"
 #include "kernels/elementwise.h"
 #include "kernels/loss.h"
 #include "kernels/reduce.h"
 
 namespace qn {
-
-using autograd::needs_graph;
-using autograd::record;
-using autograd::SavedTensor;
-using Grads = std::vector<Tensor>;
 
 Tensor softmax(const Tensor& x, int64_t dim) {
   Tensor out = kernels::softmax(x, dim);

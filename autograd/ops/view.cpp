@@ -2,14 +2,10 @@
 // The core Tensor methods of the same names are untracked; these record the graph.
 #include <numeric>
 
-#include "autograd/node.h"
-#include "autograd/ops.h"
+#include "autograd/ops/op_support.h"
 #include "kernels/reduce.h"
 
 namespace qn {
-
-using autograd::record;
-using Grads = std::vector<Tensor>;
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
