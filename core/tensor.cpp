@@ -61,6 +61,15 @@ template double Tensor::item<double>() const;
 template int64_t Tensor::item<int64_t>() const;
 template int32_t Tensor::item<int32_t>() const;
 
+void Tensor::set_data(const Tensor& source) {
+  QN_CHECK(impl_ != nullptr && source.defined(), "set_data", "both tensors must be defined");
+  impl_->storage = source.storage();
+  impl_->offset = source.offset();
+  impl_->shape = source.shape();
+  impl_->strides = source.strides();
+  impl_->dtype = source.dtype();
+}
+
 Tensor Tensor::with_geometry(const Shape& shape, const Strides& strides, int64_t offset) const {
   return Tensor(storage(), offset, shape, strides, dtype());
 }

@@ -91,6 +91,9 @@ class Tensor {
   Tensor clone() const;
   Tensor to(DType dtype) const;      // this tensor if already of dtype
   Tensor& copy_(const Tensor& src);  // src broadcast to this shape, converted to this dtype
+  // Makes this handle, and every copy of it, refer to source's data (storage, geometry, dtype), keeping
+  // its autograd state: how a module converts its parameters in place (PyTorch's `param.data = ...`).
+  void set_data(const Tensor& source);
   Tensor& fill_(double value);
   Tensor& zero_() { return fill_(0.0); }
 
