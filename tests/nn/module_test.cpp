@@ -42,11 +42,22 @@ TEST(Module, NamesFollowPyTorch) {
   layers->push_back(std::make_shared<Block>());
   Sequential model;
   model.push_back(layers);
-  const std::vector<std::string> expected_state = {
-      "0.0.fc1.weight", "0.0.fc1.bias", "0.0.norm.weight", "0.0.norm.bias", "0.0.norm.running_mean",
-      "0.0.norm.running_var", "0.0.norm.num_batches_tracked", "0.0.fc2.weight", "0.1.fc1.weight", "0.1.fc1.bias",
-      "0.1.norm.weight", "0.1.norm.bias", "0.1.norm.running_mean", "0.1.norm.running_var",
-      "0.1.norm.num_batches_tracked", "0.1.fc2.weight"};
+  const std::vector<std::string> expected_state = {"0.0.fc1.weight",
+                                                   "0.0.fc1.bias",
+                                                   "0.0.norm.weight",
+                                                   "0.0.norm.bias",
+                                                   "0.0.norm.running_mean",
+                                                   "0.0.norm.running_var",
+                                                   "0.0.norm.num_batches_tracked",
+                                                   "0.0.fc2.weight",
+                                                   "0.1.fc1.weight",
+                                                   "0.1.fc1.bias",
+                                                   "0.1.norm.weight",
+                                                   "0.1.norm.bias",
+                                                   "0.1.norm.running_mean",
+                                                   "0.1.norm.running_var",
+                                                   "0.1.norm.num_batches_tracked",
+                                                   "0.1.fc2.weight"};
   EXPECT_EQ(names(model.state_dict()), expected_state);
   EXPECT_EQ(names(model.named_parameters()),
             (std::vector<std::string>{"0.0.fc1.weight", "0.0.fc1.bias", "0.0.norm.weight", "0.0.norm.bias",
@@ -61,9 +72,9 @@ TEST(Module, NamesFollowPyTorch) {
 TEST(Module, StrictLoadListsEveryProblemInOneError) {
   Block block;
   std::vector<NamedTensor> state = block.state_dict();
-  state.erase(state.begin());                                  // fc1.weight missing
-  state.push_back({"extra.weight", ones({2})});                // unexpected
-  state[0] = {"fc1.bias", ones({5})};                          // mis-shaped
+  state.erase(state.begin());                    // fc1.weight missing
+  state.push_back({"extra.weight", ones({2})});  // unexpected
+  state[0] = {"fc1.bias", ones({5})};            // mis-shaped
   EXPECT_QN_ERROR(block.load_state_dict(state), "load_state_dict", "missing keys (1): fc1.weight",
                   "unexpected keys (1): extra.weight", "mis-shaped keys (1): fc1.bias (expected [8], got [5])");
   const std::vector<std::string> skipped = block.load_state_dict(state, false);

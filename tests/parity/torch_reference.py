@@ -4,6 +4,10 @@
     torch_reference.py ops SPEC.json INPUTS.safetensors OUT.safetensors
         For each case in SPEC: inputs x0, x1, ... (requiring grad) and named constants are read from
         INPUTS; out = eval(expr); loss = sum(out * w); writes "<case>.out" and "<case>.grad<i>".
+    torch_reference.py modules SPEC.json INPUTS.safetensors OUT.safetensors
+        For each case: m = eval(ctor) loads the state dict "<case>.state.*", runs forward (train or eval) on
+        "<case>.x"; loss = sum(out * w); writes "<case>.out", "<case>.grad.x" (floating inputs),
+        "<case>.grad.<parameter>" and "<case>.buffer.<buffer>" (after the forward).
     torch_reference.py mlp INPUTS.safetensors OUT.safetensors
         Trains the two-layer MLP of tests/parity/parity_test.cpp with plain SGD; writes "losses".
 
@@ -74,6 +78,32 @@ def run_ops(spec_path, inputs_path, out_path):
     save(out_path, results)
 
 
+def run_modules(spec_path, inputs_path, out_path):
+    with open(spec_path) as f:
+        spec = json.load(f)
+    tensors = load(inputs_path)
+    results = {}
+    for case in spec["cases"]:
+        name = case["name"]
+        module = eval(case["ctor"], {"torch": torch, "F": F})  # noqa: S307 - from the test table
+        prefix = f"{name}.state."
+        module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, strict=True)
+        module.train(case["train"])
+        x = tensors[f"{name}.x"]
+        if x.is_floating_point():
+            x = x.clone().requires_grad_(True)
+        out = eval(case["forward"], {"m": module, "x": x, "torch": torch, "F": F})  # noqa: S307
+        (out * tensors[f"{name}.w"]).sum().backward()
+        results[f"{name}.out"] = out
+        if x.is_floating_point():
+            results[f"{name}.grad.x"] = x.grad
+        for pname, p in module.named_parameters():
+            results[f"{name}.grad.{pname}"] = p.grad if p.grad is not None else torch.zeros_like(p)
+        for bname, b in module.named_buffers():
+            results[f"{name}.buffer.{bname}"] = b
+    save(out_path, results)
+
+
 def run_mlp(inputs_path, out_path):
     t = load(inputs_path)
     w1, b1 = t["w1"].clone().requires_grad_(True), t["b1"].clone().requires_grad_(True)
@@ -97,6 +127,8 @@ if __name__ == "__main__":
     torch.set_num_threads(1)
     if sys.argv[1] == "ops":
         run_ops(*sys.argv[2:5])
+    elif sys.argv[1] == "modules":
+        run_modules(*sys.argv[2:5])
     elif sys.argv[1] == "mlp":
         run_mlp(*sys.argv[2:4])
     else:
