@@ -104,13 +104,29 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
 Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
 
+// How a loss reduces its per-element values: PyTorch's reduction argument.
+enum class Reduction { none, mean, sum };
+
 struct CrossEntropyOptions {
   std::optional<int64_t> ignore_index;  // targets equal to it contribute nothing
   double label_smoothing = 0.0;         // target distribution (1 - s) one-hot + s / classes
-  enum class Reduction { mean, sum, none } reduction = Reduction::mean;
+  using Reduction = qn::Reduction;
+  Reduction reduction = Reduction::mean;
 };
 // logits (N, C), targets (N) i64 -> loss; mean is over the targets not ignored, as in PyTorch.
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const CrossEntropyOptions& options = {});
+
+// The other losses                                                            ops/loss.cpp
+// log_probs (N, C), targets (N) i64: -log_probs[i, t_i]; mean over the targets not ignored.
+Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, std::optional<int64_t> ignore_index = std::nullopt,
+                Reduction reduction = Reduction::mean);
+// (input - target)^2, reduced.
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean);
+// KL(target || exp(input)) as PyTorch's kl_div: input holds log-probabilities, target probabilities;
+// pointwise target (log target - input), 0 where target is 0. batchmean divides the sum by input.size(0),
+// the true KL divergence per sample (distillation uses it).
+enum class KlReduction { none, sum, mean, batchmean };
+Tensor kl_div(const Tensor& input, const Tensor& target, KlReduction reduction = KlReduction::batchmean);
 
 // --- normalization                                                           ops/norm.cpp
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
