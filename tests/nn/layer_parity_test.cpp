@@ -12,6 +12,7 @@
 
 #include "autograd/gradcheck.h"
 #include "nn/activation.h"
+#include "nn/attention.h"
 #include "nn/container.h"
 #include "nn/conv.h"
 #include "nn/dropout.h"
@@ -37,6 +38,18 @@ struct LayerCase {
   // For gradcheck: multiplies the output where the layer's gradient deliberately differs from the true
   // derivative (an Embedding's padding row gets none), so only the rest is checked.
   Tensor gradcheck_mask = {};
+};
+
+// Self-attention with a fixed key-padding mask or causal masking, behind the single-input forward.
+class MaskedSelfAttention : public MultiheadAttention {
+ public:
+  MaskedSelfAttention(Tensor padding, bool causal)
+      : MultiheadAttention(MultiheadAttentionOptions(8, 2)), padding_(std::move(padding)), causal_(causal) {}
+  Tensor forward(const Tensor& x) override { return MultiheadAttention::forward(x, x, x, padding_, causal_); }
+
+ private:
+  Tensor padding_;
+  bool causal_;
 };
 
 std::shared_ptr<Module> batch_norm_with_stats() {
@@ -104,6 +117,21 @@ const std::vector<LayerCase>& layer_cases() {
       {"silu", [] { return std::make_shared<SiLU>(); }, "torch.nn.SiLU()", {4, 5}},
       {"tanh", [] { return std::make_shared<Tanh>(); }, "torch.nn.Tanh()", {4, 5}},
       {"sigmoid", [] { return std::make_shared<Sigmoid>(); }, "torch.nn.Sigmoid()", {4, 5}},
+      {"multihead_attention",
+       [] { return std::make_shared<MultiheadAttention>(MultiheadAttentionOptions(8, 2)); },
+       "SeparateProjectionAttention(8, 2)",
+       {2, 5, 8}},
+      {"multihead_attention_key_padding",
+       [] {
+         return std::make_shared<MaskedSelfAttention>(from_vector<uint8_t>({0, 0, 0, 0, 1, 0, 0, 1, 1, 1}, {2, 5}),
+                                                      false);
+       },
+       "SeparateProjectionAttention(8, 2, key_padding_mask=[[0, 0, 0, 0, 1], [0, 0, 1, 1, 1]])",
+       {2, 5, 8}},
+      {"multihead_attention_causal",
+       [] { return std::make_shared<MaskedSelfAttention>(Tensor(), true); },
+       "SeparateProjectionAttention(8, 2, causal=True)",
+       {2, 4, 8}},
       {"sequential_mlp",
        [] {
          auto seq = std::make_shared<Sequential>();

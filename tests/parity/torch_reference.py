@@ -78,6 +78,33 @@ def run_ops(spec_path, inputs_path, out_path):
     save(out_path, results)
 
 
+class SeparateProjectionAttention(torch.nn.Module):
+    """Attention with q/k/v/out projections named as fairseq's, computed by torch's own
+    multi_head_attention_forward. Batch-first input (N, L, E); key_padding_mask (N, S), 1 = padded."""
+
+    def __init__(self, embed_dim, num_heads, key_padding_mask=None, causal=False):
+        super().__init__()
+        self.q_proj = torch.nn.Linear(embed_dim, embed_dim)
+        self.k_proj = torch.nn.Linear(embed_dim, embed_dim)
+        self.v_proj = torch.nn.Linear(embed_dim, embed_dim)
+        self.out_proj = torch.nn.Linear(embed_dim, embed_dim)
+        self.num_heads = num_heads
+        self.padding = None if key_padding_mask is None else torch.tensor(key_padding_mask, dtype=torch.bool)
+        self.causal = causal
+
+    def forward(self, x):
+        t = x.transpose(0, 1)  # (L, N, E)
+        length = t.shape[0]
+        attn_mask = torch.ones(length, length, dtype=torch.bool).triu(1) if self.causal else None
+        bias = torch.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias])
+        out, _ = F.multi_head_attention_forward(
+            t, t, t, t.shape[-1], self.num_heads, None, bias, None, None, False, 0.0, self.out_proj.weight,
+            self.out_proj.bias, training=self.training, key_padding_mask=self.padding, need_weights=False,
+            attn_mask=attn_mask, use_separate_proj_weight=True, q_proj_weight=self.q_proj.weight,
+            k_proj_weight=self.k_proj.weight, v_proj_weight=self.v_proj.weight)
+        return out.transpose(0, 1)
+
+
 def run_modules(spec_path, inputs_path, out_path):
     with open(spec_path) as f:
         spec = json.load(f)
@@ -85,7 +112,8 @@ def run_modules(spec_path, inputs_path, out_path):
     results = {}
     for case in spec["cases"]:
         name = case["name"]
-        module = eval(case["ctor"], {"torch": torch, "F": F})  # noqa: S307 - from the test table
+        scope = {"torch": torch, "F": F, "SeparateProjectionAttention": SeparateProjectionAttention}
+        module = eval(case["ctor"], scope)  # noqa: S307 - from the test table
         prefix = f"{name}.state."
         module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, strict=True)
         module.train(case["train"])
