@@ -8,6 +8,10 @@
         For each case: m = eval(ctor) loads the state dict "<case>.state.*", runs forward (train or eval) on
         "<case>.x"; loss = sum(out * w); writes "<case>.out", "<case>.grad.x" (floating inputs),
         "<case>.grad.<parameter>" and "<case>.buffer.<buffer>" (after the forward).
+    torch_reference.py optim SPEC.json INPUTS.safetensors OUT.safetensors
+        For each case: parameters "<case>.p<k>" in groups as the spec says, the optimizer built by eval(ctor)
+        over them, then for each step s the gradients "<case>.g<s>.<k>" and opt.step(); writes the parameters
+        after each step as "<case>.p<s>.<k>".
     torch_reference.py mlp INPUTS.safetensors OUT.safetensors
         Trains the two-layer MLP of tests/parity/parity_test.cpp with plain SGD; writes "losses".
 
@@ -132,6 +136,25 @@ def run_modules(spec_path, inputs_path, out_path):
     save(out_path, results)
 
 
+def run_optim(spec_path, inputs_path, out_path):
+    with open(spec_path) as f:
+        spec = json.load(f)
+    tensors = load(inputs_path)
+    results = {}
+    for case in spec["cases"]:
+        name = case["name"]
+        params = [tensors[f"{name}.p{k}"].clone().requires_grad_(True) for k in range(case["params"])]
+        groups = [{"params": [params[k] for k in group["indices"]], **group["options"]} for group in case["groups"]]
+        optimizer = eval(case["ctor"], {"torch": torch, "groups": groups})  # noqa: S307 - from the test table
+        for step in range(case["steps"]):
+            for k, p in enumerate(params):
+                p.grad = tensors[f"{name}.g{step}.{k}"].clone()
+            optimizer.step()
+            for k, p in enumerate(params):
+                results[f"{name}.p{step}.{k}"] = p.detach().clone()
+    save(out_path, results)
+
+
 def run_mlp(inputs_path, out_path):
     t = load(inputs_path)
     w1, b1 = t["w1"].clone().requires_grad_(True), t["b1"].clone().requires_grad_(True)
@@ -157,6 +180,8 @@ if __name__ == "__main__":
         run_ops(*sys.argv[2:5])
     elif sys.argv[1] == "modules":
         run_modules(*sys.argv[2:5])
+    elif sys.argv[1] == "optim":
+        run_optim(*sys.argv[2:5])
     elif sys.argv[1] == "mlp":
         run_mlp(*sys.argv[2:4])
     else:

@@ -1,0 +1,83 @@
+#include "train/optimizer.h"
+
+#include <algorithm>
+
+#include "core/autograd_meta.h"
+
+namespace qn::train {
+
+Optimizer::Optimizer(std::vector<ParamGroup> groups) : groups_(std::move(groups)) {
+  QN_CHECK(!groups_.empty(), "Optimizer", "no parameter groups");
+  for (const ParamGroup& g : groups_) {
+    QN_CHECK(g.lr >= 0 && g.weight_decay >= 0, "Optimizer", "lr and weight_decay must be non-negative, got ", g.lr,
+             " and ", g.weight_decay);
+    for (const Tensor& p : g.params) {
+      QN_CHECK(p.requires_grad() && p.is_leaf(), "Optimizer", "parameter ", p.describe(),
+               " must be a leaf that requires grad");
+    }
+    state_.emplace_back(g.params.size());
+  }
+}
+
+void Optimizer::step() {
+  NoGradGuard no_grad;
+  ++steps_;
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    for (size_t pi = 0; pi < groups_[gi].params.size(); ++pi) {
+      Tensor& p = groups_[gi].params[pi];
+      if (!p.grad().defined()) continue;
+      update(p, p.grad(), groups_[gi], state_[gi][pi]);
+    }
+  }
+}
+
+void Optimizer::zero_grad() {
+  for (ParamGroup& g : groups_) {
+    for (Tensor& p : g.params) p.zero_grad();
+  }
+}
+
+Tensor Optimizer::state_tensor(std::vector<NamedTensor>& state, const std::string& name, const Tensor& p) {
+  for (NamedTensor& t : state) {
+    if (t.name == name) return t.tensor;
+  }
+  state.push_back({name, zeros_like(p)});
+  return state.back().tensor;
+}
+
+std::vector<NamedTensor> Optimizer::state_dict() const {
+  std::vector<NamedTensor> out{{"step", scalar_tensor(static_cast<double>(steps_), DType::i64)}};
+  for (size_t gi = 0; gi < state_.size(); ++gi) {
+    for (size_t pi = 0; pi < state_[gi].size(); ++pi) {
+      for (const NamedTensor& t : state_[gi][pi]) {
+        out.push_back({std::to_string(gi) + "." + std::to_string(pi) + "." + t.name, t.tensor.clone()});
+      }
+    }
+  }
+  return out;
+}
+
+void Optimizer::load_state_dict(const std::vector<NamedTensor>& state) {
+  for (auto& group : state_) {
+    for (auto& buffers : group) buffers.clear();
+  }
+  for (const NamedTensor& t : state) {
+    if (t.name == "step") {
+      steps_ = t.tensor.item<int64_t>();
+      continue;
+    }
+    const size_t first = t.name.find('.');
+    const size_t second = t.name.find('.', first + 1);
+    QN_CHECK(first != std::string::npos && second != std::string::npos, "Optimizer::load_state_dict",
+             "unexpected key '", t.name, "'");
+    const size_t gi = std::stoul(t.name.substr(0, first));
+    const size_t pi = std::stoul(t.name.substr(first + 1, second - first - 1));
+    QN_CHECK(gi < state_.size() && pi < state_[gi].size(), "Optimizer::load_state_dict", "key '", t.name,
+             "' names a parameter this optimizer does not have");
+    QN_CHECK(t.tensor.dim() == 0 || t.tensor.shape() == groups_[gi].params[pi].shape(), "Optimizer::load_state_dict",
+             "key '", t.name, "' has shape ", t.tensor.shape(), ", the parameter ", groups_[gi].params[pi].shape());
+    state_[gi][pi].push_back({t.name.substr(second + 1), t.tensor.clone()});
+  }
+}
+
+}  // namespace qn::train
