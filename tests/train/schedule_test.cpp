@@ -63,7 +63,7 @@ TEST(Schedules, CosineFixedPeriodFromMaxUpdate) {
   EXPECT_NEAR(s.lr_at(1000), 0.01, 1e-15);  // next cycle, shrunk by 0.1
   CosineScheduleOptions flat;
   flat.max_lr = 0;
-  EXPECT_QN_ERROR(CosineSchedule(flat), "CosineSchedule", "must be more than min_lr");
+  EXPECT_QN_ERROR(CosineSchedule{flat}, "CosineSchedule", "must be more than min_lr");
   EXPECT_QN_ERROR(CosineSchedule(CosineScheduleOptions{}), "CosineSchedule", "period_updates or a max_update");
 }
 
