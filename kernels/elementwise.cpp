@@ -59,6 +59,14 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   return out;
 }
 
+void add_scaled_out(const Tensor& a, const Tensor& b, double alpha, Tensor& out) {
+  require_cpu("add_scaled", {&a, &b, &out});
+  require_same_dtype("add_scaled", a, b);
+  check_out("add_scaled", broadcast_shapes(a.shape(), b.shape(), "add_scaled"), a.dtype(), out);
+  out.storage().bump_version();
+  cpu::add_scaled(a, b, alpha, out);
+}
+
 Tensor binary(BinaryOp op, const Tensor& a, double b) { return binary(op, a, scalar_tensor(b, a.options())); }
 
 Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {

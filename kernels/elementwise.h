@@ -39,6 +39,8 @@ Tensor unary(UnaryOp op, const Tensor& x);
 void unary_out(UnaryOp op, const Tensor& x, Tensor& out);
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
 void binary_out(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out);
+// out = a + alpha * b rounded once (a fused multiply-add for floats), as PyTorch's add(a, b, alpha=...).
+void add_scaled_out(const Tensor& a, const Tensor& b, double alpha, Tensor& out);
 // Scalar right-hand side, taken in a's dtype.
 Tensor binary(BinaryOp op, const Tensor& a, double b);
 // 1 where the comparison holds, else 0, as u8.

@@ -12,7 +12,7 @@ Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& options)
            "Adam", "betas must lie in [0, 1) and eps be non-negative");
 }
 
-void Adam::update(Tensor& p, const Tensor& grad, const ParamGroup& group, std::vector<NamedTensor>& state) {
+void Adam::update(Tensor& p, const Tensor& grad, size_t, const ParamGroup& group, std::vector<NamedTensor>& state) {
   Tensor step = state_tensor(state, "step", scalar_tensor(0.0, DType::f64));
   step.fill_(step.item<double>() + 1);
   const double t = step.item<double>();

@@ -20,7 +20,8 @@ class Adam : public Optimizer {
   Adam(std::vector<ParamGroup> groups, const AdamOptions& options);
 
  private:
-  void update(Tensor& p, const Tensor& grad, const ParamGroup& group, std::vector<NamedTensor>& state) override;
+  void update(Tensor& p, const Tensor& grad, size_t group_index, const ParamGroup& group,
+              std::vector<NamedTensor>& state) override;
   AdamOptions options_;
 };
 

@@ -26,7 +26,7 @@ void Optimizer::step() {
     for (size_t pi = 0; pi < groups_[gi].params.size(); ++pi) {
       Tensor& p = groups_[gi].params[pi];
       if (!p.grad().defined()) continue;
-      update(p, p.grad(), groups_[gi], state_[gi][pi]);
+      update(p, p.grad(), gi, groups_[gi], state_[gi][pi]);
     }
   }
 }

@@ -33,7 +33,8 @@ class Optimizer {
 
  protected:
   // Updates p in place from its gradient; state holds p's buffers by name (created on first use).
-  virtual void update(Tensor& p, const Tensor& grad, const ParamGroup& group, std::vector<NamedTensor>& state) = 0;
+  virtual void update(Tensor& p, const Tensor& grad, size_t group_index, const ParamGroup& group,
+                      std::vector<NamedTensor>& state) = 0;
   // A handle to the state tensor called name (made as zeros like p when missing); in-place updates
   // through it reach the stored state.
   static Tensor state_tensor(std::vector<NamedTensor>& state, const std::string& name, const Tensor& p);

@@ -9,7 +9,7 @@ Sgd::Sgd(std::vector<ParamGroup> groups, const SgdOptions& options) : Optimizer(
            "Nesterov momentum needs momentum > 0 and no dampening");
 }
 
-void Sgd::update(Tensor& p, const Tensor& grad, const ParamGroup& group, std::vector<NamedTensor>& state) {
+void Sgd::update(Tensor& p, const Tensor& grad, size_t, const ParamGroup& group, std::vector<NamedTensor>& state) {
   Tensor g = group.weight_decay != 0 ? add(grad, mul(p, group.weight_decay)) : grad;
   if (options_.momentum != 0) {
     const bool first = state.empty();

@@ -20,7 +20,8 @@ class Sgd : public Optimizer {
   Sgd(std::vector<ParamGroup> groups, const SgdOptions& options);
 
  private:
-  void update(Tensor& p, const Tensor& grad, const ParamGroup& group, std::vector<NamedTensor>& state) override;
+  void update(Tensor& p, const Tensor& grad, size_t group_index, const ParamGroup& group,
+              std::vector<NamedTensor>& state) override;
   SgdOptions options_;
 };
 

@@ -175,8 +175,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
 
 Tensor& add_(Tensor& self, const Tensor& other, double alpha) {
   self.check_inplace("add_");
-  kernels::binary_out(kernels::BinaryOp::add, self,
-                      alpha == 1.0 ? other : kernels::binary(kernels::BinaryOp::mul, other, alpha), self);
+  kernels::add_scaled_out(self, other, alpha, self);  // one rounding, as PyTorch's add_(other, alpha=...)
   return self;
 }
 

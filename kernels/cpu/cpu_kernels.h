@@ -13,6 +13,7 @@ namespace qn::kernels::cpu {
 
 void unary(UnaryOp op, const Tensor& x, Tensor& out);
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out);
+void add_scaled(const Tensor& a, const Tensor& b, double alpha, Tensor& out);
 void compare(CompareOp op, const Tensor& a, const Tensor& b, Tensor& out);
 void clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi, Tensor& out);
 void where(const Tensor& condition, const Tensor& a, const Tensor& b, Tensor& out);

@@ -192,6 +192,18 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   });
 }
 
+void add_scaled(const Tensor& a, const Tensor& b, double alpha, Tensor& out) {
+  visit_arithmetic(a.dtype(), "add_scaled", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T scale = static_cast<T>(alpha);
+    if constexpr (std::is_floating_point_v<T>) {
+      binary_loop<T, T>(a, b, out, [scale](T x, T y) { return std::fma(y, scale, x); });
+    } else {
+      binary_loop<T, T>(a, b, out, [scale](T x, T y) { return static_cast<T>(x + scale * y); });
+    }
+  });
+}
+
 void compare(CompareOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   visit_arithmetic(a.dtype(), op_name(op),
                    [&](auto tag) { compare_typed<typename decltype(tag)::type>(op, a, b, out); });

@@ -190,6 +190,20 @@ TEST(Binary, IntegersScalarsAndErrors) {
   EXPECT_TRUE(std::isnan(at(maximum(from_vector<float>({NAN}), from_vector<float>({1})), {0})));
 }
 
+TEST(Binary, AddScaledRoundsOnce) {
+  Tensor a = testing::random({4, 5}, DType::f32, 1);
+  Tensor b = testing::random({5}, DType::f32, 2);
+  Tensor out = empty({4, 5});
+  add_scaled_out(a, b, -0.3, out);
+  for (const Index& i : testing::all_indices({4, 5})) {
+    const float want = std::fma(static_cast<float>(at(b, {i[1]})), -0.3f, static_cast<float>(at(a, i)));
+    EXPECT_EQ(at(out, i), static_cast<double>(want));
+  }
+  Tensor ints = from_vector<int64_t>({1, 2});
+  add_scaled_out(ints, from_vector<int64_t>({3, 4}), 2, ints);
+  EXPECT_EQ(at(ints, {1}), 10.0);
+}
+
 TEST(Compare, ProducesU8Masks) {
   Tensor a = from_vector<float>({1, 2, 3, NAN});
   Tensor b = from_vector<float>({2, 2, 2, 2});

@@ -136,6 +136,32 @@ def run_modules(spec_path, inputs_path, out_path):
     save(out_path, results)
 
 
+class FairseqNAG(torch.optim.Optimizer):
+    """fairseq's NAG (fairseq/optim/nag.py), transcribed: the reference for our Nag."""
+
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, lr_old=lr, momentum=momentum, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
+            lr_correct = lr / group.get("lr_old", lr)
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = torch.zeros_like(p)
+                buf = state["momentum_buffer"]
+                if weight_decay != 0:
+                    p.mul_(1 - lr * weight_decay)
+                p.add_(buf, alpha=momentum * momentum * lr_correct)
+                p.add_(p.grad, alpha=-(1 + momentum) * lr)
+                buf.mul_(momentum * lr_correct).add_(p.grad, alpha=-lr)
+            group["lr_old"] = lr
+
+
 def run_optim(spec_path, inputs_path, out_path):
     with open(spec_path) as f:
         spec = json.load(f)
@@ -145,8 +171,12 @@ def run_optim(spec_path, inputs_path, out_path):
         name = case["name"]
         params = [tensors[f"{name}.p{k}"].clone().requires_grad_(True) for k in range(case["params"])]
         groups = [{"params": [params[k] for k in group["indices"]], **group["options"]} for group in case["groups"]]
-        optimizer = eval(case["ctor"], {"torch": torch, "groups": groups})  # noqa: S307 - from the test table
+        scope = {"torch": torch, "groups": groups, "FairseqNAG": FairseqNAG}
+        optimizer = eval(case["ctor"], scope)  # noqa: S307 - from the test table
         for step in range(case["steps"]):
+            if case["lrs"]:
+                for group in optimizer.param_groups:
+                    group["lr"] = case["lrs"][step]
             for k, p in enumerate(params):
                 p.grad = tensors[f"{name}.g{step}.{k}"].clone()
             optimizer.step()

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -11,6 +12,8 @@
 
 #include "tests/reference.h"
 #include "train/adam.h"
+#include "train/nag.h"
+#include "train/rmsprop.h"
 #include "train/sgd.h"
 
 namespace qn::train {
@@ -31,7 +34,8 @@ struct OptimCase {
   std::string name;
   std::vector<GroupSpec> groups;
   std::function<std::unique_ptr<Optimizer>(std::vector<ParamGroup>)> make;
-  std::string torch_ctor;  // over `groups`, each {"params", "lr", "weight_decay"}
+  std::string torch_ctor;        // over `groups`, each {"params", "lr", "weight_decay"}
+  std::vector<double> lrs = {};  // when given, every group's lr before step s (as a schedule would set it)
 };
 
 const std::vector<Shape> kShapes = {{4, 3}, {3}, {2, 2, 2}};
@@ -78,6 +82,25 @@ const std::vector<OptimCase>& optim_cases() {
        {{{0, 1}, 1e-2, 0.05}, {{2}, 5e-3, 0.0}},
        [](auto g) { return std::make_unique<Adam>(std::move(g), adamw_options(0.9, 0.98, 1e-6)); },
        "torch.optim.AdamW(groups, betas=(0.9, 0.98), eps=1e-6)"},
+      {"rmsprop",
+       {{{0, 1, 2}, 1e-2, 0.0}},
+       [](auto g) { return std::make_unique<RmsProp>(std::move(g), RmsPropOptions{}); },
+       "torch.optim.RMSprop(groups)"},
+      {"rmsprop_momentum_decay",
+       {{{0, 1, 2}, 5e-3, 1e-4}},
+       [](auto g) {
+         return std::make_unique<RmsProp>(std::move(g), RmsPropOptions{0.9, 1e-3, 0.9, false});
+       },
+       "torch.optim.RMSprop(groups, alpha=0.9, eps=1e-3, momentum=0.9)"},
+      {"nag_fairseq",
+       {{{0, 1, 2}, 0.1, 0.0}},
+       [](auto g) { return std::make_unique<Nag>(std::move(g), 0.99); },
+       "FairseqNAG(groups, lr=0.1, momentum=0.99)"},
+      {"nag_fairseq_changing_lr_decay",
+       {{{0, 1}, 0.1, 0.01}, {{2}, 0.1, 0.0}},
+       [](auto g) { return std::make_unique<Nag>(std::move(g), 0.9); },
+       "FairseqNAG(groups, lr=0.1, momentum=0.9)",
+       {0.05, 0.1, 0.1, 0.08, 0.06, 0.06, 0.04, 0.03, 0.02, 0.01}},
   };
   return cases;
 }
@@ -101,6 +124,9 @@ std::vector<std::vector<Tensor>> run_ours(const OptimCase& c, int steps) {
   std::vector<std::vector<Tensor>> history;
   for (int s = 0; s < steps; ++s) {
     for (int k = 0; k < 3; ++k) params[k].set_grad(gradient(s, k));
+    if (!c.lrs.empty()) {
+      for (ParamGroup& g : optimizer->groups()) g.lr = c.lrs[s];
+    }
     optimizer->step();
     std::vector<Tensor> snapshot;
     for (const Tensor& p : params) snapshot.push_back(p.clone());
@@ -123,8 +149,12 @@ const SafetensorsContent& torch_results() {
       for (const GroupSpec& g : c.groups) {
         groups.push_back({{"indices", g.indices}, {"options", {{"lr", g.lr}, {"weight_decay", g.weight_decay}}}});
       }
-      spec["cases"].push_back(
-          {{"name", c.name}, {"params", 3}, {"groups", groups}, {"ctor", c.torch_ctor}, {"steps", kSteps}});
+      spec["cases"].push_back({{"name", c.name},
+                               {"params", 3},
+                               {"groups", groups},
+                               {"ctor", c.torch_ctor},
+                               {"steps", kSteps},
+                               {"lrs", c.lrs}});
     }
     const fs::path dir = fs::temp_directory_path() / ("qn_optim_" + std::to_string(getpid()));
     fs::create_directories(dir);
@@ -175,8 +205,13 @@ TEST(OptimizerState, ResumesExactly) {
       return groups;
     };
     std::unique_ptr<Optimizer> first = c.make(groups_for());
+    auto set_lr = [&](Optimizer& o, int s) {
+      if (c.lrs.empty()) return;
+      for (ParamGroup& g : o.groups()) g.lr = c.lrs[s];
+    };
     for (int s = 0; s < 5; ++s) {
       for (int k = 0; k < 3; ++k) params[k].set_grad(gradient(s, k));
+      set_lr(*first, s);
       first->step();
     }
     std::unique_ptr<Optimizer> second = c.make(groups_for());
@@ -184,6 +219,7 @@ TEST(OptimizerState, ResumesExactly) {
     EXPECT_EQ(second->steps(), 5);
     for (int s = 5; s < kSteps; ++s) {
       for (int k = 0; k < 3; ++k) params[k].set_grad(gradient(s, k));
+      set_lr(*second, s);
       second->step();
     }
     for (int k = 0; k < 3; ++k) {
@@ -191,6 +227,21 @@ TEST(OptimizerState, ResumesExactly) {
         ASSERT_EQ(at(params[k], i), at(straight[kSteps - 1][k], i)) << c.name;
       }
     }
+  }
+}
+
+// TensorFlow-style RMSProp (no PyTorch counterpart): two steps by the definition, one scalar parameter.
+TEST(RmsPropTensorFlow, FollowsTheDefinition) {
+  Tensor p = from_vector<double>({1.0}).set_requires_grad(true);
+  RmsProp rms({{{p}, 0.1, 0.0}}, RmsPropOptions{0.9, 1e-3, 0.9, true});
+  double sq = 1.0, buf = 0.0, value = 1.0;  // the squared average starts at one
+  for (double g : {0.5, -0.25}) {
+    p.set_grad(from_vector<double>({g}));
+    rms.step();
+    sq = 0.9 * sq + 0.1 * g * g;
+    buf = 0.9 * buf + 0.1 * g / std::sqrt(sq + 1e-3);  // eps inside the root, lr inside the momentum
+    value -= buf;
+    EXPECT_NEAR(at(p, {0}), value, 1e-15);
   }
 }
 
