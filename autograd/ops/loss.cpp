@@ -8,9 +8,12 @@ namespace {
 
 Tensor reduce(const Tensor& values, Reduction reduction) {
   switch (reduction) {
-    case Reduction::none: return values;
-    case Reduction::sum: return sum(values);
-    case Reduction::mean: return mean(values);
+    case Reduction::none:
+      return values;
+    case Reduction::sum:
+      return sum(values);
+    case Reduction::mean:
+      return mean(values);
   }
   return values;
 }
@@ -49,10 +52,14 @@ Tensor kl_div(const Tensor& input, const Tensor& target, KlReduction reduction) 
   const Tensor safe_target = where(positive, target, ones({}, target.options()));
   const Tensor pointwise = mul(target, sub(log(safe_target), input));
   switch (reduction) {
-    case KlReduction::none: return pointwise;
-    case KlReduction::sum: return sum(pointwise);
-    case KlReduction::mean: return mean(pointwise);
-    case KlReduction::batchmean: return mul(sum(pointwise), 1.0 / static_cast<double>(input.size(0)));
+    case KlReduction::none:
+      return pointwise;
+    case KlReduction::sum:
+      return sum(pointwise);
+    case KlReduction::mean:
+      return mean(pointwise);
+    case KlReduction::batchmean:
+      return mul(sum(pointwise), 1.0 / static_cast<double>(input.size(0)));
   }
   return pointwise;
 }

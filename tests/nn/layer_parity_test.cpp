@@ -2,10 +2,7 @@
 // into torch's module, and forward, input gradient, parameter gradients and buffers are compared in f32,
 // in train and eval mode where they differ. Each case is also gradchecked in f64.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -19,12 +16,12 @@
 #include "nn/embedding.h"
 #include "nn/linear.h"
 #include "nn/norm.h"
+#include "tests/parity/torch_runner.h"
 #include "tests/reference.h"
 
 namespace qn::nn {
 namespace {
 
-namespace fs = std::filesystem;
 using testing::at;
 
 struct LayerCase {
@@ -189,16 +186,7 @@ const LayerResults& layer_results() {
       spec["cases"].push_back(
           {{"name", c.name}, {"ctor", c.torch_ctor}, {"forward", c.torch_forward}, {"train", c.train}});
     }
-    const fs::path dir = fs::temp_directory_path() / ("qn_layers_" + std::to_string(getpid()));
-    fs::create_directories(dir);
-    std::ofstream(dir / "spec.json") << spec.dump(1);
-    save_safetensors(dir / "in.safetensors", files);
-    const std::string command = "/usr/bin/python3 '" QN_SOURCE_DIR "/tests/parity/torch_reference.py' modules '" +
-                                (dir / "spec.json").string() + "' '" + (dir / "in.safetensors").string() + "' '" +
-                                (dir / "out.safetensors").string() + "'";
-    QN_CHECK(std::system(command.c_str()) == 0, "layer parity", "'", command, "' failed");
-    r.torch = load_safetensors(dir / "out.safetensors");
-    fs::remove_all(dir);
+    r.torch = testing::run_torch_reference("modules", spec, files);
     return r;
   }();
   return results;

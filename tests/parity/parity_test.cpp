@@ -3,11 +3,7 @@
 // tests/parity/torch_reference.py, once for the whole table. Also: a two-layer MLP trained with SGD
 // gives PyTorch's losses.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -15,28 +11,11 @@
 #include "core/generator.h"
 #include "core/safetensors.h"
 #include "tests/autograd/op_table.h"
+#include "tests/parity/torch_runner.h"
 #include "tests/reference.h"
 
 namespace qn::testing {
 namespace {
-
-namespace fs = std::filesystem;
-
-fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("qn_parity_" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  return dir / name;
-}
-
-// Runs torch_reference.py with args; returns its results or fails the calling test.
-SafetensorsContent run_torch(const std::vector<std::string>& args, const fs::path& out) {
-  std::string command = "/usr/bin/python3 '" QN_SOURCE_DIR "/tests/parity/torch_reference.py'";
-  for (const std::string& a : args) command += " '" + a + "'";
-  const int status = std::system(command.c_str());
-  QN_CHECK(status == 0, "parity", "'", command, "' failed with status ", status,
-           " (is python3-torch installed? tools/setup.sh --tests installs it)");
-  return load_safetensors(out);
-}
 
 struct OpResult {
   Tensor out;
@@ -74,12 +53,7 @@ const TableResults& table_results() {
       spec["cases"].push_back(
           {{"name", op.name}, {"expr", op.torch}, {"inputs", op.inputs.size()}, {"constants", constants}});
     }
-    const fs::path spec_path = scratch("spec.json"), in = scratch("inputs.safetensors"),
-                   out = scratch("torch.safetensors");
-    std::ofstream(spec_path) << spec.dump(1);
-    save_safetensors(in, files);
-    r.torch = run_torch({"ops", spec_path, in, out}, out);
-    fs::remove_all(spec_path.parent_path());
+    r.torch = run_torch_reference("ops", spec, files);
     return r;
   }();
   return results;
@@ -120,17 +94,15 @@ TEST(ParityTraining, TwoLayerMlpWithSgdGivesPyTorchLosses) {
   Tensor b1 = mul(randn({32}, DType::f32, &gen), 0.1);
   Tensor w2 = mul(randn({3, 32}, DType::f32, &gen), 0.3);
   Tensor b2 = mul(randn({3}, DType::f32, &gen), 0.1);
-  const fs::path in = scratch("mlp_in.safetensors"), out = scratch("mlp_out.safetensors");
-  save_safetensors(in, {{"x", x},
-                        {"y", y},
-                        {"w1", w1},
-                        {"b1", b1},
-                        {"w2", w2},
-                        {"b2", b2},
-                        {"lr", scalar_tensor(kLr, DType::f64)},
-                        {"steps", scalar_tensor(kSteps, DType::i64)}});
-  const SafetensorsContent torch = run_torch({"mlp", in, out}, out);
-  fs::remove_all(in.parent_path());
+  const SafetensorsContent torch = run_torch_reference("mlp", {},
+                                                       {{"x", x},
+                                                        {"y", y},
+                                                        {"w1", w1},
+                                                        {"b1", b1},
+                                                        {"w2", w2},
+                                                        {"b2", b2},
+                                                        {"lr", scalar_tensor(kLr, DType::f64)},
+                                                        {"steps", scalar_tensor(kSteps, DType::i64)}});
 
   std::vector<Tensor*> params = {&w1, &b1, &w2, &b2};
   for (Tensor* p : params) p->set_requires_grad(true);

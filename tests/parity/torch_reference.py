@@ -58,10 +58,14 @@ def save(path, tensors):
         f.write(struct.pack("<Q", len(encoded)) + encoded + b"".join(chunks))
 
 
-def run_ops(spec_path, inputs_path, out_path):
+def read_inputs(spec_path, inputs_path):
     with open(spec_path) as f:
         spec = json.load(f)
-    tensors = load(inputs_path)
+    return spec, load(inputs_path)
+
+
+def run_ops(spec_path, inputs_path, out_path):
+    spec, tensors = read_inputs(spec_path, inputs_path)
     results = {}
     for case in spec["cases"]:
         name = case["name"]
@@ -110,9 +114,7 @@ class SeparateProjectionAttention(torch.nn.Module):
 
 
 def run_modules(spec_path, inputs_path, out_path):
-    with open(spec_path) as f:
-        spec = json.load(f)
-    tensors = load(inputs_path)
+    spec, tensors = read_inputs(spec_path, inputs_path)
     results = {}
     for case in spec["cases"]:
         name = case["name"]
@@ -163,9 +165,7 @@ class FairseqNAG(torch.optim.Optimizer):
 
 
 def run_optim(spec_path, inputs_path, out_path):
-    with open(spec_path) as f:
-        spec = json.load(f)
-    tensors = load(inputs_path)
+    spec, tensors = read_inputs(spec_path, inputs_path)
     results = {}
     for case in spec["cases"]:
         name = case["name"]

@@ -1,15 +1,13 @@
 // Optimizers against torch.optim: 10 steps from identical parameters and gradients, parameters compared
 // after every step (f32, rtol 1e-6); parameter groups; state dicts that resume exactly.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "tests/parity/torch_runner.h"
 #include "tests/reference.h"
 #include "train/adam.h"
 #include "train/nag.h"
@@ -19,7 +17,6 @@
 namespace qn::train {
 namespace {
 
-namespace fs = std::filesystem;
 using testing::at;
 
 constexpr int kSteps = 10;
@@ -156,17 +153,7 @@ const SafetensorsContent& torch_results() {
                                {"steps", kSteps},
                                {"lrs", c.lrs}});
     }
-    const fs::path dir = fs::temp_directory_path() / ("qn_optim_" + std::to_string(getpid()));
-    fs::create_directories(dir);
-    std::ofstream(dir / "spec.json") << spec.dump(1);
-    save_safetensors(dir / "in.safetensors", files);
-    const std::string command = "/usr/bin/python3 '" QN_SOURCE_DIR "/tests/parity/torch_reference.py' optim '" +
-                                (dir / "spec.json").string() + "' '" + (dir / "in.safetensors").string() + "' '" +
-                                (dir / "out.safetensors").string() + "'";
-    QN_CHECK(std::system(command.c_str()) == 0, "optimizer parity", "'", command, "' failed");
-    SafetensorsContent content = load_safetensors(dir / "out.safetensors");
-    fs::remove_all(dir);
-    return content;
+    return testing::run_torch_reference("optim", spec, files);
   }();
   return results;
 }
