@@ -37,6 +37,10 @@ qn_report("OpenMP" "found ${OpenMP_CXX_VERSION} (${OpenMP_CXX_FLAGS})")
 find_package(nlohmann_json 3.10 REQUIRED)
 qn_report("nlohmann" "found json ${nlohmann_json_VERSION}")
 
+# --- zlib (required: gzipped data sets).
+find_package(ZLIB REQUIRED)
+qn_report("zlib" "found ${ZLIB_VERSION_STRING}")
+
 # --- CLI11 (required: the qn command line).
 find_package(CLI11 CONFIG REQUIRED)
 qn_report("CLI11" "found ${CLI11_VERSION}")

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Installs the Debian packages quantnoise builds with, only those missing (as root, or via sudo).
 #   tools/setup.sh           build dependencies
-#   tools/setup.sh --tests   also python3-torch, the reference the parity tests compare against
+#   tools/setup.sh --tests   also python3-torch (the reference the parity tests compare against) and
+#                            dataset-fashion-mnist (real data for the data and end-to-end tests)
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache git
   libopenblas-openmp-dev   # BLAS; the OpenMP build shares one thread pool with the engine
   libgtest-dev libbenchmark-dev
-  libstb-dev nlohmann-json3-dev libcli11-dev
+  libstb-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
 )
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(python3-torch)
+  packages+=(python3-torch dataset-fashion-mnist)
 fi
 
 missing=()
