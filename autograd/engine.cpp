@@ -5,6 +5,7 @@
 #include "autograd/engine.h"
 
 #include <unordered_map>
+#include <unordered_set>
 
 #include "autograd/node.h"
 #include "core/autograd_meta.h"
@@ -22,12 +23,9 @@ struct Root {
 std::unordered_map<AutogradMeta*, int> count_dependencies(const std::vector<Root>& roots) {
   std::unordered_map<AutogradMeta*, int> deps;
   std::vector<AutogradMeta*> stack;
-  std::unordered_map<AutogradMeta*, bool> visited;
+  std::unordered_set<AutogradMeta*> visited;
   for (const Root& r : roots) {
-    if (!visited[r.meta.get()]) {
-      visited[r.meta.get()] = true;
-      stack.push_back(r.meta.get());
-    }
+    if (visited.insert(r.meta.get()).second) stack.push_back(r.meta.get());
   }
   while (!stack.empty()) {
     AutogradMeta* meta = stack.back();
@@ -36,10 +34,7 @@ std::unordered_map<AutogradMeta*, int> count_dependencies(const std::vector<Root
     for (const auto& input : meta->grad_fn->inputs()) {
       if (!input) continue;
       ++deps[input.get()];
-      if (!visited[input.get()]) {
-        visited[input.get()] = true;
-        stack.push_back(input.get());
-      }
+      if (visited.insert(input.get()).second) stack.push_back(input.get());
     }
   }
   return deps;

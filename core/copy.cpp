@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "core/autograd_meta.h"
+#include "core/convert.h"
 #include "core/strided_loop.h"
 #include "core/tensor.h"
 
@@ -9,19 +10,6 @@ namespace qn {
 namespace {
 
 constexpr int64_t kCopyGrain = 1 << 16;
-
-template <class To, class From>
-To convert(From value) {
-  if constexpr (std::is_same_v<To, From>) {
-    return value;
-  } else if constexpr (std::is_same_v<From, Half> || std::is_same_v<From, BFloat16>) {
-    return convert<To>(static_cast<float>(value));
-  } else if constexpr (std::is_same_v<To, Half> || std::is_same_v<To, BFloat16>) {
-    return To(static_cast<float>(value));
-  } else {
-    return static_cast<To>(value);
-  }
-}
 
 void check_cpu(const Tensor& t, const char* op) {
   QN_CHECK(t.device().is_cpu(), op, "tensor ", t.describe(), " is on a device this build has no copy kernel for");
@@ -52,7 +40,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
           [&](const RowPointers<2>& row) {
             D* d = dst_data + row.offset[0];
             const S* s = src_data + row.offset[1];
-            for (int64_t i = 0; i < row.n; ++i) d[i * row.stride[0]] = convert<D>(s[i * row.stride[1]]);
+            for (int64_t i = 0; i < row.n; ++i) d[i * row.stride[0]] = detail::convert<D>(s[i * row.stride[1]]);
           },
           kCopyGrain);
     });
@@ -65,7 +53,7 @@ Tensor& Tensor::fill_(double value) {
   check_cpu(*this, "fill_");
   visit_dtype(dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const T v = convert<T>(value);
+    const T v = detail::convert<T>(value);
     T* data = static_cast<T*>(raw_data());
     for_each_row<1>(
         shape(), {strides()},

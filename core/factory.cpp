@@ -2,6 +2,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/convert.h"
 #include "core/tensor.h"
 
 namespace qn {
@@ -30,31 +31,14 @@ Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.options()); }
 Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.options()); }
 Tensor scalar_tensor(double value, TensorOptions options) { return full(Shape{}, value, options); }
 
-// Writes value(i) for i in [0, n) into a fresh 1-D tensor.
-template <class ValueAt>
-static Tensor fill_1d(int64_t n, TensorOptions options, const ValueAt& value_at) {
-  Tensor out = empty({n}, options);
-  visit_dtype(options.dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    T* data = out.data_ptr<T>();
-    for (int64_t i = 0; i < n; ++i) {
-      if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
-        data[i] = T(static_cast<float>(value_at(i)));
-      } else {
-        data[i] = static_cast<T>(value_at(i));
-      }
-    }
-  });
-  return out;
-}
-
 Tensor arange(double start, double end, double step, TensorOptions options) {
   QN_CHECK(step != 0 && std::isfinite(start) && std::isfinite(end) && std::isfinite(step), "arange",
            "expected finite start, end and a non-zero step, got (", start, ", ", end, ", ", step, ")");
   QN_CHECK((end - start) / step >= 0 || start == end, "arange", "step ", step, " moves away from end ", end, " (start ",
            start, ")");
   const int64_t n = static_cast<int64_t>(std::ceil((end - start) / step));
-  return fill_1d(std::max<int64_t>(n, 0), options, [&](int64_t i) { return start + static_cast<double>(i) * step; });
+  return detail::tensor_from_index({std::max<int64_t>(n, 0)}, options,
+                                   [&](int64_t i) { return start + static_cast<double>(i) * step; });
 }
 
 Tensor arange(int64_t end, TensorOptions options) { return arange(0.0, static_cast<double>(end), 1.0, options); }
@@ -64,7 +48,7 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions options) 
   const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
   // Like PyTorch, the second half counts back from end so both endpoints are exact.
   const int64_t half = steps / 2;
-  return fill_1d(steps, options, [&](int64_t i) {
+  return detail::tensor_from_index({steps}, options, [&](int64_t i) {
     if (steps == 1) return start;
     return i < half ? start + step * static_cast<double>(i) : end - step * static_cast<double>(steps - 1 - i);
   });

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <numbers>
 
-#include "core/parallel.h"
+#include "core/convert.h"
 #include "core/philox.h"
 
 namespace qn {
@@ -39,28 +39,6 @@ Generator& default_generator() {
 void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
 
 namespace {
-
-constexpr int64_t kRandomGrain = 1 << 14;
-
-// Fills a fresh contiguous tensor with value(i) computed in double, then converted.
-template <class ValueAt>
-Tensor generate(const Shape& shape, TensorOptions options, const ValueAt& value_at) {
-  Tensor out = empty(shape, options);
-  visit_dtype(options.dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    T* data = out.data_ptr<T>();
-    parallel_for(0, out.numel(), kRandomGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
-          data[i] = T(static_cast<float>(value_at(i)));
-        } else {
-          data[i] = static_cast<T>(value_at(i));
-        }
-      }
-    });
-  });
-  return out;
-}
 
 Generator& resolve(Generator* gen) { return gen ? *gen : default_generator(); }
 
@@ -110,14 +88,14 @@ void check_floating(DType t, const char* op) { QN_CHECK(is_floating(t), op, "exp
 Tensor rand(const Shape& shape, TensorOptions options, Generator* gen) {
   check_floating(options.dtype, "rand");
   const UniformStream uniform = reserve_uniform(resolve(gen), shape.numel(), options.dtype);
-  return generate(shape, options, uniform);
+  return detail::tensor_from_index(shape, options, uniform);
 }
 
 Tensor randn(const Shape& shape, TensorOptions options, Generator* gen) {
   check_floating(options.dtype, "randn");
   const int64_t pairs = (shape.numel() + 1) / 2;
   const NormalStream normal{reserve_uniform(resolve(gen), 2 * pairs, options.dtype)};
-  return generate(shape, options, normal);
+  return detail::tensor_from_index(shape, options, normal);
 }
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions options, Generator* gen) {
@@ -128,7 +106,7 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions opti
   Generator& g = resolve(gen);
   const uint64_t seed = g.seed();
   const uint64_t first = g.reserve(blocks_for(shape.numel(), 2));
-  return generate(shape, options, [=](int64_t i) {
+  return detail::tensor_from_index(shape, options, [=](int64_t i) {
     const philox::Counter w = philox::block(seed, first + static_cast<uint64_t>(i / 2));
     const int k = static_cast<int>(i % 2) * 2;
     const uint64_t bits = (static_cast<uint64_t>(w[k]) << 32) | w[k + 1];
@@ -139,7 +117,8 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions opti
 Tensor& uniform_(Tensor& t, double low, double high, Generator* gen) {
   check_floating(t.dtype(), "uniform_");
   const UniformStream uniform = reserve_uniform(resolve(gen), t.numel(), t.dtype());
-  Tensor values = generate(t.shape(), t.dtype(), [&](int64_t i) { return low + (high - low) * uniform(i); });
+  Tensor values =
+      detail::tensor_from_index(t.shape(), t.dtype(), [&](int64_t i) { return low + (high - low) * uniform(i); });
   return t.copy_(values);
 }
 
@@ -147,7 +126,7 @@ Tensor& normal_(Tensor& t, double mean, double stddev, Generator* gen) {
   check_floating(t.dtype(), "normal_");
   const int64_t pairs = (t.numel() + 1) / 2;
   const NormalStream normal{reserve_uniform(resolve(gen), 2 * pairs, t.dtype())};
-  Tensor values = generate(t.shape(), t.dtype(), [&](int64_t i) { return mean + stddev * normal(i); });
+  Tensor values = detail::tensor_from_index(t.shape(), t.dtype(), [&](int64_t i) { return mean + stddev * normal(i); });
   return t.copy_(values);
 }
 

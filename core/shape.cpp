@@ -24,6 +24,20 @@ int normalize_dim(int64_t dim, int ndim, const char* op) {
   return static_cast<int>(dim < 0 ? dim + rank : dim);
 }
 
+Shape flattened_shape(const Shape& shape, int64_t start_dim, int64_t end_dim) {
+  if (shape.empty()) return {1};
+  const int start = normalize_dim(start_dim, shape.size(), "flatten");
+  const int end = normalize_dim(end_dim, shape.size(), "flatten");
+  QN_CHECK(start <= end, "flatten", "start_dim ", start_dim, " comes after end_dim ", end_dim);
+  Shape out;
+  for (int i = 0; i < start; ++i) out.push_back(shape[i]);
+  int64_t merged = 1;
+  for (int i = start; i <= end; ++i) merged *= shape[i];
+  out.push_back(merged);
+  for (int i = end + 1; i < shape.size(); ++i) out.push_back(shape[i]);
+  return out;
+}
+
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   const int n = std::max(a.size(), b.size());
   Shape out = Shape::filled(n, 1);

@@ -88,6 +88,10 @@ Strides contiguous_strides(const Shape& shape);
 // A dim index that may be negative (counted from the end) made positive; checks 0 <= dim < ndim.
 int normalize_dim(int64_t dim, int ndim, const char* op);
 
+// shape with dims start_dim..end_dim (inclusive, negative counts from the end) merged into one; a 0-d shape
+// flattens to [1].
+Shape flattened_shape(const Shape& shape, int64_t start_dim, int64_t end_dim);
+
 // NumPy broadcasting of two shapes; throws naming op when they are incompatible.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 

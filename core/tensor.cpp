@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/convert.h"
+
 namespace qn {
 
 Tensor::Tensor(Storage storage, int64_t offset, Shape shape, Strides strides, DType dtype)
@@ -48,12 +50,7 @@ T Tensor::item() const {
   QN_CHECK(numel() == 1, "item", "expected a one-element tensor, got ", describe());
   return visit_dtype(dtype(), [&](auto tag) -> T {
     using S = typename decltype(tag)::type;
-    const S value = *static_cast<const S*>(raw_data());
-    if constexpr (std::is_same_v<S, Half> || std::is_same_v<S, BFloat16>) {
-      return static_cast<T>(static_cast<float>(value));
-    } else {
-      return static_cast<T>(value);
-    }
+    return detail::convert<T>(*static_cast<const S*>(raw_data()));
   });
 }
 template float Tensor::item<float>() const;
@@ -161,17 +158,7 @@ Tensor Tensor::reshape(const Shape& requested) const {
 }
 
 Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const {
-  if (dim() == 0) return reshape({1});
-  const int start = normalize_dim(start_dim, dim(), "flatten");
-  const int end = normalize_dim(end_dim, dim(), "flatten");
-  QN_CHECK(start <= end, "flatten", "start_dim ", start_dim, " comes after end_dim ", end_dim);
-  Shape shape;
-  for (int i = 0; i < start; ++i) shape.push_back(this->shape()[i]);
-  int64_t merged = 1;
-  for (int i = start; i <= end; ++i) merged *= this->shape()[i];
-  shape.push_back(merged);
-  for (int i = end + 1; i < dim(); ++i) shape.push_back(this->shape()[i]);
-  return reshape(shape);
+  return reshape(flattened_shape(shape(), start_dim, end_dim));
 }
 
 Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {

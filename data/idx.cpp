@@ -25,8 +25,8 @@ void read_exactly(gzFile file, void* out, uint64_t n, const std::string& path, c
     if (got <= 0) {
       int code = 0;
       const char* message = gzerror(file, &code);
-      QN_CHECK(false, kOp, "'", path, "' ends early while reading the ", what,
-               code < 0 ? std::string(" (") + message + ")" : std::string(" (truncated file)"));
+      throw_error(kOp, detail::concat("'", path, "' ends early while reading the ", what,
+                                      code < 0 ? std::string(" (") + message + ")" : std::string(" (truncated file)")));
     }
     bytes += got;
     n -= static_cast<uint64_t>(got);

@@ -75,14 +75,10 @@ std::vector<NamedTensor> Module::named_buffers() const {
   return out;
 }
 
-// PyTorch's order: each module's parameters, then its buffers, then its children.
+// PyTorch's order: each module's parameters, then its buffers, then its children (visit_tensors' order).
 std::vector<NamedTensor> Module::state_dict() const {
   std::vector<NamedTensor> out;
-  for (const NamedTensor& p : parameters_) out.push_back(p);
-  for (const NamedTensor& b : buffers_) out.push_back(b);
-  for (const auto& [name, child] : children_) {
-    for (NamedTensor& t : child->state_dict()) out.push_back({name + "." + t.name, std::move(t.tensor)});
-  }
+  visit_tensors("", true, true, [&](const std::string& name, const Tensor& t) { out.push_back({name, t}); });
   return out;
 }
 

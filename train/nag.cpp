@@ -1,7 +1,5 @@
 #include "train/nag.h"
 
-#include <algorithm>
-
 #include "autograd/ops.h"
 
 namespace qn::train {

@@ -29,7 +29,7 @@ Tensor view(const Tensor& x, const Shape& shape) {
 }
 
 Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim) {
-  return reshape(x, x.detach().flatten(start_dim, end_dim).shape());
+  return reshape(x, flattened_shape(x.shape(), start_dim, end_dim));
 }
 
 Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {

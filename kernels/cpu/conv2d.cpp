@@ -22,22 +22,18 @@ struct Geometry {
   int64_t groups, cg, og;  // per group
 };
 
-Geometry geometry(const Tensor& input, const Tensor& weight, const Tensor& out, const Conv2dParams& p) {
-  Geometry g{input.size(0),
-             input.size(1),
-             input.size(2),
-             input.size(3),
-             weight.size(0),
-             weight.size(2),
-             weight.size(3),
-             out.size(2),
-             out.size(3),
-             p.groups,
-             0,
-             0};
+// The geometry of a convolution from its input, weight and output shapes.
+Geometry geometry(const Shape& input, const Shape& weight, const Shape& out, int64_t groups) {
+  Geometry g{input[0], input[1], input[2], input[3], weight[0], weight[2], weight[3], out[2], out[3], groups, 0, 0};
   g.cg = g.c / g.groups;
   g.og = g.o / g.groups;
   return g;
+}
+
+// A 1x1 convolution with stride 1 and no padding: the image itself is the column matrix.
+bool is_pointwise(const Geometry& g, const Conv2dParams& p) {
+  return g.kh == 1 && g.kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 &&
+         p.padding == std::array<int64_t, 4>{0, 0, 0, 0};
 }
 
 // col (cg*kh*kw, ho*wo) for channels [c0, c0 + cg) of one image (c, h, w).
@@ -80,15 +76,14 @@ void add_bias(T* out, const T* bias, int64_t channels, int64_t plane) {
 template <class T>
 void conv_im2col_typed(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
                        Tensor& out) {
-  const Geometry g = geometry(input, weight, out, p);
+  const Geometry g = geometry(input.shape(), weight.shape(), out.shape(), p.groups);
   const T* in = input.data_ptr<T>();
   const T* w = weight.data_ptr<T>();
   const T* b = bias.defined() ? bias.data_ptr<T>() : nullptr;
   T* o = out.data_ptr<T>();
   const int64_t plane = g.ho * g.wo;
   const int64_t patch = g.cg * g.kh * g.kw;
-  const bool pointwise =
-      g.kh == 1 && g.kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 && p.padding == std::array<int64_t, 4>{0, 0, 0, 0};
+  const bool pointwise = is_pointwise(g, p);
   sync_blas_threads();
   // One image per thread when there are enough images; otherwise images in turn with threaded GEMMs.
   auto run_images = [&](int64_t begin, int64_t end) {
@@ -118,7 +113,7 @@ void conv_im2col_typed(const Tensor& input, const Tensor& weight, const Tensor& 
 template <class T>
 void conv_depthwise_typed(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
                           Tensor& out) {
-  const Geometry g = geometry(input, weight, out, p);
+  const Geometry g = geometry(input.shape(), weight.shape(), out.shape(), p.groups);
   const int64_t multiplier = g.og;  // outputs per input channel
   const T* in = input.data_ptr<T>();
   const T* w = weight.data_ptr<T>();
@@ -172,19 +167,6 @@ void col2im(const T* col, const Geometry& g, const Conv2dParams& p, int64_t c0, 
       }
     }
   }
-}
-
-bool is_pointwise(const Geometry& g, const Conv2dParams& p) {
-  return g.kh == 1 && g.kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 &&
-         p.padding == std::array<int64_t, 4>{0, 0, 0, 0};
-}
-
-// The geometry of a convolution from its input/weight/output shapes.
-Geometry geometry_of(const Shape& input, const Shape& weight, const Shape& out, int64_t groups) {
-  Geometry g{input[0], input[1], input[2], input[3], weight[0], weight[2], weight[3], out[2], out[3], groups, 0, 0};
-  g.cg = g.c / g.groups;
-  g.og = g.o / g.groups;
-  return g;
 }
 
 // dx_g = col2im(W_g^T (patch, og) @ dy_g (og, plane)), per image (one per thread when there are enough).
@@ -296,7 +278,7 @@ void backward_depthwise(const T* dy, const T* x, const T* w, const Geometry& g, 
 void conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const Conv2dParams& p, Tensor& dx) {
   visit_floating(dx.dtype(), "conv2d_backward_input", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const Geometry g = geometry_of(dx.shape(), weight.shape(), grad_out.shape(), p.groups);
+    const Geometry g = geometry(dx.shape(), weight.shape(), grad_out.shape(), p.groups);
     sync_blas_threads();
     if (g.cg == 1 && g.groups == g.c && g.c > 1) {
       backward_depthwise<T>(grad_out.data_ptr<T>(), nullptr, weight.data_ptr<T>(), g, p, dx.data_ptr<T>(), nullptr);
@@ -309,7 +291,7 @@ void conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const C
 void conv2d_backward_weight(const Tensor& grad_out, const Tensor& input, const Conv2dParams& p, Tensor& dw) {
   visit_floating(dw.dtype(), "conv2d_backward_weight", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const Geometry g = geometry_of(input.shape(), dw.shape(), grad_out.shape(), p.groups);
+    const Geometry g = geometry(input.shape(), dw.shape(), grad_out.shape(), p.groups);
     sync_blas_threads();
     if (g.cg == 1 && g.groups == g.c && g.c > 1) {
       dw.zero_();

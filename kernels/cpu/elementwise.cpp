@@ -178,14 +178,14 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   visit_arithmetic(a.dtype(), op_name(op), [&](auto tag) {
     using T = typename decltype(tag)::type;
     if constexpr (std::is_integral_v<T>) {
-      if (op == BinaryOp::div) {
-        // Check every divisor first, so a zero is a clear error rather than a crash.
-        Tensor zero = empty(b.shape(), DType::u8);
-        binary_loop<T, uint8_t>(b, b, zero, [](T y, T) { return static_cast<uint8_t>(y == 0); });
-        const uint8_t* z = zero.data_ptr<uint8_t>();
-        for (int64_t i = 0; i < zero.numel(); ++i) {
-          QN_CHECK(z[i] == 0, "div", "integer division by zero (divisor ", b.describe(), ")");
-        }
+      if (op == BinaryOp::div) {  // refuse a zero divisor before writing anything
+        const T* divisors = static_cast<const T*>(b.raw_data());
+        for_each_row<1>(b.shape(), {b.strides()}, [&](const RowPointers<1>& r) {
+          for (int64_t i = 0; i < r.n; ++i) {
+            QN_CHECK(divisors[r.offset[0] + i * r.stride[0]] != 0, "div", "integer division by zero (divisor ",
+                     b.describe(), ")");
+          }
+        });
       }
     }
     binary_typed<T>(op, a, b, out);

@@ -1,4 +1,4 @@
-// CPU softmax, log-softmax and LayerNorm forward on contiguous input.
+// CPU softmax and log-softmax on contiguous input.
 // softmax viewed as (outer, n, inner) around dim:
 //   inner == 1: each row is contiguous -> max, sum of exp, scale, all vectorized
 //   inner  > 1: each (n, inner) block is reduced down its columns, inner values at a time
@@ -92,44 +92,6 @@ void softmax(const Tensor& x, int dim, bool log, Tensor& out) {
     } else {
       softmax_columns(x.data_ptr<T>(), out.data_ptr<T>(), outer, n, inner, log);
     }
-  });
-}
-
-void layer_norm(const Tensor& x, int64_t rows, int64_t cols, const Tensor& weight, const Tensor& bias, double eps,
-                Tensor& out, Tensor& mean, Tensor& rstd) {
-  visit_floating(x.dtype(), "layer_norm", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    const T* in = x.data_ptr<T>();
-    T* y = out.data_ptr<T>();
-    T* mean_out = mean.data_ptr<T>();
-    T* rstd_out = rstd.data_ptr<T>();
-    const T* w = weight.defined() ? weight.data_ptr<T>() : nullptr;
-    const T* bv = bias.defined() ? bias.data_ptr<T>() : nullptr;
-    parallel_for(0, rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(cols, 1)), [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) {
-        const T* row = in + r * cols;
-        double total = 0;
-#pragma omp simd reduction(+ : total)
-        for (int64_t i = 0; i < cols; ++i) total += row[i];
-        const double mu = total / static_cast<double>(cols);
-        double squares = 0;
-#pragma omp simd reduction(+ : squares)
-        for (int64_t i = 0; i < cols; ++i) squares += (row[i] - mu) * (row[i] - mu);
-        const double inv_std = 1.0 / std::sqrt(squares / static_cast<double>(cols) + eps);
-        const T m = static_cast<T>(mu);
-        const T s = static_cast<T>(inv_std);
-        T* dst = y + r * cols;
-#pragma omp simd
-        for (int64_t i = 0; i < cols; ++i) {
-          T v = (row[i] - m) * s;
-          if (w) v *= w[i];
-          if (bv) v += bv[i];
-          dst[i] = v;
-        }
-        mean_out[r] = m;
-        rstd_out[r] = s;
-      }
-    });
   });
 }
 

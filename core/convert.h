@@ -1,0 +1,42 @@
+// Internal to core: converting one element between any two dtypes, and making a tensor whose element i is
+// a function of i. 16-bit floats convert through float.
+#pragma once
+
+#include <type_traits>
+
+#include "core/parallel.h"
+#include "core/tensor.h"
+
+namespace qn::detail {
+
+template <class T>
+inline constexpr bool is_half_float = std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>;
+
+template <class To, class From>
+To convert(From value) {
+  if constexpr (std::is_same_v<To, From>) {
+    return value;
+  } else if constexpr (is_half_float<From>) {
+    return convert<To>(static_cast<float>(value));
+  } else if constexpr (is_half_float<To>) {
+    return To(static_cast<float>(value));
+  } else {
+    return static_cast<To>(value);
+  }
+}
+
+// A fresh contiguous tensor with element i (row-major) = value_at(i), a double, filled in parallel.
+template <class ValueAt>
+Tensor tensor_from_index(const Shape& shape, TensorOptions options, const ValueAt& value_at) {
+  Tensor out = empty(shape, options);
+  visit_dtype(options.dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* data = out.data_ptr<T>();
+    parallel_for(0, out.numel(), int64_t{1} << 14, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) data[i] = convert<T>(value_at(i));
+    });
+  });
+  return out;
+}
+
+}  // namespace qn::detail
