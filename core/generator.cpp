@@ -1,7 +1,9 @@
 #include "core/generator.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <vector>
 
 #include "core/convert.h"
 #include "core/philox.h"
@@ -112,6 +114,24 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions opti
     const uint64_t bits = (static_cast<uint64_t>(w[k]) << 32) | w[k + 1];
     return static_cast<double>(low + static_cast<int64_t>(bits % range));
   });
+}
+
+Tensor randperm(int64_t n, Generator* gen) {
+  QN_CHECK(n >= 0, "randperm", "expected n >= 0, got ", n);
+  Generator& g = resolve(gen);
+  const uint64_t seed = g.seed();
+  const uint64_t first = g.reserve(blocks_for(n, 2));
+  std::vector<std::pair<uint64_t, int64_t>> keyed(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const philox::Counter w = philox::block(seed, first + static_cast<uint64_t>(i / 2));
+    const int k = static_cast<int>(i % 2) * 2;
+    keyed[static_cast<size_t>(i)] = {(static_cast<uint64_t>(w[k]) << 32) | w[k + 1], i};
+  }
+  std::sort(keyed.begin(), keyed.end());
+  Tensor out = empty({n}, DType::i64);
+  int64_t* data = out.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) data[i] = keyed[static_cast<size_t>(i)].second;
+  return out;
 }
 
 Tensor& uniform_(Tensor& t, double low, double high, Generator* gen) {

@@ -41,6 +41,9 @@ Tensor rand(const Shape& shape, TensorOptions options = {}, Generator* gen = nul
 Tensor randn(const Shape& shape, TensorOptions options = {}, Generator* gen = nullptr);
 Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions options = DType::i64,
                Generator* gen = nullptr);
+// A random permutation of 0..n-1 (i64): element i gets the 64-bit key of words 2(i%2), 2(i%2)+1 of block
+// i/2, and the permutation sorts the keys (ties by index), so it is a pure function of (seed, first block).
+Tensor randperm(int64_t n, Generator* gen = nullptr);
 // Fills t (any layout) with uniform values in [low, high).
 Tensor& uniform_(Tensor& t, double low, double high, Generator* gen = nullptr);
 // Fills t with normal values of the given mean and standard deviation.

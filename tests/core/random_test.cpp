@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <vector>
 
 #include "core/generator.h"
 #include "core/philox.h"
@@ -110,6 +111,29 @@ TEST(Generator, FillsViewsInPlace) {
   EXPECT_LE(at(t, {0, 0}), -1.0);
   EXPECT_QN_ERROR(randint(3, 3, {2}), "randint", "low < high");
   EXPECT_QN_ERROR(rand({2}, DType::i32), "rand", "floating");
+}
+
+TEST(Generator, RandpermIsAReproduciblePermutation) {
+  Generator g(21);
+  const Tensor p = randperm(1000, &g);
+  ASSERT_EQ(p.dtype(), DType::i64);
+  std::vector<int> seen(1000, 0);
+  int fixed_points = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const auto v = static_cast<int>(at(p, {i}));
+    ASSERT_GE(v, 0);
+    ASSERT_LT(v, 1000);
+    ++seen[static_cast<size_t>(v)];
+    fixed_points += v == i;
+  }
+  for (int count : seen) EXPECT_EQ(count, 1);
+  EXPECT_LT(fixed_points, 10);  // a shuffle, not the identity (expected about 1)
+  EXPECT_EQ(g.offset(), 500u);  // two keys per block
+  Generator replay(21);
+  const Tensor q = randperm(1000, &replay);
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(at(p, {i}), at(q, {i}));
+  EXPECT_EQ(randperm(0, &g).numel(), 0);
+  EXPECT_QN_ERROR(randperm(-1, &g), "randperm", "n >= 0");
 }
 
 TEST(Generator, DefaultGeneratorIsSeedable) {

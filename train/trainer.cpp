@@ -1,0 +1,300 @@
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "autograd/ops.h"
+#include "core/autograd_meta.h"
+#include "train/clip.h"
+#include "train/progress.h"
+#include "train/stop_signal.h"
+
+namespace qn::train {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+}  // namespace
+
+Trainer::Trainer(nn::Module& model, Optimizer& optimizer, const LrSchedule* schedule, Generator& generator,
+                 TrainingTask& task, CheckpointInfo identity, TrainerOptions options)
+    : model_(model),
+      optimizer_(optimizer),
+      schedule_(schedule),
+      generator_(generator),
+      task_(task),
+      identity_(std::move(identity)),
+      options_(std::move(options)),
+      out_(&std::cerr) {
+  QN_CHECK(options_.update_freq >= 1, "Trainer", "update_freq must be >= 1, got ", options_.update_freq);
+  QN_CHECK(options_.max_epochs >= 1 || options_.max_updates > 0, "Trainer",
+           "nothing to do: max_epochs and max_updates are both 0");
+  QN_CHECK(options_.log_interval >= 1, "Trainer", "log_interval must be >= 1, got ", options_.log_interval);
+  QN_CHECK(!options_.resume || !options_.save_dir.empty(), "Trainer", "resume needs a save_dir to resume from");
+  if (options_.log_path.empty() && !options_.save_dir.empty()) {
+    options_.log_path = (fs::path(options_.save_dir) / "train_log.jsonl").string();
+  }
+}
+
+std::string Trainer::checkpoint_path(const std::string& name) const {
+  return (fs::path(options_.save_dir) / (name + ".safetensors")).string();
+}
+
+void Trainer::log_json(const std::string& event, const std::vector<std::pair<std::string, double>>& fields) {
+  if (!log_) return;
+  nlohmann::ordered_json record = {{"event", event}, {"epoch", progress_.epoch + 1}, {"update", progress_.num_updates}};
+  for (const auto& [key, value] : fields) {
+    if (std::isfinite(value)) {
+      record[key] = value;
+    } else {
+      record[key] = std::isnan(value) ? "nan" : (value > 0 ? "inf" : "-inf");  // JSON has no NaN/Inf
+    }
+  }
+  *log_ << record.dump() << '\n' << std::flush;
+}
+
+void Trainer::save(const std::string& name) {
+  if (options_.save_dir.empty()) return;
+  const std::string path = checkpoint_path(name);
+  save_checkpoint(path, model_, &optimizer_, generator_, {identity_.model_name, identity_.model_config, progress_});
+  if (name == "checkpoint_last") {
+    last_checkpoint_ = path;
+    last_checkpoint_update_ = progress_.num_updates;
+  }
+  log_json("checkpoint", {});
+}
+
+void Trainer::diverged(const std::string& what, double value) {
+  log_json("diverged", {{what, value}});
+  if (display_) display_->finish();
+  std::string where = last_checkpoint_.empty() ? "no checkpoint was written yet"
+                                               : "last good checkpoint: " + last_checkpoint_ + " (update " +
+                                                     std::to_string(last_checkpoint_update_) + ")";
+  throw_error(
+      "Trainer",
+      detail::concat(what, " is ", value, " at update ", progress_.num_updates + 1, " (epoch ", progress_.epoch + 1,
+                     ", batch ", progress_.data_position, "); ", where,
+                     ". Resume from it with a lower learning rate, or skip such updates (on_non_finite = skip)"));
+}
+
+bool Trainer::run_update() {
+  const int64_t available = task_.batches_per_epoch() - progress_.data_position;
+  const int64_t micro_batches = std::min<int64_t>(options_.update_freq, available);
+  if (schedule_) schedule_->apply(optimizer_, progress_.num_updates);
+  optimizer_.zero_grad();
+
+  bool finite = true;
+  double loss_sum = 0.0;
+  int64_t samples = 0;
+  for (int64_t i = 0; i < micro_batches && finite; ++i) {
+    MicroBatchLoss out = task_.train_loss(progress_.data_position + i);
+    const double value = out.loss.item<double>();
+    if (!std::isfinite(value)) {
+      if (options_.on_non_finite == NonFiniteLoss::kStop) {
+        progress_.data_position += i;
+        diverged("loss", value);
+      }
+      finite = false;
+      break;
+    }
+    loss_sum += value * static_cast<double>(out.samples);
+    samples += out.samples;
+    (micro_batches == 1 ? out.loss : mul(out.loss, 1.0 / static_cast<double>(micro_batches))).backward();
+  }
+
+  double grad_norm = std::nan("");
+  if (finite && options_.clip_norm > 0) {
+    grad_norm = clip_grad_norm_(model_.parameters(), options_.clip_norm);
+    if (!std::isfinite(grad_norm)) {
+      if (options_.on_non_finite == NonFiniteLoss::kStop) diverged("gradient norm", grad_norm);
+      finite = false;
+    }
+  }
+  progress_.data_position += micro_batches;
+  if (!finite) {
+    optimizer_.zero_grad();
+    ++result_.skipped_updates;
+    log_json("skip", {});
+    return false;
+  }
+  optimizer_.step();
+  ++progress_.num_updates;
+  window_.loss_sum += loss_sum;
+  window_.samples += samples;
+  window_.last_grad_norm = grad_norm;
+  return true;
+}
+
+void Trainer::after_update(int64_t batches_per_epoch) {
+  const int64_t n = progress_.num_updates;
+  if (display_) display_->show(progress_state(batches_per_epoch));
+  if (n % options_.log_interval == 0) {
+    const ProgressState s = progress_state(batches_per_epoch);
+    log_json("train", {{"loss", s.loss},
+                       {"lr", s.lr},
+                       {"grad_norm", window_.last_grad_norm},
+                       {"samples_per_s", s.samples_per_second},
+                       {"elapsed_s", seconds_since(run_start_)}});
+    if (display_ && !display_->is_bar()) display_->line(ProgressDisplay::format(s));
+    window_ = Window{};
+  }
+  if (options_.eval_interval_updates > 0 && n % options_.eval_interval_updates == 0) evaluate();
+  if (options_.save_interval_updates > 0 && n % options_.save_interval_updates == 0) save("checkpoint_last");
+}
+
+// Evaluation and its log lines belong to the epoch just finished; the checkpoint starts the next.
+void Trainer::end_epoch() {
+  if (options_.eval_each_epoch && last_eval_update_ != progress_.num_updates) evaluate();
+  ++progress_.epoch;
+  progress_.data_position = 0;
+  save("checkpoint_last");
+}
+
+void Trainer::evaluate() {
+  model_.eval();
+  Metrics metrics;
+  {
+    NoGradGuard no_grad;
+    metrics = task_.evaluate();
+  }
+  model_.train();
+  last_eval_update_ = progress_.num_updates;
+  result_.last_eval = metrics;
+  log_json("valid", {metrics.begin(), metrics.end()});
+  std::string text =
+      "valid | epoch " + std::to_string(progress_.epoch + 1) + " | update " + std::to_string(progress_.num_updates);
+  for (const auto& [name, value] : metrics) {
+    char buffer[96];
+    std::snprintf(buffer, sizeof(buffer), " | %s %.6g", name.c_str(), value);
+    text += buffer;
+  }
+  say(text);
+  maybe_save_best(metrics);
+}
+
+void Trainer::maybe_save_best(const Metrics& metrics) {
+  if (options_.best_metric.empty()) return;
+  for (const auto& [name, value] : metrics) {
+    if (name != options_.best_metric || !std::isfinite(value)) continue;
+    const bool better = !best_value_ || (options_.maximize_best_metric ? value > *best_value_ : value < *best_value_);
+    if (better) {
+      best_value_ = value;
+      save("checkpoint_best");
+    }
+  }
+}
+
+ProgressState Trainer::progress_state(int64_t batches_per_epoch) const {
+  ProgressState s;
+  s.epoch = progress_.epoch + 1;
+  s.batch = progress_.data_position;
+  s.batches_per_epoch = batches_per_epoch;
+  s.num_updates = progress_.num_updates;
+  s.loss = window_.samples > 0 ? window_.loss_sum / static_cast<double>(window_.samples) : std::nan("");
+  s.lr = optimizer_.groups().empty() ? 0.0 : optimizer_.groups()[0].lr;
+  const double window_seconds = seconds_since(window_.start);
+  s.samples_per_second = window_seconds > 0 ? static_cast<double>(window_.samples) / window_seconds : 0.0;
+  // ETA: this run's pace so far times the updates left.
+  const int64_t done = progress_.num_updates - first_update_;
+  if (done > 0) {
+    const int64_t f = options_.update_freq;
+    int64_t left = std::numeric_limits<int64_t>::max();
+    if (options_.max_epochs > 0) {
+      const int64_t per_epoch = (batches_per_epoch + f - 1) / f;
+      left = (options_.max_epochs - progress_.epoch) * per_epoch - progress_.data_position / f;
+    }
+    if (options_.max_updates > 0) left = std::min(left, options_.max_updates - progress_.num_updates);
+    s.eta_seconds =
+        seconds_since(run_start_) / static_cast<double>(done) * static_cast<double>(std::max<int64_t>(left, 0));
+  }
+  return s;
+}
+
+void Trainer::say(const std::string& text) {
+  if (display_) display_->line(text);
+}
+
+void Trainer::resume_if_asked() {
+  if (!options_.resume) return;
+  const std::string path = checkpoint_path("checkpoint_last");
+  if (!fs::exists(path)) {
+    say("no checkpoint in " + options_.save_dir + " to resume from; starting from scratch");
+    return;
+  }
+  progress_ =
+      load_checkpoint(path, model_, &optimizer_, generator_, identity_.model_name, identity_.model_config).progress;
+  last_checkpoint_ = path;
+  last_checkpoint_update_ = progress_.num_updates;
+  say("resumed from " + path + " at update " + std::to_string(progress_.num_updates) + " (epoch " +
+      std::to_string(progress_.epoch + 1) + ", batch " + std::to_string(progress_.data_position) + ")");
+}
+
+// A resumed run appends to its log; a fresh one starts it anew.
+void Trainer::open_log(bool append) {
+  log_.reset();
+  if (options_.log_path.empty()) return;
+  log_ = std::make_unique<std::ofstream>(options_.log_path, append ? std::ios::app : std::ios::trunc);
+  QN_CHECK(log_->good(), "Trainer", "cannot open the log '", options_.log_path, "' for writing");
+}
+
+TrainingResult Trainer::stop(TrainingOutcome outcome) {
+  if (display_) display_->finish();
+  result_.outcome = outcome;
+  result_.progress = progress_;
+  result_.last_checkpoint = last_checkpoint_;
+  return result_;
+}
+
+TrainingResult Trainer::fit() {
+  std::optional<StopSignalGuard> signals;
+  if (options_.handle_signals) signals.emplace();
+  result_ = {};
+  progress_ = {};
+  last_checkpoint_.clear();
+  best_value_.reset();
+  last_eval_update_ = -1;
+  display_.reset();
+  if (options_.progress != ProgressStyle::kNone) {
+    const bool bar = options_.progress == ProgressStyle::kBar ||
+                     (options_.progress == ProgressStyle::kAuto && out_ == &std::cerr && stderr_is_terminal());
+    display_ = std::make_unique<ProgressDisplay>(*out_, bar);
+  }
+  if (!options_.save_dir.empty()) fs::create_directories(options_.save_dir);
+  resume_if_asked();
+  open_log(!last_checkpoint_.empty());
+
+  run_start_ = Clock::now();
+  first_update_ = progress_.num_updates;
+  window_ = Window{};
+  model_.train();
+  const auto limit_reached = [&] { return options_.max_updates > 0 && progress_.num_updates >= options_.max_updates; };
+  while ((options_.max_epochs == 0 || progress_.epoch < options_.max_epochs) && !limit_reached()) {
+    task_.begin_epoch(progress_.epoch);
+    const int64_t batches = task_.batches_per_epoch();
+    QN_CHECK(batches > 0, "Trainer", "the task has no batches in epoch ", progress_.epoch + 1);
+    while (progress_.data_position < batches && !limit_reached()) {
+      if (run_update()) after_update(batches);
+      if (StopSignalGuard::requested()) {
+        say("signal " + std::to_string(StopSignalGuard::signal_number()) + " received: saved at update " +
+            std::to_string(progress_.num_updates) + " and stopped");
+        save("checkpoint_last");
+        return stop(TrainingOutcome::kInterrupted);
+      }
+    }
+    if (progress_.data_position >= batches) end_epoch();
+  }
+  const bool evaluates = options_.eval_each_epoch || options_.eval_interval_updates > 0;
+  if (evaluates && last_eval_update_ != progress_.num_updates) evaluate();
+  if (last_checkpoint_.empty() || last_checkpoint_update_ != progress_.num_updates) save("checkpoint_last");
+  return stop(TrainingOutcome::kFinished);
+}
+
+}  // namespace qn::train
