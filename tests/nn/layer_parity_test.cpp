@@ -16,6 +16,7 @@
 #include "nn/embedding.h"
 #include "nn/linear.h"
 #include "nn/norm.h"
+#include "nn/pool.h"
 #include "tests/parity/torch_runner.h"
 #include "tests/reference.h"
 
@@ -114,6 +115,13 @@ const std::vector<LayerCase>& layer_cases() {
       {"silu", [] { return std::make_shared<SiLU>(); }, "torch.nn.SiLU()", {4, 5}},
       {"tanh", [] { return std::make_shared<Tanh>(); }, "torch.nn.Tanh()", {4, 5}},
       {"sigmoid", [] { return std::make_shared<Sigmoid>(); }, "torch.nn.Sigmoid()", {4, 5}},
+      {"max_pool2d", [] { return std::make_shared<MaxPool2d>(3, 2, 1); }, "torch.nn.MaxPool2d(3, 2, 1)", {2, 3, 7, 6}},
+      {"avg_pool2d", [] { return std::make_shared<AvgPool2d>(2); }, "torch.nn.AvgPool2d(2)", {2, 3, 6, 6}},
+      {"adaptive_avg_pool2d",
+       [] { return std::make_shared<AdaptiveAvgPool2d>(2, 3); },
+       "torch.nn.AdaptiveAvgPool2d((2, 3))",
+       {2, 3, 5, 7}},
+      {"flatten", [] { return std::make_shared<Flatten>(); }, "torch.nn.Flatten()", {2, 3, 2, 2}},
       {"multihead_attention",
        [] { return std::make_shared<MultiheadAttention>(MultiheadAttentionOptions(8, 2)); },
        "SeparateProjectionAttention(8, 2)",
