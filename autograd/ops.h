@@ -150,6 +150,12 @@ Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w);
 // drawn from gen (default: the global generator), so a (seed, offset) replays it exactly.
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen = nullptr);
 
+// --- straight-through estimation (quantization)                             ops/straight_through.cpp
+// Returns `value` (computed from x outside the graph, e.g. a noised or quantized copy of a weight) as if it
+// were x: the gradient passes to x unchanged, or multiplied by pass (same shape; 1 where it passes, 0
+// where it is blocked, e.g. clipped weights).
+Tensor straight_through(const Tensor& x, const Tensor& value, const Tensor& pass = {});
+
 // --- attention                                                               ops/attention.cpp
 struct AttentionOptions {
   Tensor masked_out;     // u8, broadcastable to (..., L, S): 1 where a query may not attend a key

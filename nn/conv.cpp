@@ -18,6 +18,9 @@ Conv2d::Conv2d(const Conv2dOptions& o) : Module("Conv2d"), options(o) {
     const double bound = 1.0 / std::sqrt(static_cast<double>(init::fans(weight).in));
     init::uniform_(bias, -bound, bound);
   }
+  if (o.quant_noise_.active()) {
+    noise_ = std::make_unique<quant::WeightNoise>(o.quant_noise_, quant::LayerKind::kConv2d, weight.shape());
+  }
 }
 
 Conv2dParams Conv2d::params_for(int64_t h, int64_t w) const {
@@ -35,10 +38,12 @@ Conv2dParams Conv2d::params_for(int64_t h, int64_t w) const {
   return p;
 }
 
+Tensor Conv2d::effective_weight() { return noise_ ? noise_->apply(weight, is_training()) : weight; }
+
 Tensor Conv2d::forward(const Tensor& x) {
   QN_CHECK(x.dim() == 4 && x.size(1) == options.in_channels_, "Conv2d", "expected input (N, ", options.in_channels_,
            ", H, W), got ", x.describe());
-  return conv2d(x, weight, bias, params_for(x.size(2), x.size(3)));
+  return conv2d(x, effective_weight(), bias, params_for(x.size(2), x.size(3)));
 }
 
 }  // namespace qn::nn

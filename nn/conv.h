@@ -4,8 +4,10 @@
 #pragma once
 
 #include <array>
+#include <memory>
 
 #include "nn/module.h"
+#include "nn/quant/quant_noise.h"
 
 namespace qn::nn {
 
@@ -46,6 +48,10 @@ struct Conv2dOptions {
     bias_ = on;
     return *this;
   }
+  Conv2dOptions& quant_noise(const quant::QuantNoise& noise) {
+    quant_noise_ = noise;
+    return *this;
+  }
 
   int64_t in_channels_;
   int64_t out_channels_;
@@ -56,6 +62,7 @@ struct Conv2dOptions {
   std::array<int64_t, 2> dilation_{1, 1};
   int64_t groups_ = 1;
   bool bias_ = true;
+  quant::QuantNoise quant_noise_;
 };
 
 class Conv2d : public Module {
@@ -65,9 +72,16 @@ class Conv2d : public Module {
   // The kernel parameters for an input of height h and width w (where 'same' padding depends on them).
   Conv2dParams params_for(int64_t h, int64_t w) const;
 
+  // The weight this forward uses: the parameter, or its noised/quantized form in training.
+  Tensor effective_weight();
+  quant::WeightNoise* noise() { return noise_.get(); }
+
   const Conv2dOptions options;
   Tensor weight;
   Tensor bias;  // undefined without bias
+
+ private:
+  std::unique_ptr<quant::WeightNoise> noise_;  // null without Quant-Noise
 };
 
 }  // namespace qn::nn

@@ -15,8 +15,15 @@ Embedding::Embedding(const EmbeddingOptions& o) : Module("Embedding"), options(o
     NoGradGuard no_grad;
     weight.select(0, *o.padding_idx_).fill_(0);
   }
+  if (o.quant_noise_.active()) {
+    noise_ = std::make_unique<quant::WeightNoise>(o.quant_noise_, quant::LayerKind::kEmbedding, weight.shape());
+  }
 }
 
-Tensor Embedding::forward(const Tensor& indices) { return embedding(weight, indices, options.padding_idx_); }
+Tensor Embedding::effective_weight() { return noise_ ? noise_->apply(weight, is_training()) : weight; }
+
+Tensor Embedding::forward(const Tensor& indices) {
+  return embedding(effective_weight(), indices, options.padding_idx_);
+}
 
 }  // namespace qn::nn

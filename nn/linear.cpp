@@ -17,12 +17,17 @@ Linear::Linear(const LinearOptions& o) : Module("Linear"), options(o) {
     const double bound = 1.0 / std::sqrt(static_cast<double>(o.in_features_));
     init::uniform_(bias, -bound, bound);
   }
+  if (o.quant_noise_.active()) {
+    noise_ = std::make_unique<quant::WeightNoise>(o.quant_noise_, quant::LayerKind::kLinear, weight.shape());
+  }
 }
+
+Tensor Linear::effective_weight() { return noise_ ? noise_->apply(weight, is_training()) : weight; }
 
 Tensor Linear::forward(const Tensor& x) {
   QN_CHECK(x.dim() >= 1 && x.size(-1) == options.in_features_, "Linear", "expected input (..., ", options.in_features_,
            "), got ", x.describe());
-  const Tensor y = matmul(x, transpose(weight, 0, 1));
+  const Tensor y = matmul(x, transpose(effective_weight(), 0, 1));
   return bias.defined() ? add(y, bias) : y;
 }
 

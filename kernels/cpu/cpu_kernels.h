@@ -8,6 +8,7 @@
 #include "kernels/conv.h"
 #include "kernels/elementwise.h"
 #include "kernels/pool.h"
+#include "kernels/quant.h"
 
 namespace qn::kernels::cpu {
 
@@ -62,5 +63,9 @@ void adaptive_avg_pool2d_backward(const Tensor& grad_out, Tensor& dx);
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
           int64_t ldb, T beta, T* c, int64_t ldc);
+
+void scalar_quant_noise(const Tensor& x, const QParams& q, const Tensor& uniform, double p, Tensor& value,
+                        Tensor& pass);
+MinMax min_max(const Tensor& x, bool per_channel);
 
 }  // namespace qn::kernels::cpu

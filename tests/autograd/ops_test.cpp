@@ -32,6 +32,23 @@ TEST(Dropout, DropsAboutPAndReplaysFromTheSeed) {
   EXPECT_QN_ERROR(dropout(x, 1.5, true), "dropout", "[0, 1]");
 }
 
+// The value is used as is; the gradient goes to the input unchanged, or masked by pass.
+TEST(StraightThrough, ForwardIsTheValueBackwardPassesTheGradient) {
+  const Tensor x = from_vector<double>({1, 2, 3}).set_requires_grad(true);
+  const Tensor value = from_vector<double>({0, 2.5, -1});
+  const Tensor y = straight_through(x, value);
+  for (int64_t i = 0; i < 3; ++i) EXPECT_EQ(at(y, {i}), at(value, {i}));
+  sum(mul(y, from_vector<double>({4, 5, 6}))).backward();
+  EXPECT_EQ(at(x.grad(), {0}), 4.0);  // not 0, though the value ignores x
+  EXPECT_EQ(at(x.grad(), {2}), 6.0);
+
+  const Tensor w = from_vector<double>({1, 2, 3}).set_requires_grad(true);
+  sum(straight_through(w, value, from_vector<uint8_t>({1, 0, 1}))).backward();
+  EXPECT_EQ(at(w.grad(), {0}), 1.0);
+  EXPECT_EQ(at(w.grad(), {1}), 0.0);
+  EXPECT_QN_ERROR(straight_through(x, ones({2}, DType::f64)), "straight_through", "shape");
+}
+
 TEST(BatchNorm, UpdatesRunningStatisticsLikePyTorch) {
   // running = (1 - momentum) running + momentum batch, the variance unbiased (n / (n - 1)).
   const Tensor x = testing::random({4, 2, 3, 3}, DType::f64);

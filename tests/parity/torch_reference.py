@@ -12,6 +12,13 @@
         For each case: parameters "<case>.p<k>" in groups as the spec says, the optimizer built by eval(ctor)
         over them, then for each step s the gradients "<case>.g<s>.<k>" and opt.step(); writes the parameters
         after each step as "<case>.p<s>.<k>".
+    torch_reference.py quant SPEC.json INPUTS.safetensors OUT.safetensors
+        Quantization references. "histogram" cases: torch's HistogramObserver on "<case>.w" writes
+        "<case>.range" (its clipping window) and "<case>.qparams" (scale, zero point). "proxy" cases: the
+        layer named by the spec with the state "<case>.state.*" and its weight noised by the block mask
+        "<case>.mask" (1 = dropped; fairseq's geometry, re-implemented here from PAPER.md 1.2) run on
+        "<case>.x"; loss = sum(out * w) with a straight-through weight gradient; writes "<case>.out" and
+        "<case>.grad.weight". "randn" writes torch.randn(n) after torch.manual_seed(seed).
     torch_reference.py mlp INPUTS.safetensors OUT.safetensors
         Trains the two-layer MLP of tests/parity/parity_test.cpp with plain SGD; writes "losses".
 
@@ -185,6 +192,55 @@ def run_optim(spec_path, inputs_path, out_path):
     save(out_path, results)
 
 
+def noised_weight(weight, mask, block, p):
+    """W with each masked unit (block consecutive entries of a flattened row) zeroed, the rest / (1 - p)."""
+    rows = weight.reshape(weight.shape[0], -1, block)
+    keep = (~mask.bool()).to(weight.dtype).unsqueeze(-1) / (1 - p)
+    return (rows * keep).reshape(weight.shape)
+
+
+def run_quant(spec_path, inputs_path, out_path):
+    spec, t = read_inputs(spec_path, inputs_path)
+    results = {}
+    for case in spec["cases"]:
+        name = case["name"]
+        if case["kind"] == "histogram":
+            # torch 1.13's forward() bins over int(min)..int(max) (truncated; later releases bin over the
+            # real range); the search and the qparams are torch's own on the histogram of the real range.
+            w = t[name + ".w"]
+            obs = torch.ao.quantization.HistogramObserver()
+            lo, hi = torch.aminmax(w)
+            obs.min_val.resize_(lo.shape).copy_(lo)
+            obs.max_val.resize_(hi.shape).copy_(hi)
+            obs.histogram.copy_(torch.histc(w, obs.bins, min=lo.item(), max=hi.item()))
+            lo, hi = obs._non_linear_param_search()
+            scale, zero_point = obs.calculate_qparams()
+            results[name + ".range"] = torch.stack([lo, hi]).float().reshape(2)
+            results[name + ".qparams"] = torch.tensor([scale.item(), float(zero_point.item())], dtype=torch.float64)
+        elif case["kind"] == "randn":
+            torch.manual_seed(case["seed"])
+            results[name + ".values"] = torch.randn(case["n"])
+        elif case["kind"] == "proxy":
+            m = eval(case["ctor"])
+            m.load_state_dict({k[len(name) + 7:]: v for k, v in t.items() if k.startswith(name + ".state.")})
+            w = m.weight
+            noised = noised_weight(w.detach(), t[name + ".mask"], case["unit"], case["p"])
+            effective = w + (noised - w).detach()  # straight through
+            x = t[name + ".x"]
+            if isinstance(m, torch.nn.Linear):
+                out = F.linear(x, effective, m.bias)
+            elif isinstance(m, torch.nn.Conv2d):
+                out = F.conv2d(x, effective, m.bias, m.stride, m.padding, m.dilation, m.groups)
+            else:
+                out = F.embedding(x, effective, m.padding_idx)
+            (out * t[name + ".w"]).sum().backward()
+            results[name + ".out"] = out
+            results[name + ".grad.weight"] = w.grad
+        else:
+            sys.exit(f"torch_reference.py: unknown quant case kind {case['kind']!r}")
+    save(out_path, results)
+
+
 def run_mlp(inputs_path, out_path):
     t = load(inputs_path)
     w1, b1 = t["w1"].clone().requires_grad_(True), t["b1"].clone().requires_grad_(True)
@@ -212,6 +268,8 @@ if __name__ == "__main__":
         run_modules(*sys.argv[2:5])
     elif sys.argv[1] == "optim":
         run_optim(*sys.argv[2:5])
+    elif sys.argv[1] == "quant":
+        run_quant(*sys.argv[2:5])
     elif sys.argv[1] == "mlp":
         run_mlp(*sys.argv[2:4])
     else:

@@ -1,0 +1,43 @@
+// Scalar quantization entry points.
+#include "kernels/quant.h"
+
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/device_check.h"
+
+namespace qn::kernels {
+namespace {
+
+void check_params(const char* op, const Tensor& x, const QParams& q) {
+  require_cpu(op, {&x});
+  QN_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64, op, "expected a f32 or f64 tensor, got ", x.describe());
+  QN_CHECK(q.bits >= 1 && q.bits <= 16, op, "bits must lie in [1, 16], got ", q.bits);
+  QN_CHECK(!q.scale.empty() && q.scale.size() == q.zero_point.size(), op, "need as many scales as zero points (",
+           q.scale.size(), " and ", q.zero_point.size(), ")");
+  const int64_t channels = x.dim() == 0 ? 1 : x.size(0);
+  QN_CHECK(!q.per_channel() || static_cast<int64_t>(q.scale.size()) == channels, op, "per-channel parameters for ",
+           q.scale.size(), " channels, but the tensor has ", channels, " along dim 0");
+}
+
+}  // namespace
+
+Tensor fake_quantize(const Tensor& x, const QParams& q) { return scalar_quant_noise(x, q, Tensor(), 1.0).value; }
+
+ScalarNoise scalar_quant_noise(const Tensor& x, const QParams& q, const Tensor& uniform, double p) {
+  check_params("scalar_quant_noise", x, q);
+  QN_CHECK(!uniform.defined() || (uniform.shape() == x.shape() && uniform.dtype() == DType::f32), "scalar_quant_noise",
+           "the uniform draws must be f32 of the input's shape ", x.shape(), ", got ", uniform.describe());
+  const Tensor input = x.contiguous();
+  ScalarNoise out{empty(x.shape(), x.dtype()), empty(x.shape(), DType::u8)};
+  cpu::scalar_quant_noise(input, q, uniform.defined() ? uniform.contiguous() : uniform, p, out.value, out.pass);
+  return out;
+}
+
+MinMax min_max(const Tensor& x, bool per_channel) {
+  require_cpu("min_max", {&x});
+  QN_CHECK(x.numel() > 0, "min_max", "empty tensor");
+  QN_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64, "min_max", "expected a f32 or f64 tensor, got ",
+           x.describe());
+  return cpu::min_max(x.contiguous(), per_channel);
+}
+
+}  // namespace qn::kernels

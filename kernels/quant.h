@@ -1,0 +1,45 @@
+// Scalar (affine) quantization kernels: fake quantization and the Quant-Noise mix of PAPER.md 2.1-2.2.
+//   Q(x)  = (clamp(round(x / s + z), 0, qmax) - z) s      round half to even, in the tensor's precision
+//   range = [-s z, s (qmax - z)]                            what Q can represent
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace qn {
+
+// Parameters of N-bit codes 0..qmax: one (scale, zero point) for the tensor, or one per slice along dim 0
+// (per output channel).
+struct QParams {
+  int bits = 8;
+  std::vector<float> scale;
+  std::vector<int32_t> zero_point;
+
+  int64_t qmax() const { return (int64_t{1} << bits) - 1; }
+  bool per_channel() const { return scale.size() > 1; }
+  float low(size_t c) const { return -scale[c] * static_cast<float>(zero_point[c]); }
+  float high(size_t c) const { return scale[c] * static_cast<float>(qmax() - zero_point[c]); }
+};
+
+}  // namespace qn
+
+namespace qn::kernels {
+
+Tensor fake_quantize(const Tensor& x, const QParams& q);
+
+struct ScalarNoise {
+  Tensor value;  // clamp(x) + (selected ? Q(x) - clamp(x) : 0)
+  Tensor pass;   // u8: 1 where x lies inside the range (where the straight-through gradient flows)
+};
+// Element i is selected when uniform[i] < p; an undefined uniform selects every element (p = 1).
+ScalarNoise scalar_quant_noise(const Tensor& x, const QParams& q, const Tensor& uniform, double p);
+
+// The smallest and largest element of x (as f32), per tensor or per slice along dim 0.
+struct MinMax {
+  std::vector<float> min, max;
+};
+MinMax min_max(const Tensor& x, bool per_channel);
+
+}  // namespace qn::kernels

@@ -1,0 +1,76 @@
+// Quant-Noise (PAPER.md 1 and 2.2): at each training forward, a random part of the weight is distorted and
+// the forward uses the distorted copy; the stored weight is never overwritten and the gradient reaches
+// every entry straight through.
+//   proxy      blocks (block_size consecutive entries of a row, BlockLayout) are zeroed with probability
+//              p, the rest scaled by 1/(1 - p); in eval the weight is used as is.
+//   int8/int4  each entry is replaced by its quantized value with probability p (p = 1 in eval, so eval
+//              reports the fully quantized layer), against the clamped weight:
+//                W_eff = clamp(W) + m * (Q(W) - clamp(W)),   dL/dW = dL/dW_eff * [W inside the range]
+//              with (s, z) recomputed from the weight every update_step forwards (training and eval).
+// Masks come from a Philox generator (one f32 uniform per block, row-major over (row, block); one per
+// entry for int8/int4), so a (seed, offset) replays them.
+#pragma once
+
+#include <cstdint>
+
+#include "core/generator.h"
+#include "nn/quant/block_layout.h"
+#include "nn/quant/scalar.h"
+
+namespace qn::nn::quant {
+
+enum class NoiseMode { kProxy, kInt8, kInt4 };
+const char* noise_mode_name(NoiseMode mode);
+
+struct QuantNoise {
+  double p = 0.0;
+  int64_t block_size = 8;
+  NoiseMode mode = NoiseMode::kProxy;
+  // proxy on a kxk convolution: drop whole kernels of one (out, in) pair as fairseq does, whatever the
+  // block size, instead of the PQ blocks.
+  bool whole_kernels = false;
+  bool rescale = true;                       // proxy: kept blocks times 1/(1 - p)
+  bool destructive = false;                  // fairseq compatibility: write the noised weight back into the parameter
+  Observer observer = Observer::kHistogram;  // int8/int4
+  int64_t update_step = 1000;                // int8/int4: forwards between recomputations of (s, z)
+  Generator* generator = nullptr;            // nullptr: the default generator
+
+  bool scalar() const { return mode != NoiseMode::kProxy; }
+  int bits() const { return mode == NoiseMode::kInt4 ? 4 : 8; }
+  // Whether the layer's forward changes at all: proxy noise with p > 0, or any scalar quantization.
+  bool active() const { return scalar() || p > 0; }
+};
+
+// The noise state of one layer's weight.
+class WeightNoise {
+ public:
+  // Checks p, the block geometry (proxy) and the scalar settings; throws qn::Error naming the layer kind.
+  WeightNoise(const QuantNoise& options, LayerKind kind, const Shape& weight_shape);
+
+  // The weight the forward should use.
+  Tensor apply(Tensor& weight, bool training);
+
+  // Proxy: one f32 uniform per noise unit, (rows, units per row); a unit is dropped when its draw < p.
+  Tensor draw_proxy_uniforms();
+  // The dropped units as u8 (rows, units per row) for the given draws.
+  Tensor proxy_mask(const Tensor& uniforms) const;
+  // W * (mask expanded over each unit) with the rescale, for a mask from proxy_mask.
+  Tensor apply_proxy_mask(const Tensor& weight, const Tensor& mask) const;
+
+  const QuantNoise& options() const { return options_; }
+  int64_t unit_size() const { return unit_size_; }
+  int64_t forwards() const { return forwards_; }
+  const QParams& qparams() const { return qparams_; }
+
+ private:
+  Tensor proxy(Tensor& weight);
+  Tensor scalar(const Tensor& weight, bool training);
+
+  QuantNoise options_;
+  BlockLayout layout_;
+  int64_t unit_size_ = 0;  // entries per noise unit (proxy)
+  int64_t forwards_ = 0;   // scalar: forwards seen, for update_step
+  QParams qparams_;
+};
+
+}  // namespace qn::nn::quant
