@@ -32,6 +32,19 @@ ScalarNoise scalar_quant_noise(const Tensor& x, const QParams& q, const Tensor& 
   return out;
 }
 
+Tensor nearest_centroid(const Tensor& points, const Tensor& centroids) {
+  require_cpu("nearest_centroid", {&points, &centroids});
+  QN_CHECK(points.dim() == 2 && centroids.dim() == 2 && points.size(1) == centroids.size(1) && centroids.size(0) > 0,
+           "nearest_centroid", "expected points (N, d) and centroids (K, d), got ", points.describe(), " and ",
+           centroids.describe());
+  require_same_dtype("nearest_centroid", points, centroids);
+  QN_CHECK(points.dtype() == DType::f32 || points.dtype() == DType::f64, "nearest_centroid",
+           "expected f32 or f64, got ", points.describe());
+  Tensor out = empty({points.size(0)}, DType::i64);
+  cpu::nearest_centroid(points.contiguous(), centroids.contiguous(), out);
+  return out;
+}
+
 MinMax min_max(const Tensor& x, bool per_channel) {
   require_cpu("min_max", {&x});
   QN_CHECK(x.numel() > 0, "min_max", "empty tensor");

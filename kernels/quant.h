@@ -36,6 +36,10 @@ struct ScalarNoise {
 // Element i is selected when uniform[i] < p; an undefined uniform selects every element (p = 1).
 ScalarNoise scalar_quant_noise(const Tensor& x, const QParams& q, const Tensor& uniform, double p);
 
+// k-means E-step: for each row x of points (N, d), the index of the nearest row of centroids (K, d) in L2,
+// the first on ties, found as argmax_k (2 x.c_k - ||c_k||^2) with x.c_k from GEMM. i64 (N).
+Tensor nearest_centroid(const Tensor& points, const Tensor& centroids);
+
 // The smallest and largest element of x (as f32), per tensor or per slice along dim 0.
 struct MinMax {
   std::vector<float> min, max;

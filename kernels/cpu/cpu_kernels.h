@@ -67,5 +67,6 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, 
 void scalar_quant_noise(const Tensor& x, const QParams& q, const Tensor& uniform, double p, Tensor& value,
                         Tensor& pass);
 MinMax min_max(const Tensor& x, bool per_channel);
+void nearest_centroid(const Tensor& points, const Tensor& centroids, Tensor& out);
 
 }  // namespace qn::kernels::cpu

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/dtype.h"
 #include "core/parallel.h"
@@ -57,6 +58,49 @@ MinMax min_max(const Tensor& x, bool per_channel) {
     }
   });
   return out;
+}
+
+}  // namespace qn::kernels::cpu
+
+namespace qn::kernels::cpu {
+
+// Rows in chunks, so the (chunk, K) score matrix stays small (a few MiB) whatever N is.
+void nearest_centroid(const Tensor& points, const Tensor& centroids, Tensor& out) {
+  const int64_t n = points.size(0), k = centroids.size(0), d = points.size(1);
+  constexpr int64_t kChunk = 4096;
+  visit_floating(points.dtype(), "nearest_centroid", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* c = centroids.data_ptr<T>();
+    std::vector<T> half_norm(static_cast<size_t>(k));  // ||c||^2 / 2: argmax of x.c - ||c||^2 / 2
+    for (int64_t j = 0; j < k; ++j) {
+      T sum = 0;
+      for (int64_t e = 0; e < d; ++e) sum += c[j * d + e] * c[j * d + e];
+      half_norm[static_cast<size_t>(j)] = sum / 2;
+    }
+    int64_t* assignment = out.data_ptr<int64_t>();
+    const Tensor centroids_t = centroids.transpose(0, 1);
+    for (int64_t begin = 0; begin < n; begin += kChunk) {
+      const int64_t rows = std::min(kChunk, n - begin);
+      Tensor scores = empty({rows, k}, points.dtype());
+      matmul(points.narrow(0, begin, rows), centroids_t, scores);
+      const T* s = scores.data_ptr<T>();
+      parallel_for(0, rows, 64, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+          const T* row = s + r * k;
+          int64_t best = 0;
+          T best_score = row[0] - half_norm[0];
+          for (int64_t j = 1; j < k; ++j) {
+            const T score = row[j] - half_norm[static_cast<size_t>(j)];
+            if (score > best_score) {
+              best_score = score;
+              best = j;
+            }
+          }
+          assignment[begin + r] = best;
+        }
+      });
+    }
+  });
 }
 
 }  // namespace qn::kernels::cpu

@@ -12,6 +12,7 @@
 #include "nn/conv.h"
 #include "nn/embedding.h"
 #include "nn/linear.h"
+#include "nn/quant/kmeans.h"
 #include "nn/quant/scalar.h"
 #include "tests/parity/torch_runner.h"
 #include "tests/reference.h"
@@ -142,6 +143,29 @@ TEST(QuantParity, HistogramObserverMatchesPyTorch) {
   for (int64_t i = 0; i < 1000; ++i) max_error = std::max(max_error, std::abs(at(quantized, {i}) - at(w, {i})));
   EXPECT_NEAR(max_error, 0.014223, 1e-6);
   EXPECT_NEAR(q.scale[0] / 2, 0.014226, 1e-6);
+}
+
+// k-means from the same initial centroids: the same assignments, centroids and objective at every step.
+TEST(QuantParity, KMeansMatchesAPyTorchReference) {
+  Generator gen(31);
+  const Tensor blocks = randn({2048, 8}, DType::f32, &gen);
+  const Tensor init = blocks.narrow(0, 0, 32).clone();
+  quant::KMeansOptions o;
+  o.n_centroids = 32;
+  o.n_iter = 10;
+  const quant::KMeansResult mine = quant::kmeans(blocks, o, init);
+  ASSERT_FALSE(mine.repair_failed);
+  const nlohmann::json spec = {{"cases", {{{"name", "km"}, {"kind", "kmeans"}, {"n_iter", 10}}}}};
+  const SafetensorsContent torch =
+      testing::run_torch_reference("quant", spec, {{"km.blocks", blocks}, {"km.init", init}});
+  const Tensor assignments = torch.at("km.assignments");
+  int64_t differing = 0;
+  for (int64_t i = 0; i < 2048; ++i) differing += at(mine.assignments, {i}) != at(assignments, {i});
+  EXPECT_EQ(differing, 0);
+  expect_close(mine.centroids, torch.at("km.centroids"));
+  const Tensor objective = torch.at("km.objective");
+  for (int64_t i = 0; i < 10; ++i)
+    EXPECT_NEAR(mine.objective[static_cast<size_t>(i)], at(objective, {i}), 1e-5 * at(objective, {i}));
 }
 
 }  // namespace

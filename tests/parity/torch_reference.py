@@ -18,7 +18,8 @@
         layer named by the spec with the state "<case>.state.*" and its weight noised by the block mask
         "<case>.mask" (1 = dropped; fairseq's geometry, re-implemented here from PAPER.md 1.2) run on
         "<case>.x"; loss = sum(out * w) with a straight-through weight gradient; writes "<case>.out" and
-        "<case>.grad.weight". "randn" writes torch.randn(n) after torch.manual_seed(seed).
+        "<case>.grad.weight". "kmeans" cases run k-means from "<case>.init" on "<case>.blocks" and write
+        "<case>.centroids", "<case>.assignments" and "<case>.objective". "randn" writes torch.randn(n) after torch.manual_seed(seed).
     torch_reference.py mlp INPUTS.safetensors OUT.safetensors
         Trains the two-layer MLP of tests/parity/parity_test.cpp with plain SGD; writes "losses".
 
@@ -217,6 +218,19 @@ def run_quant(spec_path, inputs_path, out_path):
             scale, zero_point = obs.calculate_qparams()
             results[name + ".range"] = torch.stack([lo, hi]).float().reshape(2)
             results[name + ".qparams"] = torch.tensor([scale.item(), float(zero_point.item())], dtype=torch.float64)
+        elif case["kind"] == "kmeans":
+            # PAPER.md 3.2 written directly: exhaustive L2 assignment, mean update, Frobenius objective.
+            x, c = t[name + ".blocks"].double(), t[name + ".init"].double().clone()
+            objective = []
+            for _ in range(case["n_iter"]):
+                assign = torch.cdist(x, c).argmin(dim=1)
+                if torch.bincount(assign, minlength=c.shape[0]).min() == 0:
+                    sys.exit("torch_reference.py: an empty cluster; pick other data")
+                c = torch.stack([x[assign == k].mean(dim=0) for k in range(c.shape[0])])
+                objective.append((c[assign] - x).norm().item())
+            results[name + ".centroids"] = c.float()
+            results[name + ".assignments"] = assign
+            results[name + ".objective"] = torch.tensor(objective, dtype=torch.float64)
         elif case["kind"] == "randn":
             torch.manual_seed(case["seed"])
             results[name + ".values"] = torch.randn(case["n"])
