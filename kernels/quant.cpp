@@ -45,6 +45,22 @@ Tensor nearest_centroid(const Tensor& points, const Tensor& centroids) {
   return out;
 }
 
+double assignment_error(const Tensor& points, const Tensor& centroids, const Tensor& assignments) {
+  require_cpu("assignment_error", {&points, &centroids, &assignments});
+  QN_CHECK(points.dim() == 2 && centroids.dim() == 2 && points.size(1) == centroids.size(1) &&
+               assignments.dtype() == DType::i64 && assignments.numel() == points.size(0),
+           "assignment_error", "expected points (N, d), centroids (K, d) and i64 assignments (N), got ",
+           points.describe(), ", ", centroids.describe(), ", ", assignments.describe());
+  require_same_dtype("assignment_error", points, centroids);
+  const Tensor a = assignments.contiguous();
+  const int64_t* codes = a.data_ptr<int64_t>();
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    QN_CHECK(codes[i] >= 0 && codes[i] < centroids.size(0), "assignment_error", "assignment ", codes[i],
+             " is not a centroid of ", centroids.size(0));
+  }
+  return cpu::assignment_error(points.contiguous(), centroids.contiguous(), a);
+}
+
 MinMax min_max(const Tensor& x, bool per_channel) {
   require_cpu("min_max", {&x});
   QN_CHECK(x.numel() > 0, "min_max", "empty tensor");

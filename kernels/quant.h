@@ -39,6 +39,8 @@ ScalarNoise scalar_quant_noise(const Tensor& x, const QParams& q, const Tensor& 
 // k-means E-step: for each row x of points (N, d), the index of the nearest row of centroids (K, d) in L2,
 // the first on ties, found as argmax_k (2 x.c_k - ||c_k||^2) with x.c_k from GEMM. i64 (N).
 Tensor nearest_centroid(const Tensor& points, const Tensor& centroids);
+// ||centroids[assignments] - points||_F, accumulated in f64.
+double assignment_error(const Tensor& points, const Tensor& centroids, const Tensor& assignments);
 
 // The smallest and largest element of x (as f32), per tensor or per slice along dim 0.
 struct MinMax {

@@ -68,5 +68,6 @@ void scalar_quant_noise(const Tensor& x, const QParams& q, const Tensor& uniform
                         Tensor& pass);
 MinMax min_max(const Tensor& x, bool per_channel);
 void nearest_centroid(const Tensor& points, const Tensor& centroids, Tensor& out);
+double assignment_error(const Tensor& points, const Tensor& centroids, const Tensor& assignments);
 
 }  // namespace qn::kernels::cpu

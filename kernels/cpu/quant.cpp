@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "core/dtype.h"
@@ -64,42 +65,138 @@ MinMax min_max(const Tensor& x, bool per_channel) {
 
 namespace qn::kernels::cpu {
 
-// Rows in chunks, so the (chunk, K) score matrix stays small (a few MiB) whatever N is.
-void nearest_centroid(const Tensor& points, const Tensor& centroids, Tensor& out) {
+namespace {
+
+// The nearest of k centroids to each of n points of small dimension d: scores x.c - ||c||^2 / 2 for all
+// centroids at once (the centroids transposed, (d, k), so the inner loop runs over centroids in vector
+// lanes), then an argmax kept per lane and reduced at the end, lowest index first on ties.
+template <class T>
+void nearest_small_dim(const T* points, const T* centroids, int64_t n, int64_t k, int64_t d, int64_t* out) {
+  std::vector<T> transposed(static_cast<size_t>(d * k)), half_norm(static_cast<size_t>(k));
+  for (int64_t j = 0; j < k; ++j) {
+    T norm = 0;
+    for (int64_t e = 0; e < d; ++e) {
+      const T v = centroids[j * d + e];
+      transposed[static_cast<size_t>(e * k + j)] = v;
+      norm += v * v;
+    }
+    half_norm[static_cast<size_t>(j)] = norm / 2;
+  }
+  constexpr int64_t kLanes = 16;
+  const int64_t padded = (k + kLanes - 1) / kLanes * kLanes;
+  parallel_for(0, n, 256, [&](int64_t begin, int64_t end) {
+    std::vector<T> scores(static_cast<size_t>(padded));
+    for (int64_t i = begin; i < end; ++i) {
+      const T* x = points + i * d;
+      T* s = scores.data();
+      for (int64_t j = 0; j < k; ++j) s[j] = -half_norm[static_cast<size_t>(j)];
+      for (int64_t j = k; j < padded; ++j) s[j] = -std::numeric_limits<T>::infinity();
+      for (int64_t e = 0; e < d; ++e) {
+        const T xe = x[e];
+        const T* c = transposed.data() + e * k;
+        for (int64_t j = 0; j < k; ++j) s[j] += xe * c[j];
+      }
+      // The best score (lane-wise maxima, a vector max), then the first centroid that has it, searched only
+      // in the lanes whose maximum it is.
+      T lane_max[kLanes];
+      for (int64_t l = 0; l < kLanes; ++l) lane_max[l] = s[l];
+      for (int64_t j = kLanes; j < padded; j += kLanes) {
+        for (int64_t l = 0; l < kLanes; ++l) lane_max[l] = std::max(lane_max[l], s[j + l]);
+      }
+      T top = lane_max[0];
+      for (int64_t l = 1; l < kLanes; ++l) top = std::max(top, lane_max[l]);
+      int64_t winner = k - 1;  // (only kept if every score is NaN)
+      for (int64_t l = 0; l < kLanes; ++l) {
+        if (lane_max[l] != top) continue;
+        for (int64_t j = l; j < std::min(winner, padded); j += kLanes) {
+          if (s[j] == top) {
+            winner = j;
+            break;
+          }
+        }
+      }
+      out[i] = winner;
+    }
+  });
+}
+
+// Larger dimensions: x.c from GEMM, rows in chunks so the (chunk, K) score matrix stays a few MiB.
+template <class T>
+void nearest_by_gemm(const Tensor& points, const Tensor& centroids, Tensor& out) {
   const int64_t n = points.size(0), k = centroids.size(0), d = points.size(1);
   constexpr int64_t kChunk = 4096;
+  const T* c = centroids.data_ptr<T>();
+  std::vector<T> half_norm(static_cast<size_t>(k));
+  for (int64_t j = 0; j < k; ++j) {
+    T sum = 0;
+    for (int64_t e = 0; e < d; ++e) sum += c[j * d + e] * c[j * d + e];
+    half_norm[static_cast<size_t>(j)] = sum / 2;
+  }
+  int64_t* assignment = out.data_ptr<int64_t>();
+  const Tensor centroids_t = centroids.transpose(0, 1);
+  for (int64_t begin = 0; begin < n; begin += kChunk) {
+    const int64_t rows = std::min(kChunk, n - begin);
+    Tensor scores = empty({rows, k}, points.dtype());
+    matmul(points.narrow(0, begin, rows), centroids_t, scores);
+    const T* s = scores.data_ptr<T>();
+    parallel_for(0, rows, 64, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* row = s + r * k;
+        int64_t best = 0;
+        T best_score = row[0] - half_norm[0];
+        for (int64_t j = 1; j < k; ++j) {
+          const T score = row[j] - half_norm[static_cast<size_t>(j)];
+          if (score > best_score) {
+            best_score = score;
+            best = j;
+          }
+        }
+        assignment[begin + r] = best;
+      }
+    });
+  }
+}
+
+}  // namespace
+
+void nearest_centroid(const Tensor& points, const Tensor& centroids, Tensor& out) {
   visit_floating(points.dtype(), "nearest_centroid", [&](auto tag) {
     using T = typename decltype(tag)::type;
+    const int64_t d = points.size(1);
+    if (d <= 32) {
+      nearest_small_dim(points.data_ptr<T>(), centroids.data_ptr<T>(), points.size(0), centroids.size(0), d,
+                        out.data_ptr<int64_t>());
+    } else {
+      nearest_by_gemm<T>(points, centroids, out);
+    }
+  });
+}
+
+double assignment_error(const Tensor& points, const Tensor& centroids, const Tensor& assignments) {
+  const int64_t n = points.size(0), d = points.size(1);
+  const int64_t* a = assignments.data_ptr<int64_t>();
+  return visit_floating(points.dtype(), "assignment_error", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* x = points.data_ptr<T>();
     const T* c = centroids.data_ptr<T>();
-    std::vector<T> half_norm(static_cast<size_t>(k));  // ||c||^2 / 2: argmax of x.c - ||c||^2 / 2
-    for (int64_t j = 0; j < k; ++j) {
-      T sum = 0;
-      for (int64_t e = 0; e < d; ++e) sum += c[j * d + e] * c[j * d + e];
-      half_norm[static_cast<size_t>(j)] = sum / 2;
-    }
-    int64_t* assignment = out.data_ptr<int64_t>();
-    const Tensor centroids_t = centroids.transpose(0, 1);
-    for (int64_t begin = 0; begin < n; begin += kChunk) {
-      const int64_t rows = std::min(kChunk, n - begin);
-      Tensor scores = empty({rows, k}, points.dtype());
-      matmul(points.narrow(0, begin, rows), centroids_t, scores);
-      const T* s = scores.data_ptr<T>();
-      parallel_for(0, rows, 64, [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) {
-          const T* row = s + r * k;
-          int64_t best = 0;
-          T best_score = row[0] - half_norm[0];
-          for (int64_t j = 1; j < k; ++j) {
-            const T score = row[j] - half_norm[static_cast<size_t>(j)];
-            if (score > best_score) {
-              best_score = score;
-              best = j;
-            }
+    // Partial sums over fixed chunks, added in order: the same result whatever the thread count.
+    constexpr int64_t kChunk = 4096;
+    std::vector<double> partial(static_cast<size_t>((n + kChunk - 1) / kChunk), 0.0);
+    parallel_for(0, static_cast<int64_t>(partial.size()), 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t chunk = c0; chunk < c1; ++chunk) {
+        double sum = 0;
+        for (int64_t i = chunk * kChunk; i < std::min(n, (chunk + 1) * kChunk); ++i) {
+          for (int64_t e = 0; e < d; ++e) {
+            const double diff = static_cast<double>(x[i * d + e]) - static_cast<double>(c[a[i] * d + e]);
+            sum += diff * diff;
           }
-          assignment[begin + r] = best;
         }
-      });
-    }
+        partial[static_cast<size_t>(chunk)] = sum;
+      }
+    });
+    double total = 0;
+    for (const double p : partial) total += p;
+    return std::sqrt(total);
   });
 }
 

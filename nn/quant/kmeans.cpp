@@ -58,12 +58,7 @@ void update_centroids(const Tensor& blocks, Tensor& centroids, const Tensor& ass
 }  // namespace
 
 double reconstruction_error(const Tensor& blocks, const Tensor& centroids, const Tensor& assignments) {
-  const Tensor decoded = kernels::index_select(centroids, 0, assignments);
-  const Tensor diff = kernels::binary(kernels::BinaryOp::sub, decoded, blocks).to(DType::f64).contiguous();
-  const double* d = diff.data_ptr<double>();
-  double total = 0;
-  for (int64_t i = 0; i < diff.numel(); ++i) total += d[i] * d[i];
-  return std::sqrt(total);
+  return kernels::assignment_error(blocks, centroids, assignments);
 }
 
 KMeansResult kmeans(const Tensor& blocks_in, const KMeansOptions& o, const Tensor& initial_centroids) {

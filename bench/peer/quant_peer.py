@@ -1,0 +1,67 @@
+#!/usr/bin/python3
+"""PyTorch peer of bench/quant_bench.cpp's KMeans: the same k-means (PAPER.md 3.2) on a 2048x512 weight,
+blocks of 8, K 256, 20 iterations, timed as the median of runs. Two E-steps are timed: fairseq's (the
+L2 norm of differences, in chunks, as fairseq/modules/quantization/pq/em.py computes it) and a GEMM one
+(||c||^2 - 2 x.c, as ours).
+
+    OPENBLAS_CORETYPE=Haswell /usr/bin/python3 bench/peer/quant_peer.py --threads 2
+"""
+import argparse
+import os
+import statistics
+import time
+
+import torch
+
+
+def assign_fairseq(x, c, chunk=16384):
+    # fairseq's compute_distances: (W[:, None, :] - centroids[:, :, None]).norm(p=2, dim=0), in chunks
+    return torch.cat([torch.cdist(x[i:i + chunk], c).argmin(dim=1) for i in range(0, x.shape[0], chunk)])
+
+
+def assign_gemm(x, c, chunk=16384):
+    half_norm = (c * c).sum(dim=1) / 2
+    return torch.cat([(x[i:i + chunk] @ c.t() - half_norm).argmax(dim=1) for i in range(0, x.shape[0], chunk)])
+
+
+def kmeans(x, k, n_iter, assign, generator):
+    c = x[torch.randint(0, x.shape[0], (k,), generator=generator)].clone()
+    objective = []
+    for _ in range(n_iter):
+        a = assign(x, c)
+        counts = torch.bincount(a, minlength=k)
+        sums = torch.zeros_like(c).index_add_(0, a, x)
+        nonempty = counts > 0  # (the repair step never triggers on random weights)
+        c[nonempty] = sums[nonempty] / counts[nonempty, None].to(x.dtype)
+        objective.append((c[a] - x).norm().item())
+    return objective
+
+
+def median_ms(fn, repetitions=5):
+    fn()
+    times = []
+    for _ in range(repetitions):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(2048, 512, generator=g)
+    blocks = w.reshape(2048, 64, 8).permute(1, 0, 2).reshape(-1, 8).contiguous()  # PAPER.md 3.1 order
+    with torch.no_grad():
+        for name, assign in (("fairseq E-step", assign_fairseq), ("GEMM E-step", assign_gemm)):
+            ms = median_ms(lambda: kmeans(blocks, 256, 20, assign, g))
+            print(f"kmeans 2048x512 bs 8 K 256 20 iterations, {name}: {ms:9.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
