@@ -3,33 +3,13 @@
 
     OPENBLAS_CORETYPE=Haswell /usr/bin/python3 bench/peer/kernels_peer.py --threads 2
 """
-import argparse
-import os
-import statistics
-import time
-
 import torch
 
-
-def median_ms(fn, min_time=0.5, repetitions=5):
-    fn()  # warm-up
-    medians = []
-    for _ in range(repetitions):
-        count, start = 0, time.perf_counter()
-        while time.perf_counter() - start < min_time / repetitions or count == 0:
-            fn()
-            count += 1
-        medians.append((time.perf_counter() - start) / count * 1e3)
-    return statistics.median(medians)
+from peer_common import median_ms, setup
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    setup(__doc__)
     with torch.no_grad():
         for n in (256, 512, 1024, 2048):
             a, b = torch.randn(n, n), torch.randn(n, n)

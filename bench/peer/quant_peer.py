@@ -6,12 +6,9 @@ L2 norm of differences, in chunks, as fairseq/modules/quantization/pq/em.py comp
 
     OPENBLAS_CORETYPE=Haswell /usr/bin/python3 bench/peer/quant_peer.py --threads 2
 """
-import argparse
-import os
-import statistics
-import time
-
 import torch
+
+from peer_common import median_ms, setup
 
 
 def assign_fairseq(x, c, chunk=16384):
@@ -37,29 +34,14 @@ def kmeans(x, k, n_iter, assign, generator):
     return objective
 
 
-def median_ms(fn, repetitions=5):
-    fn()
-    times = []
-    for _ in range(repetitions):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    setup(__doc__)
     g = torch.Generator().manual_seed(0)
     w = torch.randn(2048, 512, generator=g)
     blocks = w.reshape(2048, 64, 8).permute(1, 0, 2).reshape(-1, 8).contiguous()  # PAPER.md 3.1 order
     with torch.no_grad():
         for name, assign in (("fairseq E-step", assign_fairseq), ("GEMM E-step", assign_gemm)):
-            ms = median_ms(lambda: kmeans(blocks, 256, 20, assign, g))
+            ms = median_ms(lambda: kmeans(blocks, 256, 20, assign, g), min_time=5.0)
             print(f"kmeans 2048x512 bs 8 K 256 20 iterations, {name}: {ms:9.1f} ms")
 
 

@@ -67,20 +67,27 @@ namespace qn::kernels::cpu {
 
 namespace {
 
+// ||c_j||^2 / 2 for each centroid row: nearest in L2 = argmax_j (x.c_j - ||c_j||^2 / 2).
+template <class T>
+std::vector<T> half_squared_norms(const T* centroids, int64_t k, int64_t d) {
+  std::vector<T> out(static_cast<size_t>(k));
+  for (int64_t j = 0; j < k; ++j) {
+    T sum = 0;
+    for (int64_t e = 0; e < d; ++e) sum += centroids[j * d + e] * centroids[j * d + e];
+    out[static_cast<size_t>(j)] = sum / 2;
+  }
+  return out;
+}
+
 // The nearest of k centroids to each of n points of small dimension d: scores x.c - ||c||^2 / 2 for all
 // centroids at once (the centroids transposed, (d, k), so the inner loop runs over centroids in vector
 // lanes), then an argmax kept per lane and reduced at the end, lowest index first on ties.
 template <class T>
 void nearest_small_dim(const T* points, const T* centroids, int64_t n, int64_t k, int64_t d, int64_t* out) {
-  std::vector<T> transposed(static_cast<size_t>(d * k)), half_norm(static_cast<size_t>(k));
+  const std::vector<T> half_norm = half_squared_norms(centroids, k, d);
+  std::vector<T> transposed(static_cast<size_t>(d * k));
   for (int64_t j = 0; j < k; ++j) {
-    T norm = 0;
-    for (int64_t e = 0; e < d; ++e) {
-      const T v = centroids[j * d + e];
-      transposed[static_cast<size_t>(e * k + j)] = v;
-      norm += v * v;
-    }
-    half_norm[static_cast<size_t>(j)] = norm / 2;
+    for (int64_t e = 0; e < d; ++e) transposed[static_cast<size_t>(e * k + j)] = centroids[j * d + e];
   }
   constexpr int64_t kLanes = 16;
   const int64_t padded = (k + kLanes - 1) / kLanes * kLanes;
@@ -125,13 +132,7 @@ template <class T>
 void nearest_by_gemm(const Tensor& points, const Tensor& centroids, Tensor& out) {
   const int64_t n = points.size(0), k = centroids.size(0), d = points.size(1);
   constexpr int64_t kChunk = 4096;
-  const T* c = centroids.data_ptr<T>();
-  std::vector<T> half_norm(static_cast<size_t>(k));
-  for (int64_t j = 0; j < k; ++j) {
-    T sum = 0;
-    for (int64_t e = 0; e < d; ++e) sum += c[j * d + e] * c[j * d + e];
-    half_norm[static_cast<size_t>(j)] = sum / 2;
-  }
+  const std::vector<T> half_norm = half_squared_norms(centroids.data_ptr<T>(), k, d);
   int64_t* assignment = out.data_ptr<int64_t>();
   const Tensor centroids_t = centroids.transpose(0, 1);
   for (int64_t begin = 0; begin < n; begin += kChunk) {

@@ -49,9 +49,7 @@ bool repair_empty_clusters(const Tensor& blocks, Tensor& centroids, Tensor& assi
 void update_centroids(const Tensor& blocks, Tensor& centroids, const Tensor& assignments,
                       const std::vector<int64_t>& counts) {
   const Tensor sums = kernels::index_add(zeros_like(centroids), 0, assignments, blocks);
-  Tensor divisor = empty({centroids.size(0), 1}, centroids.dtype());
-  for (int64_t k = 0; k < centroids.size(0); ++k)
-    divisor.select(0, k).fill_(static_cast<double>(counts[static_cast<size_t>(k)]));
+  const Tensor divisor = from_vector<int64_t>(counts, {centroids.size(0), 1}).to(centroids.dtype());
   centroids.copy_(kernels::binary(kernels::BinaryOp::div, sums, divisor));
 }
 

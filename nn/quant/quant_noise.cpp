@@ -43,7 +43,7 @@ Tensor WeightNoise::proxy_mask(const Tensor& uniforms) const {
 }
 
 Tensor WeightNoise::apply_proxy_mask(const Tensor& weight, const Tensor& mask) const {
-  const double keep = options_.rescale && options_.p < 1 ? 1.0 / (1.0 - options_.p) : (options_.p < 1 ? 1.0 : 0.0);
+  const double keep = options_.rescale && options_.p < 1 ? 1.0 / (1.0 - options_.p) : 1.0;  // p = 1 drops all
   const Tensor factor = kernels::where(mask, scalar_tensor(0.0, weight.dtype()), scalar_tensor(keep, weight.dtype()));
   const int64_t units = layout_.row_size / unit_size_;
   const Tensor rows = weight.detach().reshape({layout_.rows, units, unit_size_});
