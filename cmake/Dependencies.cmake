@@ -45,6 +45,10 @@ qn_report("zlib" "found ${ZLIB_VERSION_STRING}")
 find_package(CLI11 CONFIG REQUIRED)
 qn_report("CLI11" "found ${CLI11_VERSION}")
 
+# --- yaml-cpp (required: iPQ quantization configs in fairseq's YAML schema).
+find_package(yaml-cpp REQUIRED)
+qn_report("yaml-cpp" "found ${yaml-cpp_VERSION}")
+
 # --- CUDA toolkit (optional). Debian's CUDA lives under /usr/local/cuda, outside the default path.
 if(NOT DEFINED CUDAToolkit_ROOT AND EXISTS /usr/local/cuda)
   set(CUDAToolkit_ROOT /usr/local/cuda)

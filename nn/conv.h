@@ -4,10 +4,8 @@
 #pragma once
 
 #include <array>
-#include <memory>
 
-#include "nn/module.h"
-#include "nn/quant/quant_noise.h"
+#include "nn/quantizable.h"
 
 namespace qn::nn {
 
@@ -65,23 +63,15 @@ struct Conv2dOptions {
   quant::QuantNoise quant_noise_;
 };
 
-class Conv2d : public Module {
+// weight / bias / effective_weight() / quantize(): see QuantizableLayer.
+class Conv2d : public QuantizableLayer {
  public:
   explicit Conv2d(const Conv2dOptions& options);
   Tensor forward(const Tensor& x) override;
   // The kernel parameters for an input of height h and width w (where 'same' padding depends on them).
   Conv2dParams params_for(int64_t h, int64_t w) const;
 
-  // The weight this forward uses: the parameter, or its noised/quantized form in training.
-  Tensor effective_weight();
-  quant::WeightNoise* noise() { return noise_.get(); }
-
   const Conv2dOptions options;
-  Tensor weight;
-  Tensor bias;  // undefined without bias
-
- private:
-  std::unique_ptr<quant::WeightNoise> noise_;  // null without Quant-Noise
 };
 
 }  // namespace qn::nn

@@ -2,11 +2,9 @@
 // The padding_idx row starts at zero and receives no gradient (as torch.nn.Embedding).
 #pragma once
 
-#include <memory>
 #include <optional>
 
-#include "nn/module.h"
-#include "nn/quant/quant_noise.h"
+#include "nn/quantizable.h"
 
 namespace qn::nn {
 
@@ -26,20 +24,14 @@ struct EmbeddingOptions {
   quant::QuantNoise quant_noise_;
 };
 
-class Embedding : public Module {
+// weight / effective_weight() / quantize(): see QuantizableLayer. Once product-quantized the padding row
+// is quantized and trained like any other (fairseq's PQEmbedding has no padding_idx; kept for parity).
+class Embedding : public QuantizableLayer {
  public:
   explicit Embedding(const EmbeddingOptions& options);
   Tensor forward(const Tensor& indices) override;
 
-  // The table this forward uses: the parameter, or its noised/quantized form in training.
-  Tensor effective_weight();
-  quant::WeightNoise* noise() { return noise_.get(); }
-
   const EmbeddingOptions options;
-  Tensor weight;
-
- private:
-  std::unique_ptr<quant::WeightNoise> noise_;  // null without Quant-Noise
 };
 
 }  // namespace qn::nn

@@ -7,28 +7,24 @@
 namespace qn::nn {
 
 // PyTorch's defaults: weight kaiming_uniform(a = sqrt(5)), i.e. U(+-1/sqrt(in)); bias U(+-1/sqrt(in)).
-Linear::Linear(const LinearOptions& o) : Module("Linear"), options(o) {
+Linear::Linear(const LinearOptions& o)
+    : QuantizableLayer("Linear", quant::LayerKind::kLinear, o.quant_noise_), options(o) {
   QN_CHECK(o.in_features_ > 0 && o.out_features_ > 0, "Linear", "features must be positive, got ", o.in_features_,
            " -> ", o.out_features_);
-  weight = register_parameter("weight", empty({o.out_features_, o.in_features_}));
+  init_weight({o.out_features_, o.in_features_});
   init::kaiming_uniform_(weight, std::sqrt(5.0));
   if (o.bias_) {
     bias = register_parameter("bias", empty({o.out_features_}));
     const double bound = 1.0 / std::sqrt(static_cast<double>(o.in_features_));
     init::uniform_(bias, -bound, bound);
   }
-  if (o.quant_noise_.active()) {
-    noise_ = std::make_unique<quant::WeightNoise>(o.quant_noise_, quant::LayerKind::kLinear, weight.shape());
-  }
 }
-
-Tensor Linear::effective_weight() { return noise_ ? noise_->apply(weight, is_training()) : weight; }
 
 Tensor Linear::forward(const Tensor& x) {
   QN_CHECK(x.dim() >= 1 && x.size(-1) == options.in_features_, "Linear", "expected input (..., ", options.in_features_,
            "), got ", x.describe());
   const Tensor y = matmul(x, transpose(effective_weight(), 0, 1));
-  return bias.defined() ? add(y, bias) : y;
+  return finish(bias.defined() ? add(y, bias) : y);
 }
 
 }  // namespace qn::nn

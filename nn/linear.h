@@ -1,10 +1,7 @@
 // Linear: y = x W^T + b.  x (..., in) -> (..., out); weight (out, in), bias (out).
 #pragma once
 
-#include <memory>
-
-#include "nn/module.h"
-#include "nn/quant/quant_noise.h"
+#include "nn/quantizable.h"
 
 namespace qn::nn {
 
@@ -24,21 +21,13 @@ struct LinearOptions {
   quant::QuantNoise quant_noise_;
 };
 
-class Linear : public Module {
+// weight / bias / effective_weight() / quantize(): see QuantizableLayer.
+class Linear : public QuantizableLayer {
  public:
   explicit Linear(const LinearOptions& options);
   Tensor forward(const Tensor& x) override;
 
-  // The weight this forward uses: the parameter, or its noised/quantized form in training.
-  Tensor effective_weight();
-  quant::WeightNoise* noise() { return noise_.get(); }
-
   const LinearOptions options;
-  Tensor weight;
-  Tensor bias;  // undefined without bias
-
- private:
-  std::unique_ptr<quant::WeightNoise> noise_;  // null without Quant-Noise
 };
 
 }  // namespace qn::nn

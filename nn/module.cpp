@@ -40,6 +40,22 @@ Tensor& Module::register_buffer(const std::string& name, Tensor value) {
   return buffers_.back().tensor;
 }
 
+void Module::unregister_parameter(const std::string& name) {
+  const auto found =
+      std::find_if(parameters_.begin(), parameters_.end(), [&](const NamedTensor& p) { return p.name == name; });
+  QN_CHECK(found != parameters_.end(), "unregister_parameter", type_name_, " has no parameter '", name, "'");
+  parameters_.erase(found);
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modules() const {
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> out;
+  for (const auto& [name, child] : children_) {
+    out.emplace_back(name, child);
+    for (auto& [sub_name, sub] : child->named_modules()) out.emplace_back(name + "." + sub_name, std::move(sub));
+  }
+  return out;
+}
+
 void Module::add_child(const std::string& name, std::shared_ptr<Module> module) {
   check_new_name(name);
   QN_CHECK(module != nullptr, "register_module", "submodule '", name, "' of ", type_name_, " is null");

@@ -32,6 +32,8 @@ class Module {
   std::vector<Tensor> parameters() const;
   std::vector<NamedTensor> named_buffers() const;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const { return children_; }
+  // Every submodule by dotted path, depth first in registration order (this module itself excluded).
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_modules() const;
 
   // --- modes
   void train(bool training = true);  // this module and every submodule
@@ -55,6 +57,9 @@ class Module {
   // Registration, from constructors. Parameters are marked requires_grad.
   Tensor& register_parameter(const std::string& name, Tensor value);
   Tensor& register_buffer(const std::string& name, Tensor value);
+  // Drops a parameter from the tree (e.g. a dense weight replaced by its quantized form); the module's own
+  // handle to the tensor is its business.
+  void unregister_parameter(const std::string& name);
   template <class M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
     add_child(name, module);

@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build ccache git
   libopenblas-openmp-dev   # BLAS; the OpenMP build shares one thread pool with the engine
   libgtest-dev libbenchmark-dev
-  libstb-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
+  libstb-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libyaml-cpp-dev
 )
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=(python3-torch dataset-fashion-mnist)

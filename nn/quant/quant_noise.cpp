@@ -13,6 +13,8 @@ const char* noise_mode_name(NoiseMode mode) {
       return "int8";
     case NoiseMode::kInt4:
       return "int4";
+    case NoiseMode::kPq:
+      return "pq";
   }
   return "?";
 }
@@ -20,18 +22,35 @@ const char* noise_mode_name(NoiseMode mode) {
 WeightNoise::WeightNoise(const QuantNoise& options, LayerKind kind, const Shape& weight_shape) : options_(options) {
   const char* name = layer_kind_name(kind);
   QN_CHECK(options.p >= 0 && options.p <= 1, name, "quant-noise rate must lie in [0, 1], got ", options.p);
-  QN_CHECK(!options.scalar() || options.update_step >= 1, name, "update_step must be >= 1, got ", options.update_step);
-  if (!options.scalar()) {
-    layout_ = BlockLayout::of(kind, weight_shape, options.block_size);
-    const bool kernel_units = kind == LayerKind::kConv2d && options.whole_kernels && layout_.kernel_area > 1;
-    unit_size_ = kernel_units ? layout_.kernel_area : options.block_size;
+  QN_CHECK(options.mode == NoiseMode::kProxy || options.update_step >= 1, name, "update_step must be >= 1, got ",
+           options.update_step);
+  if (options.scalar()) {
+    scalar_.emplace(options.bits(), options.observer, options.update_step);
+    return;
+  }
+  layout_ = BlockLayout::of(kind, weight_shape, options.block_size);
+  const bool kernel_units = kind == LayerKind::kConv2d && options.whole_kernels && layout_.kernel_area > 1;
+  QN_CHECK(!kernel_units || options.mode == NoiseMode::kProxy, name,
+           "whole-kernel noise is a proxy-noise mode; pq noise follows the PQ blocks");
+  unit_size_ = kernel_units ? layout_.kernel_area : options.block_size;
+  if (options.mode == NoiseMode::kPq) {
+    QN_CHECK(options.pq_centroids >= 1 && options.pq_centroids <= layout_.num_blocks(), name,
+             "pq noise needs 1 <= K <= ", layout_.num_blocks(),
+             " (the weight's blocks), got K = ", options.pq_centroids);
+    QN_CHECK(options.pq_iterations >= 1, name, "pq_iterations must be >= 1, got ", options.pq_iterations);
   }
 }
 
+const QParams& WeightNoise::qparams() const {
+  QN_CHECK(scalar_.has_value(), "WeightNoise", "qparams exist only in int8/int4 mode, not ",
+           noise_mode_name(options_.mode));
+  return scalar_->qparams();
+}
+
 Tensor WeightNoise::apply(Tensor& weight, bool training) {
-  if (options_.scalar()) return scalar(weight, training);
+  if (scalar_) return scalar_->apply(weight, training ? options_.p : 1.0, options_.generator);
   if (!training || options_.p == 0) return weight;  // no draws at all
-  return proxy(weight);
+  return options_.mode == NoiseMode::kPq ? pq(weight) : proxy(weight);
 }
 
 Tensor WeightNoise::draw_proxy_uniforms() {
@@ -60,13 +79,22 @@ Tensor WeightNoise::proxy(Tensor& weight) {
   return straight_through(weight, noised);
 }
 
-Tensor WeightNoise::scalar(const Tensor& weight, bool training) {
-  if (forwards_ % options_.update_step == 0) qparams_ = observe(weight.detach(), options_.bits(), options_.observer);
-  ++forwards_;
-  const double p = training ? options_.p : 1.0;
-  const Tensor uniforms = p < 1 ? rand(weight.shape(), DType::f32, options_.generator) : Tensor();
-  const kernels::ScalarNoise mixed = kernels::scalar_quant_noise(weight.detach(), qparams_, uniforms, p);
-  return straight_through(weight, mixed.value, mixed.pass);
+// W + mask * (W_hat - W) per block, W_hat decoded from a codebook refreshed every update_step forwards.
+Tensor WeightNoise::pq(const Tensor& weight) {
+  if (pq_forwards_ % options_.update_step == 0) {
+    KMeansOptions kmeans;
+    kmeans.n_centroids = options_.pq_centroids;
+    kmeans.n_iter = options_.pq_iterations;
+    kmeans.generator = options_.generator;
+    pq_codebook_ = pq_encode(weight, layout_, kmeans);
+  }
+  ++pq_forwards_;
+  const Tensor dropped = proxy_mask(draw_proxy_uniforms());  // (rows, blocks per row)
+  const Shape blocks{layout_.rows, layout_.blocks_per_row(), layout_.block_size};
+  const Tensor decoded = pq_decode(pq_codebook_->centroids, pq_codebook_->assignments, layout_).reshape(blocks);
+  const Tensor dense = weight.detach().reshape(blocks);
+  const Tensor noised = kernels::where(dropped.reshape({blocks[0], blocks[1], 1}), decoded, dense);
+  return straight_through(weight, noised.view(weight.shape()));
 }
 
 }  // namespace qn::nn::quant

@@ -7,19 +7,25 @@
 //              reports the fully quantized layer), against the clamped weight:
 //                W_eff = clamp(W) + m * (Q(W) - clamp(W)),   dL/dW = dL/dW_eff * [W inside the range]
 //              with (s, z) recomputed from the weight every update_step forwards (training and eval).
+//   pq         blocks (as proxy) are replaced with probability p by their centroid in a product
+//              quantization of the weight (k-means with pq_centroids, pq_iterations), recomputed every
+//              update_step training forwards; the gradient passes straight through to every entry. In eval
+//              the weight is used as is: the real quantization is iPQ's, after training.
 // Masks come from a Philox generator (one f32 uniform per block, row-major over (row, block); one per
 // entry for int8/int4), so a (seed, offset) replays them.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "core/generator.h"
 #include "nn/quant/block_layout.h"
+#include "nn/quant/pq.h"
 #include "nn/quant/scalar.h"
 
 namespace qn::nn::quant {
 
-enum class NoiseMode { kProxy, kInt8, kInt4 };
+enum class NoiseMode { kProxy, kInt8, kInt4, kPq };
 const char* noise_mode_name(NoiseMode mode);
 
 struct QuantNoise {
@@ -32,12 +38,18 @@ struct QuantNoise {
   bool rescale = true;                       // proxy: kept blocks times 1/(1 - p)
   bool destructive = false;                  // fairseq compatibility: write the noised weight back into the parameter
   Observer observer = Observer::kHistogram;  // int8/int4
-  int64_t update_step = 1000;                // int8/int4: forwards between recomputations of (s, z)
-  Generator* generator = nullptr;            // nullptr: the default generator
+  int64_t update_step = 1000;                // int8/int4/pq: forwards between recomputations of (s, z) or centroids
+  int64_t pq_centroids = 256;                // pq: K of the noise's codebook
+  int64_t pq_iterations = 5;                 // pq: k-means iterations per recomputation
+  // int8/int4: also fake-quantize the layer's output (ActivationQuantizer with the same bits and observer,
+  // update_step 1000, p = 0), as fairseq's quantize_model_ does.
+  bool quantize_output = false;
+  Generator* generator = nullptr;  // nullptr: the default generator
 
-  bool scalar() const { return mode != NoiseMode::kProxy; }
+  bool scalar() const { return mode == NoiseMode::kInt8 || mode == NoiseMode::kInt4; }
+  bool blockwise() const { return !scalar(); }  // proxy and pq: units of block_size entries
   int bits() const { return mode == NoiseMode::kInt4 ? 4 : 8; }
-  // Whether the layer's forward changes at all: proxy noise with p > 0, or any scalar quantization.
+  // Whether the layer's forward changes at all: block noise with p > 0, or any scalar quantization.
   bool active() const { return scalar() || p > 0; }
 };
 
@@ -59,18 +71,22 @@ class WeightNoise {
 
   const QuantNoise& options() const { return options_; }
   int64_t unit_size() const { return unit_size_; }
-  int64_t forwards() const { return forwards_; }
-  const QParams& qparams() const { return qparams_; }
+  // Forwards seen (int8/int4: all of them; pq: training ones), for update_step.
+  int64_t forwards() const { return scalar_ ? scalar_->calls() : pq_forwards_; }
+  const QParams& qparams() const;
+  // pq: the codebook the last training forward used (empty before the first).
+  const std::optional<PqCodebook>& pq_codebook() const { return pq_codebook_; }
 
  private:
   Tensor proxy(Tensor& weight);
-  Tensor scalar(const Tensor& weight, bool training);
+  Tensor pq(const Tensor& weight);
 
   QuantNoise options_;
   BlockLayout layout_;
-  int64_t unit_size_ = 0;  // entries per noise unit (proxy)
-  int64_t forwards_ = 0;   // scalar: forwards seen, for update_step
-  QParams qparams_;
+  int64_t unit_size_ = 0;                      // entries per noise unit (proxy, pq)
+  std::optional<ScalarFakeQuantizer> scalar_;  // int8/int4
+  int64_t pq_forwards_ = 0;
+  std::optional<PqCodebook> pq_codebook_;
 };
 
 }  // namespace qn::nn::quant

@@ -5,6 +5,8 @@
 #include <limits>
 #include <vector>
 
+#include "autograd/ops.h"
+
 namespace qn::nn::quant {
 namespace {
 
@@ -148,6 +150,20 @@ QParams observe(const Tensor& w, int bits, Observer observer) {
     }
   }
   throw_error("quantize", "unknown observer");
+}
+
+ScalarFakeQuantizer::ScalarFakeQuantizer(int bits, Observer observer, int64_t update_step)
+    : bits_(bits), observer_(observer), update_step_(update_step) {
+  check_bits(bits);
+  QN_CHECK(update_step >= 1, "quantize", "update_step must be >= 1, got ", update_step);
+}
+
+Tensor ScalarFakeQuantizer::apply(const Tensor& x, double p, Generator* generator) {
+  if (calls_ % update_step_ == 0) qparams_ = observe(x.detach(), bits_, observer_);
+  ++calls_;
+  const Tensor uniforms = p < 1 ? rand(x.shape(), DType::f32, generator) : Tensor();
+  const kernels::ScalarNoise mixed = kernels::scalar_quant_noise(x.detach(), qparams_, uniforms, p);
+  return straight_through(x, mixed.value, mixed.pass);
 }
 
 }  // namespace qn::nn::quant

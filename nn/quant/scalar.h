@@ -7,8 +7,10 @@
 //   kPerChannel  per output channel (dim 0), symmetric: s = max(|m-|, m+) / (qmax / 2), z = (qmax + 1) / 2
 #pragma once
 
+#include <cstdint>
 #include <utility>
 
+#include "core/generator.h"
 #include "kernels/quant.h"
 
 namespace qn::nn::quant {
@@ -21,5 +23,28 @@ QParams observe(const Tensor& w, int bits, Observer observer);
 
 // HistogramObserver's clipping window for w at `bits` (its L2 search with 2^bits target bins).
 std::pair<float, float> histogram_range(const Tensor& w, int bits, int64_t bins = 2048);
+
+// Fake quantization with noise mixing and a straight-through gradient (PAPER.md 2.2), shared by weights and
+// activations: each element is replaced by its quantized value with probability p, the rest are clamped,
+//   out = clamp(x) + m * (Q(x) - clamp(x)),   dL/dx = dL/dout * [x inside the range],
+// with (s, z) recomputed from the (detached) input on calls 0, update_step, 2 update_step, ...
+class ScalarFakeQuantizer {
+ public:
+  ScalarFakeQuantizer(int bits, Observer observer, int64_t update_step);
+
+  // p = 1 quantizes every element and draws nothing; otherwise one f32 uniform per element from generator.
+  Tensor apply(const Tensor& x, double p, Generator* generator);
+
+  int bits() const { return bits_; }
+  int64_t calls() const { return calls_; }
+  const QParams& qparams() const { return qparams_; }
+
+ private:
+  int bits_;
+  Observer observer_;
+  int64_t update_step_;
+  int64_t calls_ = 0;
+  QParams qparams_;
+};
 
 }  // namespace qn::nn::quant
