@@ -53,6 +53,7 @@ void save_checkpoint(const std::string& path, const nn::Module& model, const Opt
       {"num_updates", info.progress.num_updates},
       {"epoch", info.progress.epoch},
       {"data_position", info.progress.data_position},
+      {"extra", info.extra},
       // 64-bit values as strings: JSON readers elsewhere may hold numbers as doubles.
       {"rng", {{"seed", std::to_string(generator.seed())}, {"offset", std::to_string(generator.offset())}}},
   };
@@ -60,7 +61,8 @@ void save_checkpoint(const std::string& path, const nn::Module& model, const Opt
 }
 
 CheckpointInfo load_checkpoint(const std::string& path, nn::Module& model, Optimizer* optimizer, Generator& generator,
-                               const std::string& expected_model_name, const nlohmann::json& expected_config) {
+                               const std::string& expected_model_name, const nlohmann::json& expected_config,
+                               const std::function<void(const nlohmann::json& extra)>& prepare) {
   const SafetensorsContent content = load_safetensors(path);
   const auto found = content.metadata.find(kMetadataKey);
   QN_CHECK(found != content.metadata.end(), "load_checkpoint", "'", path, "' is not a quantnoise checkpoint (no '",
@@ -85,6 +87,8 @@ CheckpointInfo load_checkpoint(const std::string& path, nn::Module& model, Optim
   } catch (const nlohmann::json::exception& e) {
     throw_error("load_checkpoint", detail::concat("'", path, "' has malformed metadata: ", e.what()));
   }
+  const nlohmann::json extra = meta.value("extra", nlohmann::json());
+  if (prepare) prepare(extra);
   // Tensors: the model strictly (all or nothing), then the optimizer.
   model.load_state_dict(strip(content.tensors, kModelPrefix), true);
   if (optimizer) optimizer->load_state_dict(strip(content.tensors, kOptimizerPrefix));
@@ -96,6 +100,7 @@ CheckpointInfo load_checkpoint(const std::string& path, nn::Module& model, Optim
   info.model_config = meta.at("model_config");
   info.progress = {meta.at("num_updates").get<int64_t>(), meta.at("epoch").get<int64_t>(),
                    meta.at("data_position").get<int64_t>()};
+  info.extra = extra;
   return info;
 }
 

@@ -6,6 +6,7 @@
 // atomic (temporary file, fsync, rename): a run killed mid-write leaves the previous checkpoint intact.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -27,6 +28,7 @@ struct CheckpointInfo {
   std::string model_name;
   nlohmann::json model_config;  // what the model was built from; must match on load
   TrainingProgress progress;
+  nlohmann::json extra = nullptr;  // state of whatever else shapes the run (the iPQ stage); null when none
 };
 
 void save_checkpoint(const std::string& path, const nn::Module& model, const Optimizer* optimizer,
@@ -34,8 +36,11 @@ void save_checkpoint(const std::string& path, const nn::Module& model, const Opt
 
 // Restores model, optimizer (when given) and generator in place and returns the stored info. Throws
 // qn::Error, changing nothing, when the file's format version, model name or config differ from expected
-// (naming each differing config key) or its tensors do not fit the model.
+// (naming each differing config key) or its tensors do not fit the model. prepare, when given, is called
+// with the stored extra state after the metadata is checked and before any tensor loads, to bring the
+// model to the shapes it was saved with (layers product-quantized by earlier iPQ stages).
 CheckpointInfo load_checkpoint(const std::string& path, nn::Module& model, Optimizer* optimizer, Generator& generator,
-                               const std::string& expected_model_name, const nlohmann::json& expected_config);
+                               const std::string& expected_model_name, const nlohmann::json& expected_config,
+                               const std::function<void(const nlohmann::json& extra)>& prepare = {});
 
 }  // namespace qn::train

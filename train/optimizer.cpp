@@ -6,7 +6,12 @@
 
 namespace qn::train {
 
-Optimizer::Optimizer(std::vector<ParamGroup> groups) : groups_(std::move(groups)) {
+Optimizer::Optimizer(std::vector<ParamGroup> groups) { reset(std::move(groups)); }
+
+void Optimizer::reset(std::vector<ParamGroup> groups) {
+  groups_ = std::move(groups);
+  state_.clear();
+  steps_ = 0;
   QN_CHECK(!groups_.empty(), "Optimizer", "no parameter groups");
   for (const ParamGroup& g : groups_) {
     QN_CHECK(g.lr >= 0 && g.weight_decay >= 0, "Optimizer", "lr and weight_decay must be non-negative, got ", g.lr,

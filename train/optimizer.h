@@ -21,10 +21,15 @@ class Optimizer {
   explicit Optimizer(std::vector<ParamGroup> groups);
   virtual ~Optimizer() = default;
 
+  // Starts afresh on new parameter groups, as a newly built optimizer of the same kind: every moment and the
+  // step count are dropped (iPQ's stage switch, PAPER.md 3.4).
+  void reset(std::vector<ParamGroup> groups);
+
   // One update of every parameter that has a gradient.
   void step();
   void zero_grad();
   std::vector<ParamGroup>& groups() { return groups_; }
+  const std::vector<ParamGroup>& groups() const { return groups_; }
   int64_t steps() const { return steps_; }
 
   // The per-parameter state ("<group>.<index>.<name>", e.g. "0.3.exp_avg") and the step count.

@@ -64,7 +64,9 @@ void Trainer::log_json(const std::string& event, const std::vector<std::pair<std
 void Trainer::save(const std::string& name) {
   if (options_.save_dir.empty()) return;
   const std::string path = checkpoint_path(name);
-  save_checkpoint(path, model_, &optimizer_, generator_, {identity_.model_name, identity_.model_config, progress_});
+  save_checkpoint(
+      path, model_, &optimizer_, generator_,
+      {identity_.model_name, identity_.model_config, progress_, hooks_ ? hooks_->state() : nlohmann::json()});
   if (name == "checkpoint_last") {
     last_checkpoint_ = path;
     last_checkpoint_update_ = progress_.num_updates;
@@ -88,6 +90,7 @@ void Trainer::diverged(const std::string& what, double value) {
 bool Trainer::run_update() {
   const int64_t available = task_.batches_per_epoch() - progress_.data_position;
   const int64_t micro_batches = std::min<int64_t>(options_.update_freq, available);
+  if (hooks_) hooks_->before_update(progress_.num_updates, optimizer_);
   if (schedule_) schedule_->apply(optimizer_, progress_.num_updates);
   optimizer_.zero_grad();
 
@@ -229,8 +232,12 @@ void Trainer::resume_if_asked() {
     say("no checkpoint in " + options_.save_dir + " to resume from; starting from scratch");
     return;
   }
+  const auto prepare = [&](const nlohmann::json& state) {
+    if (hooks_) hooks_->restore(state, optimizer_);
+  };
   progress_ =
-      load_checkpoint(path, model_, &optimizer_, generator_, identity_.model_name, identity_.model_config).progress;
+      load_checkpoint(path, model_, &optimizer_, generator_, identity_.model_name, identity_.model_config, prepare)
+          .progress;
   last_checkpoint_ = path;
   last_checkpoint_update_ = progress_.num_updates;
   say("resumed from " + path + " at update " + std::to_string(progress_.num_updates) + " (epoch " +

@@ -49,6 +49,19 @@ class TrainingTask {
   virtual Metrics evaluate() { return {}; }
 };
 
+// Changes to the model at set updates (iPQ's stages), with state of their own that checkpoints carry.
+class TrainingHooks {
+ public:
+  virtual ~TrainingHooks() = default;
+  // Before each update, given the number of updates done (0 before the first); may change the model and
+  // reset the optimizer.
+  virtual void before_update(int64_t num_updates, Optimizer& optimizer) = 0;
+  // Stored in checkpoints, and handed to restore before a resumed run's tensors load so that the model and
+  // optimizer can take the shapes they were saved with.
+  virtual nlohmann::json state() const = 0;
+  virtual void restore(const nlohmann::json& state, Optimizer& optimizer) = 0;
+};
+
 enum class NonFiniteLoss { kStop, kSkip };
 enum class ProgressStyle { kAuto, kBar, kLines, kNone };  // kAuto: a bar on a terminal, lines otherwise
 
@@ -94,6 +107,8 @@ class Trainer {
 
   // Where progress lines and the bar go (default std::cerr).
   void set_output(std::ostream& out) { out_ = &out; }
+  // Hooks run before each update and saved with checkpoints (must outlive the Trainer; null: none).
+  void set_hooks(TrainingHooks* hooks) { hooks_ = hooks; }
 
   std::string checkpoint_path(const std::string& name) const;
 
@@ -128,6 +143,7 @@ class Trainer {
   CheckpointInfo identity_;
   TrainerOptions options_;
   std::ostream* out_;
+  TrainingHooks* hooks_ = nullptr;
 
   // The state of one fit().
   TrainingProgress progress_;
