@@ -1,0 +1,204 @@
+#include "nn/quant/compressed.h"
+
+#include <map>
+#include <set>
+
+#include "core/safetensors.h"
+#include "nn/quant/size_report.h"
+
+namespace qn::nn::quant {
+namespace {
+
+constexpr const char* kOp = "compressed model";
+
+void check_supported(const CompressOptions& o) {
+  QN_CHECK(o.centroid_bits == 16 && o.other_bits == 32, kOp,
+           "files store fp16 centroids and f32 other parameters; centroid_bits ", o.centroid_bits, " / other_bits ",
+           o.other_bits, " exist only in the size report");
+}
+
+std::map<std::string, std::shared_ptr<QuantizableLayer>> pq_layers(const Module& model) {
+  std::map<std::string, std::shared_ptr<QuantizableLayer>> out;
+  for (const auto& [name, module] : model.named_modules()) {
+    auto layer = std::dynamic_pointer_cast<QuantizableLayer>(module);
+    if (layer && layer->is_product_quantized()) out[name] = layer;
+  }
+  return out;
+}
+
+// "a.b.centroids" -> is it the PQ state of layer "a.b"?
+bool is_pq_state(const std::string& tensor, const std::map<std::string, std::shared_ptr<QuantizableLayer>>& layers) {
+  const size_t dot = tensor.rfind('.');
+  if (dot == std::string::npos) return false;
+  const std::string leaf = tensor.substr(dot + 1);
+  return (leaf == "centroids" || leaf == "assignments" || leaf == "counts") && layers.count(tensor.substr(0, dot));
+}
+
+}  // namespace
+
+std::vector<uint8_t> pack_codes(const Tensor& codes, int bits) {
+  QN_CHECK(bits >= 1 && bits <= 32, kOp, "code width must lie in [1, 32], got ", bits);
+  const Tensor c = codes.to(DType::i64).contiguous();
+  const int64_t n = c.numel();
+  std::vector<uint8_t> packed(static_cast<size_t>((n * bits + 7) / 8), 0);
+  const int64_t* values = c.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    const auto v = static_cast<uint64_t>(values[i]);
+    QN_CHECK(values[i] >= 0 && (v >> bits) == 0, kOp, "code ", values[i], " does not fit in ", bits, " bits");
+    const int64_t first_bit = i * bits;
+    for (int b = 0; b < bits; ++b) {
+      if ((v >> b) & 1u) packed[static_cast<size_t>((first_bit + b) / 8)] |= uint8_t(1u << ((first_bit + b) % 8));
+    }
+  }
+  return packed;
+}
+
+Tensor unpack_codes(std::span<const uint8_t> packed, int64_t count, int bits, int64_t n_centroids) {
+  QN_CHECK(bits >= 1 && bits <= 32 && count >= 0, kOp, "bad code layout: ", count, " codes of ", bits, " bits");
+  QN_CHECK(static_cast<int64_t>(packed.size()) == (count * bits + 7) / 8, kOp, count, " codes of ", bits, " bits take ",
+           (count * bits + 7) / 8, " bytes, the file has ", packed.size());
+  Tensor out = empty({count}, DType::i64);
+  int64_t* values = out.data_ptr<int64_t>();
+  for (int64_t i = 0; i < count; ++i) {
+    uint64_t v = 0;
+    const int64_t first_bit = i * bits;
+    for (int b = 0; b < bits; ++b) {
+      v |= uint64_t((packed[static_cast<size_t>((first_bit + b) / 8)] >> ((first_bit + b) % 8)) & 1u) << b;
+    }
+    QN_CHECK(static_cast<int64_t>(v) < n_centroids, kOp, "code ", v, " at block ", i,
+             " names no centroid (K = ", n_centroids, ")");
+    values[i] = static_cast<int64_t>(v);
+  }
+  return out;
+}
+
+void round_to_storage(Module& model, const CompressOptions& options) {
+  check_supported(options);
+  NoGradGuard no_grad;
+  for (const auto& [name, layer] : pq_layers(model)) {
+    Tensor centroids = layer->pq().centroids;
+    centroids.copy_(centroids.to(DType::f16));
+  }
+}
+
+void save_compressed(const std::string& path, const Module& model, const CompressOptions& options,
+                     const nlohmann::json& model_info) {
+  check_supported(options);
+  const auto layers = pq_layers(model);
+  std::vector<NamedTensor> tensors;
+  nlohmann::json layers_json = nlohmann::json::array();
+  for (const auto& [name, layer] : layers) {
+    const PqWeight& pq = layer->pq();
+    const int bits = code_bits(pq.n_centroids());
+    const std::vector<uint8_t> packed = pack_codes(pq.assignments, bits);
+    tensors.push_back({name + ".codes", from_vector<uint8_t>(packed)});
+    tensors.push_back({name + ".centroids", pq.centroids.detach().to(DType::f16)});
+    nlohmann::json shape = nlohmann::json::array();
+    for (int64_t d : layer->weight_shape()) shape.push_back(d);
+    layers_json.push_back({{"name", name},
+                           {"type", layer->type_name()},
+                           {"block_size", pq.layout.block_size},
+                           {"n_centroids", pq.n_centroids()},
+                           {"num_blocks", pq.layout.num_blocks()},
+                           {"weight_shape", shape},
+                           {"mean_gradient", pq.mean_gradient}});
+  }
+  for (const NamedTensor& t : model.state_dict()) {
+    if (is_pq_state(t.name, layers)) continue;
+    tensors.push_back({t.name, t.tensor.detach()});
+  }
+  const nlohmann::json meta = {{"format_version", kCompressedFormatVersion},
+                               {"centroid_bits", options.centroid_bits},
+                               {"other_bits", options.other_bits},
+                               {"pq_layers", layers_json},
+                               {"model", model_info}};
+  save_safetensors(path, tensors, {{kCompressedMetadataKey, meta.dump()}});
+}
+
+CompressedInfo load_compressed(const std::string& path, Module& model) {
+  const SafetensorsContent content = load_safetensors(path);
+  const auto found = content.metadata.find(kCompressedMetadataKey);
+  QN_CHECK(found != content.metadata.end(), kOp, "'", path, "' is not a quantnoise compressed model (no '",
+           kCompressedMetadataKey, "' metadata)");
+  CompressedInfo info;
+  std::map<std::string, std::shared_ptr<QuantizableLayer>> quantizable;
+  for (const auto& [name, module] : model.named_modules()) {
+    if (auto layer = std::dynamic_pointer_cast<QuantizableLayer>(module)) quantizable[name] = layer;
+  }
+  std::set<std::string> pq_tensors;
+  try {
+    const nlohmann::json meta = nlohmann::json::parse(found->second);
+    const int version = meta.at("format_version").get<int>();
+    QN_CHECK(version == kCompressedFormatVersion, kOp, "'", path, "' has format version ", version,
+             "; this build reads version ", kCompressedFormatVersion);
+    info.options = {meta.at("centroid_bits").get<int>(), meta.at("other_bits").get<int>()};
+    check_supported(info.options);
+    info.model_info = meta.at("model");
+    for (const nlohmann::json& entry : meta.at("pq_layers")) {
+      const auto name = entry.at("name").get<std::string>();
+      const auto layer = quantizable.find(name);
+      QN_CHECK(layer != quantizable.end(), kOp, "'", path, "' has PQ layer '", name,
+               "', which is not a quantizable layer of this model");
+      const auto block_size = entry.at("block_size").get<int64_t>();
+      const auto k = entry.at("n_centroids").get<int64_t>();
+      QN_CHECK(k >= 1 && k <= (int64_t{1} << 24), kOp, "'", path, "': layer '", name, "' has K = ", k);
+      if (!layer->second->is_product_quantized()) {
+        layer->second->make_product_quantized(block_size, k, entry.at("mean_gradient").get<bool>());
+      }
+      const PqWeight& pq = layer->second->pq();
+      QN_CHECK(pq.layout.block_size == block_size && pq.n_centroids() == k &&
+                   pq.layout.num_blocks() == entry.at("num_blocks").get<int64_t>(),
+               kOp, "'", path, "': layer '", name, "' does not fit this model's layer");
+      const Tensor& centroids = content.at(name + ".centroids");
+      QN_CHECK(centroids.dtype() == DType::f16 && centroids.shape() == pq.centroids.shape(), kOp, "'", path,
+               "': ", name, ".centroids is ", centroids.describe(), ", expected f16 ", pq.centroids.shape());
+      const Tensor& packed = content.at(name + ".codes");
+      QN_CHECK(packed.dtype() == DType::u8 && packed.dim() == 1, kOp, "'", path, "': ", name, ".codes is ",
+               packed.describe(), ", expected u8 bytes");
+      const Tensor bytes = packed.contiguous();
+      const Tensor codes = unpack_codes({bytes.data_ptr<uint8_t>(), static_cast<size_t>(bytes.numel())},
+                                        pq.layout.num_blocks(), code_bits(k), k);
+      PqCodebook book;
+      book.layout = pq.layout;
+      book.centroids = centroids.to(pq.centroids.dtype());
+      book.assignments = codes;
+      book.counts = zeros({k}, DType::i64);
+      int64_t* counts = book.counts.data_ptr<int64_t>();
+      const int64_t* c = codes.data_ptr<int64_t>();
+      for (int64_t i = 0; i < codes.numel(); ++i) ++counts[c[i]];
+      layer->second->set_codebook(book, pq.mean_gradient);
+      pq_tensors.insert(name + ".codes");
+      pq_tensors.insert(name + ".centroids");
+      ++info.pq_layers;
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw_error(kOp, detail::concat("'", path, "' has malformed metadata: ", e.what()));
+  }
+  // Everything else loads strictly: the model's state less the PQ tensors rebuilt above.
+  const auto layers = pq_layers(model);
+  std::vector<NamedTensor> rest;
+  for (const NamedTensor& t : content.tensors) {
+    if (!pq_tensors.count(t.name)) rest.push_back(t);
+  }
+  std::vector<NamedTensor> expected_rest;
+  for (const NamedTensor& t : model.state_dict()) {
+    if (!is_pq_state(t.name, layers)) expected_rest.push_back(t);
+  }
+  std::set<std::string> have;
+  for (const NamedTensor& t : rest) have.insert(t.name);
+  for (const NamedTensor& t : expected_rest) {
+    QN_CHECK(have.count(t.name), kOp, "'", path, "' lacks '", t.name, "'");
+  }
+  QN_CHECK(rest.size() == expected_rest.size(), kOp, "'", path, "' holds ", rest.size(),
+           " tensors besides the PQ layers; this model has ", expected_rest.size());
+  std::vector<NamedTensor> full_state = rest;
+  for (const auto& [name, layer] : layers) {
+    full_state.push_back({name + ".centroids", layer->pq().centroids});
+    full_state.push_back({name + ".assignments", layer->pq().assignments});
+    full_state.push_back({name + ".counts", layer->pq().counts});
+  }
+  model.load_state_dict(full_state, true);
+  return info;
+}
+
+}  // namespace qn::nn::quant
