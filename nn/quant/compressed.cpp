@@ -107,12 +107,61 @@ void save_compressed(const std::string& path, const Module& model, const Compres
     if (is_pq_state(t.name, layers)) continue;
     tensors.push_back({t.name, t.tensor.detach()});
   }
+  nlohmann::json buffers = nlohmann::json::array();
+  for (const NamedTensor& t : model.named_buffers()) {
+    if (!is_pq_state(t.name, layers)) buffers.push_back(t.name);
+  }
   const nlohmann::json meta = {{"format_version", kCompressedFormatVersion},
                                {"centroid_bits", options.centroid_bits},
                                {"other_bits", options.other_bits},
                                {"pq_layers", layers_json},
+                               {"buffers", buffers},
                                {"model", model_info}};
   save_safetensors(path, tensors, {{kCompressedMetadataKey, meta.dump()}});
+}
+
+SizeReport file_size_report(const std::string& path) {
+  const SafetensorsContent content = load_safetensors(path);
+  SizeReport report;
+  std::set<std::string> skip;
+  LayerSize rest{"(other parameters)", "float"};
+  const auto found = content.metadata.find(kCompressedMetadataKey);
+  if (found != content.metadata.end()) {
+    try {
+      const nlohmann::json meta = nlohmann::json::parse(found->second);
+      for (const nlohmann::json& entry : meta.at("pq_layers")) {
+        LayerSize s{entry.at("name").get<std::string>(), "pq"};
+        s.parameters = 1;
+        for (const nlohmann::json& d : entry.at("weight_shape")) s.parameters *= d.get<int64_t>();
+        s.block_size = entry.at("block_size").get<int64_t>();
+        s.n_centroids = entry.at("n_centroids").get<int64_t>();
+        QN_CHECK(s.block_size > 0 && s.parameters > 0 && s.parameters % s.block_size == 0, kOp, "'", path, "': layer '",
+                 s.name, "' has an impossible shape");
+        s.code_bytes = static_cast<double>(s.parameters / s.block_size) * code_bits(s.n_centroids) / 8.0;
+        s.centroid_bytes = static_cast<double>(s.n_centroids * s.block_size) * 2.0;
+        report.parameters += s.parameters;
+        report.layers.push_back(s);
+        skip.insert(s.name + ".codes");
+        skip.insert(s.name + ".centroids");
+      }
+      for (const nlohmann::json& name : meta.at("buffers")) skip.insert(name.get<std::string>());
+    } catch (const nlohmann::json::exception& e) {
+      throw_error(kOp, detail::concat("'", path, "' has malformed metadata: ", e.what()));
+    }
+  }
+  const bool checkpoint = content.metadata.count("quantnoise") > 0;
+  for (const NamedTensor& t : content.tensors) {
+    if (skip.count(t.name) || !is_floating(t.tensor.dtype())) continue;
+    if (checkpoint && t.name.rfind("model.", 0) != 0) continue;  // optimizer state
+    const bool statistics = t.name.ends_with("running_mean") || t.name.ends_with("running_var");
+    if (found == content.metadata.end() && statistics) continue;
+    rest.parameters += t.tensor.numel();
+    rest.other_bytes += 4.0 * static_cast<double>(t.tensor.numel());
+  }
+  report.parameters += rest.parameters;
+  if (rest.parameters > 0) report.layers.push_back(rest);
+  report.total_up();
+  return report;
 }
 
 CompressedInfo load_compressed(const std::string& path, Module& model) {

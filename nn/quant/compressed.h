@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "nn/module.h"
+#include "nn/quant/size_report.h"
 #include "nn/quantizable.h"
 
 namespace qn::nn::quant {
@@ -50,6 +51,11 @@ struct CompressedInfo {
   nlohmann::json model_info;
   int64_t pq_layers = 0;
 };
+
+// The size report of a compressed file (from its metadata and tensors; no model needed), or of any other
+// safetensors file: its floating tensors counted as fp32 parameters (a checkpoint's optimizer state and
+// BatchNorm statistics left out).
+SizeReport file_size_report(const std::string& path);
 
 // Makes the named layers of model (a float model of the same architecture) product-quantized and loads
 // every tensor. Throws qn::Error naming the file and what does not fit.

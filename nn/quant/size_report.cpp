@@ -82,12 +82,7 @@ SizeReport size_report(const Module& model, const SizeOptions& options) {
     QN_CHECK(planned_seen.count(name), kOp, "the plan names '", name, "', which is not a float quantizable layer");
   }
   if (rest.parameters > 0) report.layers.push_back(rest);
-  report.float_bytes = 4.0 * static_cast<double>(report.parameters);
-  for (const LayerSize& s : report.layers) {
-    report.code_bytes += s.code_bytes;
-    report.centroid_bytes += s.centroid_bytes;
-    report.other_bytes += s.other_bytes;
-  }
+  report.total_up();
   return report;
 }
 
@@ -100,6 +95,16 @@ std::map<std::string, PqShape> plan_ipq(const Module& model, const IpqConfig& co
     }
   }
   return plan;
+}
+
+void SizeReport::total_up() {
+  float_bytes = 4.0 * static_cast<double>(parameters);
+  code_bytes = centroid_bytes = other_bytes = 0.0;
+  for (const LayerSize& s : layers) {
+    code_bytes += s.code_bytes;
+    centroid_bytes += s.centroid_bytes;
+    other_bytes += s.other_bytes;
+  }
 }
 
 nlohmann::json SizeReport::to_json() const {

@@ -51,6 +51,8 @@ struct SizeReport {
   double centroid_bytes = 0.0;
   double other_bytes = 0.0;
 
+  // Sets the totals from the layers (and the float size from parameters).
+  void total_up();
   double total_bytes() const { return code_bytes + centroid_bytes + other_bytes; }
   double ratio() const { return float_bytes / total_bytes(); }
   nlohmann::json to_json() const;

@@ -7,5 +7,7 @@ namespace qn::tools {
 
 // qn info: version, compiler, BLAS and threads, CUDA/cuDNN and the visible GPUs.
 void add_info_command(CLI::App& app);
+// qn size: a model file's size as the paper counts it, as a table or JSON.
+void add_size_command(CLI::App& app);
 
 }  // namespace qn::tools

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", QN_VERSION);
   app.require_subcommand(1);
   qn::tools::add_info_command(app);
+  qn::tools::add_size_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -146,6 +146,11 @@ TEST(CompressedFile, RoundTripIsBitExactAndAsSmallAsTheReport) {
   const auto on_disk = static_cast<double>(fs::file_size(path));
   EXPECT_EQ(on_disk - 8 - static_cast<double>(header), report.total_bytes());
   EXPECT_LE(on_disk, report.total_bytes() * 1.01 + 64 * 1024);
+  // The file alone gives the same report (qn size).
+  const SizeReport from_file = file_size_report(path.string());
+  EXPECT_EQ(from_file.total_bytes(), report.total_bytes());
+  EXPECT_EQ(from_file.float_bytes, report.float_bytes);
+  EXPECT_EQ(from_file.layers.size(), report.layers.size());
 
   manual_seed(99);  // a float model with other weights: everything must come from the file
   Net loaded;
