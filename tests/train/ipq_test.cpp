@@ -15,6 +15,7 @@
 #include "nn/norm.h"
 #include "tests/reference.h"
 #include "train/adam.h"
+#include "train/distillation.h"
 
 namespace qn::train {
 namespace {
@@ -281,6 +282,31 @@ TEST(Ipq, RunResumesInsideIpq) {
   }
   fs::remove_all(whole_dir);
   fs::remove_all(split_dir);
+}
+
+// KL(teacher || student) per sample, batch mean, times T^2, against an f64 loop; zero for equal logits.
+TEST(Distillation, IsTheBatchMeanKlDivergence) {
+  const Tensor student = testing::random({3, 5}, DType::f32, 20);
+  const Tensor teacher = testing::random({3, 5}, DType::f32, 21);
+  for (const double t : {1.0, 2.0}) {
+    double expected = 0;
+    for (int64_t b = 0; b < 3; ++b) {
+      double zs = 0, zt = 0;
+      for (int64_t c = 0; c < 5; ++c) {
+        zs += std::exp(at(student, {b, c}) / t);
+        zt += std::exp(at(teacher, {b, c}) / t);
+      }
+      for (int64_t c = 0; c < 5; ++c) {
+        const double pt = std::exp(at(teacher, {b, c}) / t) / zt;
+        const double ps = std::exp(at(student, {b, c}) / t) / zs;
+        expected += pt * std::log(pt / ps);
+      }
+    }
+    expected *= t * t / 3;
+    EXPECT_NEAR(distillation_loss(student, teacher, t).item<double>(), expected, 1e-5);
+  }
+  EXPECT_NEAR(distillation_loss(teacher, teacher).item<double>(), 0.0, 1e-6);
+  EXPECT_QN_ERROR(distillation_loss(student, teacher.narrow(0, 0, 2)), "one shape");
 }
 
 }  // namespace

@@ -115,6 +115,20 @@ TEST(KMeans, EmptyClusterRepairEndsCleanlyOnDegenerateWeights) {
   EXPECT_NEAR(repaired.objective.back(), 0.0, 1e-5);
 }
 
+// Equal centroids: the lowest index wins, whether the copies share a vector lane (3 and 19) or not (5 and
+// 22), and points past a whole tile of 8 are assigned too.
+TEST(KMeans, NearestCentroidTiesGoToTheLowestIndex) {
+  Generator gen(2);
+  Tensor centroids = randn({40, 8}, DType::f32, &gen);
+  centroids.select(0, 19).copy_(centroids.select(0, 3));
+  centroids.select(0, 22).copy_(centroids.select(0, 5));
+  centroids.select(0, 39).copy_(centroids.select(0, 5));
+  const Tensor points = index_select(centroids, 0, from_vector<int64_t>({19, 3, 22, 39, 5, 0, 1, 2, 19}));
+  const Tensor nearest = kernels::nearest_centroid(points, centroids);
+  const std::vector<double> expected = {3, 3, 5, 5, 5, 0, 1, 2, 3};
+  for (int64_t i = 0; i < 9; ++i) EXPECT_EQ(at(nearest, {i}), expected[static_cast<size_t>(i)]) << "point " << i;
+}
+
 TEST(KMeans, NearestCentroidIsTheL2Nearest) {
   Generator gen(1);
   const Tensor points = randn({500, 8}, DType::f32, &gen);
