@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -133,6 +134,8 @@ IpqConfig IpqConfig::parse(const std::string& yaml_text, const std::string& sour
       } else if (key == "eps") {
         config.eps = value.as<double>();
         QN_CHECK(config.eps > 0, kOp, source, ": eps must be positive, got ", config.eps);
+      } else if (key == "clamp_centroids") {
+        config.clamp_centroids = value.as<bool>();
       } else if (key == "centroid_gradient") {
         const auto mode = value.as<std::string>();
         QN_CHECK(mode == "mean" || mode == "sum", kOp, source, ": centroid_gradient is mean or sum, got '", mode, "'");
@@ -140,7 +143,7 @@ IpqConfig IpqConfig::parse(const std::string& yaml_text, const std::string& sour
       } else {
         throw_error(kOp, detail::concat(source, ": unknown key '", key,
                                         "' (expected n_centroids, block_sizes, layers_to_quantize, n_iter, eps, ",
-                                        "max_tentatives, centroid_gradient)"));
+                                        "max_tentatives, centroid_gradient, clamp_centroids)"));
       }
     }
   } catch (const YAML::Exception& e) {
@@ -164,6 +167,12 @@ PqOptions IpqConfig::options_for(const std::string& name, const QuantizableLayer
   PqOptions o;
   o.block_size = choose(block_sizes, "block_sizes", name, layer);
   o.kmeans.n_centroids = choose(n_centroids, "n_centroids", name, layer);
+  if (clamp_centroids) {
+    const int64_t blocks = layer.weight_numel() / o.block_size;
+    int64_t below = 1;  // the largest power of two < blocks / 4
+    while (below * 2 * 4 < blocks) below *= 2;
+    o.kmeans.n_centroids = std::min(o.kmeans.n_centroids, below);
+  }
   o.kmeans.n_iter = n_iter;
   o.kmeans.eps = eps;
   o.kmeans.max_tentatives = max_tentatives;

@@ -12,7 +12,8 @@
 // Keys: Linear in_features/out_features, Embedding num_embeddings/embedding_dim, Conv2d in_channels/
 // out_channels/groups/kernel_size ("(3, 3)", as Python prints it), any of them fuzzy_name; "*" is the
 // fallback value. Optional extras (ours): n_iter (k-means iterations, default 15 as fairseq's
-// quantize_model_), eps (1e-6), max_tentatives (100), centroid_gradient (mean | sum, default mean).
+// quantize_model_), eps (1e-6), max_tentatives (100), centroid_gradient (mean | sum, default mean),
+// clamp_centroids (kill-the-bits' rule: K at most the largest power of two strictly below blocks / 4).
 //
 // A pattern written with doubled backslashes in a plain YAML scalar (fairseq's shipped example) keeps
 // them, matches nothing, and the stage that selects no layer is an error naming its pattern.
@@ -41,6 +42,7 @@ struct IpqConfig {
   double eps = 1e-6;
   int64_t max_tentatives = 100;
   bool mean_gradient = true;
+  bool clamp_centroids = false;
 
   // Throws qn::Error with the file name and what is wrong (YAML syntax, a missing or mistyped key, a bad
   // regular expression, a non-positive size).
