@@ -5,7 +5,7 @@
         For each case in SPEC: inputs x0, x1, ... (requiring grad) and named constants are read from
         INPUTS; out = eval(expr); loss = sum(out * w); writes "<case>.out" and "<case>.grad<i>".
     torch_reference.py modules SPEC.json INPUTS.safetensors OUT.safetensors
-        For each case: m = eval(ctor) loads the state dict "<case>.state.*", runs forward (train or eval) on
+        For each case: m = eval(ctor) (torchvision in scope when the ctor names it) loads the state dict "<case>.state.*", runs forward (train or eval) on
         "<case>.x"; loss = sum(out * w); writes "<case>.out", "<case>.grad.x" (floating inputs),
         "<case>.grad.<parameter>" and "<case>.buffer.<buffer>" (after the forward).
     torch_reference.py optim SPEC.json INPUTS.safetensors OUT.safetensors
@@ -127,6 +127,9 @@ def run_modules(spec_path, inputs_path, out_path):
     for case in spec["cases"]:
         name = case["name"]
         scope = {"torch": torch, "F": F, "SeparateProjectionAttention": SeparateProjectionAttention}
+        if "torchvision" in case["ctor"]:
+            import torchvision  # only the model cases need it
+            scope["torchvision"] = torchvision
         module = eval(case["ctor"], scope)  # noqa: S307 - from the test table
         prefix = f"{name}.state."
         module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, strict=True)
