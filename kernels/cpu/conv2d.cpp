@@ -6,6 +6,7 @@
 // Depthwise (one input channel per group) is a direct loop: each output channel is a KHxKW stencil.
 #include <omp.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "core/parallel.h"
@@ -110,35 +111,48 @@ void conv_im2col_typed(const Tensor& input, const Tensor& weight, const Tensor& 
   }
 }
 
+// The output columns xo of a row whose input column xo * stride + offset lies in [0, w): [lo, hi). With
+// them the inner loops of the depthwise kernels run over a plain range, without a test per pixel.
+struct ColumnRange {
+  int64_t lo, hi;
+};
+ColumnRange valid_columns(int64_t offset, int64_t stride, int64_t w, int64_t wo) {
+  const int64_t lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  const int64_t hi = offset > w - 1 ? 0 : std::min(wo, (w - 1 - offset) / stride + 1);
+  return {lo, std::max(lo, hi)};
+}
+
+// Depthwise forward, tap by tap: out[y, x] += k[i, j] * in[y s - pt + i d, x s - pl + j d] over the valid rows
+// and columns, so the inner loop is a stride-s run the compiler vectorizes.
 template <class T>
 void conv_depthwise_typed(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
                           Tensor& out) {
   const Geometry g = geometry(input.shape(), weight.shape(), out.shape(), p.groups);
   const int64_t multiplier = g.og;  // outputs per input channel
+  const int64_t sy = p.stride[0], sx = p.stride[1];
   const T* in = input.data_ptr<T>();
   const T* w = weight.data_ptr<T>();
   const T* b = bias.defined() ? bias.data_ptr<T>() : nullptr;
   T* o = out.data_ptr<T>();
   parallel_for(0, g.n * g.o, 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
-      const int64_t n = t / g.o;
       const int64_t oc = t % g.o;
-      const T* channel = in + (n * g.c + oc / multiplier) * g.h * g.w;
+      const T* channel = in + (t / g.o * g.c + oc / multiplier) * g.h * g.w;
       const T* kernel = w + oc * g.kh * g.kw;
       T* dst = o + t * g.ho * g.wo;
-      const T init = b ? b[oc] : T(0);
-      for (int64_t y = 0; y < g.ho; ++y) {
-        for (int64_t x = 0; x < g.wo; ++x) {
-          T acc = init;
-          for (int64_t i = 0; i < g.kh; ++i) {
-            const int64_t iy = y * p.stride[0] - p.padding[0] + i * p.dilation[0];
+      std::fill(dst, dst + g.ho * g.wo, b ? b[oc] : T(0));
+      for (int64_t i = 0; i < g.kh; ++i) {
+        for (int64_t j = 0; j < g.kw; ++j) {
+          const T k = kernel[i * g.kw + j];
+          const int64_t offset = j * p.dilation[1] - p.padding[2];
+          const ColumnRange cols = valid_columns(offset, sx, g.w, g.wo);
+          for (int64_t y = 0; y < g.ho; ++y) {
+            const int64_t iy = y * sy - p.padding[0] + i * p.dilation[0];
             if (iy < 0 || iy >= g.h) continue;
-            for (int64_t j = 0; j < g.kw; ++j) {
-              const int64_t ix = x * p.stride[1] - p.padding[2] + j * p.dilation[1];
-              if (ix >= 0 && ix < g.w) acc += channel[iy * g.w + ix] * kernel[i * g.kw + j];
-            }
+            const T* src = channel + iy * g.w;
+            T* row = dst + y * g.wo;
+            for (int64_t x = cols.lo; x < cols.hi; ++x) row[x] += k * src[x * sx + offset];
           }
-          dst[y * g.wo + x] = acc;
         }
       }
     }
@@ -236,36 +250,45 @@ void backward_weight_im2col(const T* dy, const T* x, const Geometry& g, const Co
   }
 }
 
-// Depthwise gradients by direct loops: every output pixel adds w * dy into dx and x * dy into dw.
+// Depthwise gradients, tap by tap as the forward: dx[iy, x s + off] += k * dy[y, x] and
+// dw[i, j] = sum over images and pixels of x[iy, x s + off] * dy[y, x] (each row's dot product vectorized,
+// rows summed in f64, in a fixed order).
 template <class T>
 void backward_depthwise(const T* dy, const T* x, const T* w, const Geometry& g, const Conv2dParams& p, T* dx, T* dw) {
   const int64_t multiplier = g.og;
   const int64_t taps = g.kh * g.kw;
+  const int64_t sy = p.stride[0], sx = p.stride[1];
   // Parallel over input channels: each owns its dx plane and the dw rows of its outputs.
   parallel_for(0, g.c, 1, [&](int64_t begin, int64_t end) {
     for (int64_t c = begin; c < end; ++c) {
       for (int64_t m = 0; m < multiplier; ++m) {
         const int64_t oc = c * multiplier + m;
-        T* dw_oc = dw ? dw + oc * taps : nullptr;
-        const T* w_oc = w ? w + oc * taps : nullptr;
-        for (int64_t n = 0; n < g.n; ++n) {
-          const T* dy_plane = dy + (n * g.o + oc) * g.ho * g.wo;
-          const T* x_plane = x ? x + (n * g.c + c) * g.h * g.w : nullptr;
-          T* dx_plane = dx ? dx + (n * g.c + c) * g.h * g.w : nullptr;
-          for (int64_t y = 0; y < g.ho; ++y) {
-            for (int64_t xo = 0; xo < g.wo; ++xo) {
-              const T d = dy_plane[y * g.wo + xo];
-              for (int64_t i = 0; i < g.kh; ++i) {
-                const int64_t iy = y * p.stride[0] - p.padding[0] + i * p.dilation[0];
+        for (int64_t i = 0; i < g.kh; ++i) {
+          for (int64_t j = 0; j < g.kw; ++j) {
+            const int64_t offset = j * p.dilation[1] - p.padding[2];
+            const ColumnRange cols = valid_columns(offset, sx, g.w, g.wo);
+            const T k = w ? w[oc * taps + i * g.kw + j] : T(0);
+            double dw_sum = 0;
+            for (int64_t n = 0; n < g.n; ++n) {
+              const T* dy_plane = dy + (n * g.o + oc) * g.ho * g.wo;
+              for (int64_t y = 0; y < g.ho; ++y) {
+                const int64_t iy = y * sy - p.padding[0] + i * p.dilation[0];
                 if (iy < 0 || iy >= g.h) continue;
-                for (int64_t j = 0; j < g.kw; ++j) {
-                  const int64_t ix = xo * p.stride[1] - p.padding[2] + j * p.dilation[1];
-                  if (ix < 0 || ix >= g.w) continue;
-                  if (dx_plane) dx_plane[iy * g.w + ix] += w_oc[i * g.kw + j] * d;
-                  if (dw_oc) dw_oc[i * g.kw + j] += x_plane[iy * g.w + ix] * d;
+                const T* d = dy_plane + y * g.wo;
+                if (dx) {
+                  T* dst = dx + (n * g.c + c) * g.h * g.w + iy * g.w;
+                  for (int64_t xo = cols.lo; xo < cols.hi; ++xo) dst[xo * sx + offset] += k * d[xo];
+                }
+                if (dw) {
+                  const T* src = x + (n * g.c + c) * g.h * g.w + iy * g.w;
+                  T row = 0;
+#pragma omp simd reduction(+ : row)
+                  for (int64_t xo = cols.lo; xo < cols.hi; ++xo) row += src[xo * sx + offset] * d[xo];
+                  dw_sum += static_cast<double>(row);
                 }
               }
             }
+            if (dw) dw[oc * taps + i * g.kw + j] = static_cast<T>(dw_sum);
           }
         }
       }
