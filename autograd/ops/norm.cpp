@@ -3,6 +3,7 @@
 //   dw = sum_rows(g xhat),  db = sum_rows(g),  gh = g w
 //   dx = rstd (gh - mean_cols(gh) - xhat mean_cols(gh xhat))
 #include "autograd/ops/op_support.h"
+#include "kernels/batch_norm.h"
 #include "kernels/elementwise.h"
 #include "kernels/layer_norm.h"
 #include "kernels/reduce.h"
@@ -54,54 +55,37 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
   }
   QN_CHECK(training || (running_mean.defined() && running_var.defined()), "batch_norm",
            "eval mode needs running_mean and running_var");
-  const std::vector<int64_t> dims = x.dim() == 4 ? std::vector<int64_t>{0, 2, 3} : std::vector<int64_t>{0};
-  const Shape per_channel = x.dim() == 4 ? Shape{1, channels, 1, 1} : Shape{1, channels};
   const int64_t count = x.numel() / channels;
   QN_CHECK(!training || count > 1, "batch_norm", "training needs more than one value per channel, got ", x.describe());
 
   Tensor mean, var;
   if (training) {
-    mean = kernels::mean(x, dims, true);
-    var = kernels::var(x, dims, 0, true);
+    kernels::BatchNormMoments moments = kernels::batch_norm_moments(x);
+    mean = moments.mean;
+    var = moments.var;
     if (running_mean.defined()) {
       NoGradGuard no_grad;
-      const Tensor unbiased = kernels::binary(kernels::BinaryOp::mul, var.reshape({channels}),
-                                              static_cast<double>(count) / static_cast<double>(count - 1));
+      const Tensor unbiased =
+          kernels::binary(kernels::BinaryOp::mul, var, static_cast<double>(count) / static_cast<double>(count - 1));
       running_mean.copy_(kernels::add(kernels::binary(kernels::BinaryOp::mul, running_mean, 1 - momentum),
-                                      kernels::binary(kernels::BinaryOp::mul, mean.reshape({channels}), momentum)));
+                                      kernels::binary(kernels::BinaryOp::mul, mean, momentum)));
       running_var.copy_(kernels::add(kernels::binary(kernels::BinaryOp::mul, running_var, 1 - momentum),
                                      kernels::binary(kernels::BinaryOp::mul, unbiased, momentum)));
     }
   } else {
-    mean = running_mean.reshape(per_channel).clone();
-    var = running_var.reshape(per_channel).clone();
+    mean = running_mean.clone();
+    var = running_var.clone();
   }
   const Tensor rstd = kernels::rsqrt(kernels::binary(kernels::BinaryOp::add, var, eps));
-  const Tensor xhat = kernels::mul(kernels::sub(x, mean), rstd);
-  Tensor out = xhat;
-  if (weight.defined()) out = kernels::mul(out, weight.reshape(per_channel));
-  if (bias.defined()) out = kernels::add(out, bias.reshape(per_channel));
-  if (out.is_same(xhat)) out = xhat.clone();  // the output must be its own tensor: xhat is saved
+  Tensor out = kernels::batch_norm_forward(x, mean, rstd, weight, bias);
   if (!needs_graph({x, weight, bias})) return out;
   const bool has_weight = weight.defined(), has_bias = bias.defined();
   return record("batch_norm", out, {x, weight, bias},
-                [sxhat = SavedTensor(xhat), srstd = SavedTensor(rstd), sw = SavedTensor(weight), dims, per_channel,
-                 channels, count, training, has_weight, has_bias](const Tensor& g) {
-                  const Tensor& xh = sxhat.get();
-                  const Tensor gh = has_weight ? kernels::mul(g, sw.get().reshape(per_channel)) : g;
-                  Tensor dx;
-                  if (training) {
-                    const Tensor scaled = kernels::binary(kernels::BinaryOp::mul, gh, static_cast<double>(count));
-                    const Tensor centered = kernels::sub(scaled, kernels::sum(gh, dims, true));
-                    const Tensor projection = kernels::mul(xh, kernels::sum(kernels::mul(gh, xh), dims, true));
-                    dx = kernels::mul(kernels::binary(kernels::BinaryOp::div, srstd.get(), static_cast<double>(count)),
-                                      kernels::sub(centered, projection));
-                  } else {
-                    dx = kernels::mul(gh, srstd.get());
-                  }
-                  Tensor dw = has_weight ? kernels::sum(kernels::mul(g, xh), dims).reshape({channels}) : Tensor();
-                  Tensor db = has_bias ? kernels::sum(g, dims).reshape({channels}) : Tensor();
-                  return Grads{dx, dw, db};
+                [sx = SavedTensor(x), smean = SavedTensor(mean), srstd = SavedTensor(rstd), sw = SavedTensor(weight),
+                 training, has_weight, has_bias](const Tensor& g) {
+                  kernels::BatchNormGrads grads = kernels::batch_norm_backward(
+                      g, sx.get(), smean.get(), srstd.get(), sw.get(), training, has_weight, has_bias);
+                  return Grads{grads.dx, grads.dweight, grads.dbias};
                 });
 }
 

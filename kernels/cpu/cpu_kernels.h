@@ -30,6 +30,12 @@ void matmul(const Tensor& a, const Tensor& b, Tensor& out);
 void softmax(const Tensor& x, int dim, bool log, Tensor& out);
 void layer_norm(const Tensor& x, int64_t rows, int64_t cols, const Tensor& weight, const Tensor& bias, double eps,
                 Tensor& out, Tensor& mean, Tensor& rstd);
+// BatchNorm (kernels/batch_norm.h); x and grad contiguous, per-channel tensors (C).
+void batch_norm_moments(const Tensor& x, Tensor& mean, Tensor& var);
+void batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& rstd, const Tensor& weight,
+                        const Tensor& bias, Tensor& out);
+void batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                         const Tensor& weight, bool training, Tensor& dx, Tensor& dweight, Tensor& dbias);
 
 // losses[i] = -((1 - s) lp[i, t_i] + (s / C) sum_c lp[i, c]), 0 where t_i is ignored; returns the count
 // of targets not ignored.
