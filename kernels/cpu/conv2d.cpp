@@ -250,9 +250,9 @@ void backward_weight_im2col(const T* dy, const T* x, const Geometry& g, const Co
   }
 }
 
-// Depthwise gradients, tap by tap as the forward: dx[iy, x s + off] += k * dy[y, x] and
-// dw[i, j] = sum over images and pixels of x[iy, x s + off] * dy[y, x] (each row's dot product vectorized,
-// rows summed in f64, in a fixed order).
+// Depthwise gradients, tap by tap as the forward: dx[iy, x s + off] += k * dy[y, x], and dw[i, j] = the sum
+// over images and pixels of x[iy, x s + off] * dy[y, x], accumulated column-wise in a row of partial sums
+// (vectorized, no reduction per row) that is added up in f64 at the end, in a fixed order.
 template <class T>
 void backward_depthwise(const T* dy, const T* x, const T* w, const Geometry& g, const Conv2dParams& p, T* dx, T* dw) {
   const int64_t multiplier = g.og;
@@ -260,6 +260,7 @@ void backward_depthwise(const T* dy, const T* x, const T* w, const Geometry& g, 
   const int64_t sy = p.stride[0], sx = p.stride[1];
   // Parallel over input channels: each owns its dx plane and the dw rows of its outputs.
   parallel_for(0, g.c, 1, [&](int64_t begin, int64_t end) {
+    std::vector<T> partial(static_cast<size_t>(g.wo));
     for (int64_t c = begin; c < end; ++c) {
       for (int64_t m = 0; m < multiplier; ++m) {
         const int64_t oc = c * multiplier + m;
@@ -268,7 +269,8 @@ void backward_depthwise(const T* dy, const T* x, const T* w, const Geometry& g, 
             const int64_t offset = j * p.dilation[1] - p.padding[2];
             const ColumnRange cols = valid_columns(offset, sx, g.w, g.wo);
             const T k = w ? w[oc * taps + i * g.kw + j] : T(0);
-            double dw_sum = 0;
+            std::fill(partial.begin(), partial.end(), T(0));
+            T* acc = partial.data();
             for (int64_t n = 0; n < g.n; ++n) {
               const T* dy_plane = dy + (n * g.o + oc) * g.ho * g.wo;
               for (int64_t y = 0; y < g.ho; ++y) {
@@ -281,14 +283,15 @@ void backward_depthwise(const T* dy, const T* x, const T* w, const Geometry& g, 
                 }
                 if (dw) {
                   const T* src = x + (n * g.c + c) * g.h * g.w + iy * g.w;
-                  T row = 0;
-#pragma omp simd reduction(+ : row)
-                  for (int64_t xo = cols.lo; xo < cols.hi; ++xo) row += src[xo * sx + offset] * d[xo];
-                  dw_sum += static_cast<double>(row);
+                  for (int64_t xo = cols.lo; xo < cols.hi; ++xo) acc[xo] += src[xo * sx + offset] * d[xo];
                 }
               }
             }
-            if (dw) dw[oc * taps + i * g.kw + j] = static_cast<T>(dw_sum);
+            if (dw) {
+              double sum = 0;
+              for (int64_t xo = cols.lo; xo < cols.hi; ++xo) sum += static_cast<double>(acc[xo]);
+              dw[oc * taps + i * g.kw + j] = static_cast<T>(sum);
+            }
           }
         }
       }
