@@ -109,4 +109,14 @@ void QuantizableLayer::set_codebook(const quant::PqCodebook& codebook, bool mean
   pq_->mean_gradient = mean_gradient;
 }
 
+std::map<std::string, std::shared_ptr<QuantizableLayer>> quantizable_layers(const Module& model,
+                                                                            bool product_quantized_only) {
+  std::map<std::string, std::shared_ptr<QuantizableLayer>> out;
+  for (const auto& [name, module] : model.named_modules()) {
+    auto layer = std::dynamic_pointer_cast<QuantizableLayer>(module);
+    if (layer && (!product_quantized_only || layer->is_product_quantized())) out[name] = layer;
+  }
+  return out;
+}
+
 }  // namespace qn::nn

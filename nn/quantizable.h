@@ -13,6 +13,7 @@
 // name, as fairseq's PQLinear/PQConv2d/PQEmbedding do.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -82,5 +83,9 @@ class QuantizableLayer : public Module {
   std::unique_ptr<quant::ActivationQuantizer> output_quantizer_;  // null unless asked for
   std::optional<PqWeight> pq_;
 };
+
+// The quantizable layers of a model by dotted name (sorted), optionally only those already product-quantized.
+std::map<std::string, std::shared_ptr<QuantizableLayer>> quantizable_layers(const Module& model,
+                                                                            bool product_quantized_only = false);
 
 }  // namespace qn::nn

@@ -1,19 +1,9 @@
 #include "train/ipq.h"
 
-#include <map>
-
 namespace qn::train {
 namespace {
 
 constexpr const char* kOp = "iPQ";
-
-std::map<std::string, std::shared_ptr<nn::QuantizableLayer>> quantizable_layers(const nn::Module& model) {
-  std::map<std::string, std::shared_ptr<nn::QuantizableLayer>> out;
-  for (const auto& [name, module] : model.named_modules()) {
-    if (auto layer = std::dynamic_pointer_cast<nn::QuantizableLayer>(module)) out[name] = layer;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -75,7 +65,7 @@ void IpqSchedule::reset_optimizer(Optimizer& optimizer) const {
 
 nlohmann::json IpqSchedule::state() const {
   nlohmann::json layers = nlohmann::json::array();
-  for (const auto& [name, layer] : quantizable_layers(model_)) {
+  for (const auto& [name, layer] : nn::quantizable_layers(model_)) {
     if (!layer->is_product_quantized()) continue;
     const nn::PqWeight& pq = layer->pq();
     layers.push_back({{"name", name},
@@ -94,7 +84,7 @@ void IpqSchedule::restore(const nlohmann::json& state, Optimizer& optimizer) {
     const auto done = ipq.at("stages_done").get<int64_t>();
     QN_CHECK(done >= 0 && done <= config_.num_stages(), kOp, "the checkpoint is at stage ", done, " of a config with ",
              config_.num_stages(), " stages");
-    const auto layers = quantizable_layers(model_);
+    const auto layers = nn::quantizable_layers(model_);
     for (const nlohmann::json& entry : ipq.at("layers")) {
       const auto name = entry.at("name").get<std::string>();
       const auto found = layers.find(name);

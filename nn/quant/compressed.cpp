@@ -17,15 +17,6 @@ void check_supported(const CompressOptions& o) {
            o.other_bits, " exist only in the size report");
 }
 
-std::map<std::string, std::shared_ptr<QuantizableLayer>> pq_layers(const Module& model) {
-  std::map<std::string, std::shared_ptr<QuantizableLayer>> out;
-  for (const auto& [name, module] : model.named_modules()) {
-    auto layer = std::dynamic_pointer_cast<QuantizableLayer>(module);
-    if (layer && layer->is_product_quantized()) out[name] = layer;
-  }
-  return out;
-}
-
 // "a.b.centroids" -> is it the PQ state of layer "a.b"?
 bool is_pq_state(const std::string& tensor, const std::map<std::string, std::shared_ptr<QuantizableLayer>>& layers) {
   const size_t dot = tensor.rfind('.');
@@ -75,7 +66,7 @@ Tensor unpack_codes(std::span<const uint8_t> packed, int64_t count, int bits, in
 void round_to_storage(Module& model, const CompressOptions& options) {
   check_supported(options);
   NoGradGuard no_grad;
-  for (const auto& [name, layer] : pq_layers(model)) {
+  for (const auto& [name, layer] : quantizable_layers(model, true)) {
     Tensor centroids = layer->pq().centroids;
     centroids.copy_(centroids.to(DType::f16));
   }
@@ -84,7 +75,7 @@ void round_to_storage(Module& model, const CompressOptions& options) {
 void save_compressed(const std::string& path, const Module& model, const CompressOptions& options,
                      const nlohmann::json& model_info) {
   check_supported(options);
-  const auto layers = pq_layers(model);
+  const auto layers = quantizable_layers(model, true);
   std::vector<NamedTensor> tensors;
   nlohmann::json layers_json = nlohmann::json::array();
   for (const auto& [name, layer] : layers) {
@@ -170,10 +161,7 @@ CompressedInfo load_compressed(const std::string& path, Module& model) {
   QN_CHECK(found != content.metadata.end(), kOp, "'", path, "' is not a quantnoise compressed model (no '",
            kCompressedMetadataKey, "' metadata)");
   CompressedInfo info;
-  std::map<std::string, std::shared_ptr<QuantizableLayer>> quantizable;
-  for (const auto& [name, module] : model.named_modules()) {
-    if (auto layer = std::dynamic_pointer_cast<QuantizableLayer>(module)) quantizable[name] = layer;
-  }
+  const auto quantizable = quantizable_layers(model);
   std::set<std::string> pq_tensors;
   try {
     const nlohmann::json meta = nlohmann::json::parse(found->second);
@@ -211,10 +199,7 @@ CompressedInfo load_compressed(const std::string& path, Module& model) {
       book.layout = pq.layout;
       book.centroids = centroids.to(pq.centroids.dtype());
       book.assignments = codes;
-      book.counts = zeros({k}, DType::i64);
-      int64_t* counts = book.counts.data_ptr<int64_t>();
-      const int64_t* c = codes.data_ptr<int64_t>();
-      for (int64_t i = 0; i < codes.numel(); ++i) ++counts[c[i]];
+      book.counts = from_vector<int64_t>(count_per_cluster(codes, k));
       layer->second->set_codebook(book, pq.mean_gradient);
       pq_tensors.insert(name + ".codes");
       pq_tensors.insert(name + ".centroids");
@@ -224,7 +209,7 @@ CompressedInfo load_compressed(const std::string& path, Module& model) {
     throw_error(kOp, detail::concat("'", path, "' has malformed metadata: ", e.what()));
   }
   // Everything else loads strictly: the model's state less the PQ tensors rebuilt above.
-  const auto layers = pq_layers(model);
+  const auto layers = quantizable_layers(model, true);
   std::vector<NamedTensor> rest;
   for (const NamedTensor& t : content.tensors) {
     if (!pq_tensors.count(t.name)) rest.push_back(t);

@@ -10,13 +10,6 @@
 namespace qn::nn::quant {
 namespace {
 
-std::vector<int64_t> count_per_cluster(const Tensor& assignments, int64_t k) {
-  std::vector<int64_t> counts(static_cast<size_t>(k), 0);
-  const int64_t* a = assignments.data_ptr<int64_t>();
-  for (int64_t i = 0; i < assignments.numel(); ++i) ++counts[static_cast<size_t>(a[i])];
-  return counts;
-}
-
 std::vector<int64_t> empty_clusters(const std::vector<int64_t>& counts) {
   std::vector<int64_t> out;
   for (size_t k = 0; k < counts.size(); ++k)
@@ -54,6 +47,13 @@ void update_centroids(const Tensor& blocks, Tensor& centroids, const Tensor& ass
 }
 
 }  // namespace
+
+std::vector<int64_t> count_per_cluster(const Tensor& assignments, int64_t k) {
+  std::vector<int64_t> counts(static_cast<size_t>(k), 0);
+  const int64_t* a = assignments.data_ptr<int64_t>();
+  for (int64_t i = 0; i < assignments.numel(); ++i) ++counts[static_cast<size_t>(a[i])];
+  return counts;
+}
 
 double reconstruction_error(const Tensor& blocks, const Tensor& centroids, const Tensor& assignments) {
   return kernels::assignment_error(blocks, centroids, assignments);

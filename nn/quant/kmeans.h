@@ -36,6 +36,9 @@ struct KMeansResult {
 // blocks (N, d). initial_centroids (K, d), when given, replaces the random initialisation.
 KMeansResult kmeans(const Tensor& blocks, const KMeansOptions& options, const Tensor& initial_centroids = {});
 
+// The number of blocks assigned to each of k centroids (zeros included): a bincount with minlength k.
+std::vector<int64_t> count_per_cluster(const Tensor& assignments, int64_t k);
+
 // ||centroids[assignments] - blocks||_F.
 double reconstruction_error(const Tensor& blocks, const Tensor& centroids, const Tensor& assignments);
 

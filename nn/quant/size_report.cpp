@@ -25,6 +25,18 @@ int code_bits(int64_t n_centroids) {
   return bits;
 }
 
+LayerSize pq_layer_size(const std::string& name, int64_t parameters, const PqShape& shape, int centroid_bits) {
+  QN_CHECK(shape.block_size > 0 && parameters > 0 && parameters % shape.block_size == 0, kOp, "'", name,
+           "': block size ", shape.block_size, " does not divide its ", parameters, " weights");
+  LayerSize s{name, "pq"};
+  s.parameters = parameters;
+  s.block_size = shape.block_size;
+  s.n_centroids = shape.n_centroids;
+  s.code_bytes = static_cast<double>(parameters / shape.block_size) * code_bits(shape.n_centroids) / 8.0;
+  s.centroid_bytes = static_cast<double>(shape.n_centroids * shape.block_size) * centroid_bits / 8.0;
+  return s;
+}
+
 SizeReport size_report(const Module& model, const SizeOptions& options) {
   QN_CHECK(options.other_bits == 32 || options.other_bits == 16 || options.other_bits == 8 || options.other_bits == 4,
            kOp, "other_bits is 32, 16, 8 or 4, got ", options.other_bits);
@@ -35,18 +47,6 @@ SizeReport size_report(const Module& model, const SizeOptions& options) {
   std::set<std::string> planned_seen;
   LayerSize rest{"(other parameters)", float_scheme(options.other_bits)};
   const double other_per_param = options.other_bits / 8.0;
-
-  auto add_pq = [&](const std::string& name, const QuantizableLayer& layer, const PqShape& shape) {
-    LayerSize s{name, "pq"};
-    s.parameters = layer.weight_numel();
-    s.block_size = shape.block_size;
-    s.n_centroids = shape.n_centroids;
-    QN_CHECK(shape.block_size > 0 && s.parameters % shape.block_size == 0, kOp, "'", name, "': block size ",
-             shape.block_size, " does not divide its ", s.parameters, " weights");
-    s.code_bytes = static_cast<double>(s.parameters / shape.block_size) * code_bits(shape.n_centroids) / 8.0;
-    s.centroid_bytes = static_cast<double>(shape.n_centroids * shape.block_size) * options.centroid_bits / 8.0;
-    return s;
-  };
 
   // Each module's own parameters: a quantizable layer's weight (or PQ state) is its entry; every other
   // parameter goes to the "other" pool (or to the layer's line, for its bias).
@@ -65,7 +65,7 @@ SizeReport size_report(const Module& model, const SizeOptions& options) {
         planned_seen.insert(name);
       }
     }
-    LayerSize line = pq ? add_pq(name, *layer, *pq) : LayerSize{};
+    LayerSize line = pq ? pq_layer_size(name, layer->weight_numel(), *pq, options.centroid_bits) : LayerSize{};
     if (pq) report.parameters += line.parameters;
     for (const NamedTensor& p : module->named_parameters()) {
       if (p.name.find('.') != std::string::npos) continue;  // a child's, counted there

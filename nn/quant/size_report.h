@@ -65,6 +65,9 @@ inline constexpr double kMiB = 1024.0 * 1024.0;
 // ceil(log2 K) (at least 1): the bits of one code.
 int code_bits(int64_t n_centroids);
 
+// The line of one product-quantized weight of `parameters` entries: codes and centroids (no other bytes).
+LayerSize pq_layer_size(const std::string& name, int64_t parameters, const PqShape& shape, int centroid_bits);
+
 SizeReport size_report(const Module& model, const SizeOptions& options = {});
 
 // Every layer an iPQ config's stages would quantize, with its (bs, K): the plan for size_report.
