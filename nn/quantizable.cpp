@@ -9,8 +9,7 @@ QuantizableLayer::QuantizableLayer(std::string type_name, quant::LayerKind kind,
 
 Tensor& QuantizableLayer::init_weight(const Shape& shape) {
   weight_shape_ = shape;
-  Tensor& registered = register_parameter("weight", empty(shape));
-  weight = registered;
+  weight = register_parameter("weight", empty(shape));
   if (noise_options_.active()) noise_ = std::make_unique<quant::WeightNoise>(noise_options_, kind_, shape);
   if (noise_options_.quantize_output) {
     QN_CHECK(noise_options_.scalar(), type_name(), "quantize_output needs an int8/int4 noise mode, not ",
