@@ -11,7 +11,7 @@ namespace qn::nn {
 MultiheadAttention::MultiheadAttention(const MultiheadAttentionOptions& o) : Module("MultiheadAttention"), options(o) {
   QN_CHECK(o.num_heads_ > 0 && o.embed_dim_ % o.num_heads_ == 0, "MultiheadAttention", "embed_dim ", o.embed_dim_,
            " must be divisible by num_heads ", o.num_heads_);
-  const LinearOptions projection = LinearOptions(o.embed_dim_, o.embed_dim_).bias(o.bias_);
+  const LinearOptions projection = LinearOptions(o.embed_dim_, o.embed_dim_).bias(o.bias_).quant_noise(o.quant_noise_);
   k_proj = register_module("k_proj", std::make_shared<Linear>(projection));
   v_proj = register_module("v_proj", std::make_shared<Linear>(projection));
   q_proj = register_module("q_proj", std::make_shared<Linear>(projection));

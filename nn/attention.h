@@ -20,10 +20,15 @@ struct MultiheadAttentionOptions {
     bias_ = on;
     return *this;
   }
+  MultiheadAttentionOptions& quant_noise(const quant::QuantNoise& noise) {
+    quant_noise_ = noise;
+    return *this;
+  }
   int64_t embed_dim_;
   int64_t num_heads_;
   double dropout_ = 0.0;  // on the attention weights, in training
   bool bias_ = true;
+  quant::QuantNoise quant_noise_;  // on the four projections (fairseq's quant_noise wraps each)
 };
 
 class MultiheadAttention : public Module {

@@ -35,6 +35,11 @@ const PqWeight& QuantizableLayer::pq() const {
 }
 
 Tensor QuantizableLayer::effective_weight() {
+  if (!pq_ && noise_) return noise_->apply(weight, is_training());
+  return stored_weight();
+}
+
+Tensor QuantizableLayer::stored_weight() {
   if (pq_) {
     Tensor centroids = pq_->centroids;
     if (pq_->mean_gradient) {
@@ -52,7 +57,7 @@ Tensor QuantizableLayer::effective_weight() {
     }
     return quant::pq_decode(centroids, pq_->assignments, pq_->layout);
   }
-  return noise_ ? noise_->apply(weight, is_training()) : weight;
+  return weight;
 }
 
 void QuantizableLayer::make_product_quantized(int64_t block_size, int64_t n_centroids, bool mean_gradient) {

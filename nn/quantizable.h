@@ -44,6 +44,9 @@ class QuantizableLayer : public Module {
  public:
   // The weight this forward uses: the parameter, its noised form in training, or the decoded PQ weight.
   Tensor effective_weight();
+  // The weight as stored, without training noise: the parameter or the decoded PQ weight (through autograd
+  // either way). For a second, tied use of the weight that carries no noise (adaptive softmax).
+  Tensor stored_weight();
   quant::WeightNoise* noise() { return noise_.get(); }
   // The output quantizer, when the Quant-Noise setting asks for one (scalar modes with quantize_output).
   quant::ActivationQuantizer* output_quantizer() { return output_quantizer_.get(); }

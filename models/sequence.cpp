@@ -1,0 +1,73 @@
+#include "models/sequence.h"
+
+#include <cmath>
+
+namespace qn::models {
+namespace {
+
+void check_tokens(const Tensor& tokens, const char* who) {
+  QN_CHECK(tokens.dim() == 2 && tokens.dtype() == DType::i64, who, "expected token ids i64 (N, T), got ",
+           tokens.describe());
+}
+
+}  // namespace
+
+Tensor padding_mask(const Tensor& tokens, int64_t padding_idx) {
+  check_tokens(tokens, "padding_mask");
+  const Tensor ids = tokens.contiguous();
+  Tensor mask = zeros(ids.shape(), DType::u8);
+  const int64_t* id = ids.data_ptr<int64_t>();
+  uint8_t* out = mask.data_ptr<uint8_t>();
+  bool any = false;
+  for (int64_t i = 0; i < ids.numel(); ++i) {
+    out[i] = id[i] == padding_idx ? 1 : 0;
+    any = any || out[i];
+  }
+  return any ? mask : Tensor{};
+}
+
+Tensor position_ids(const Tensor& tokens, int64_t padding_idx) {
+  check_tokens(tokens, "position_ids");
+  const Tensor ids = tokens.contiguous();
+  Tensor positions = empty(ids.shape(), DType::i64);
+  const int64_t* id = ids.data_ptr<int64_t>();
+  int64_t* out = positions.data_ptr<int64_t>();
+  const int64_t rows = ids.size(0), length = ids.size(1);
+  for (int64_t n = 0; n < rows; ++n) {
+    int64_t seen = 0;
+    for (int64_t t = 0; t < length; ++t) {
+      const int64_t i = n * length + t;
+      out[i] = id[i] == padding_idx ? padding_idx : padding_idx + ++seen;
+    }
+  }
+  return positions;
+}
+
+Tensor sinusoidal_embedding(const Tensor& positions, int64_t dim, int64_t padding_idx) {
+  QN_CHECK(positions.dtype() == DType::i64 && dim >= 4, "sinusoidal_embedding",
+           "expected i64 positions and dim >= 4, got ", positions.describe(), " and dim ", dim);
+  const Tensor p = positions.contiguous();
+  const int64_t half = dim / 2;
+  // In f32 as fairseq computes it: the angle's rounding shows at long positions, and fairseq checkpoints
+  // were trained on exactly these values.
+  std::vector<float> frequency(static_cast<size_t>(half));
+  const auto step = static_cast<float>(std::log(10000.0) / static_cast<double>(half - 1));
+  for (int64_t i = 0; i < half; ++i) frequency[static_cast<size_t>(i)] = std::exp(static_cast<float>(i) * -step);
+  Shape shape = p.shape();
+  shape.push_back(dim);
+  Tensor table = zeros(shape, DType::f32);
+  const int64_t* position = p.data_ptr<int64_t>();
+  float* out = table.data_ptr<float>();
+  for (int64_t k = 0; k < p.numel(); ++k) {
+    if (position[k] == padding_idx) continue;
+    float* row = out + k * dim;
+    for (int64_t i = 0; i < half; ++i) {
+      const float angle = static_cast<float>(position[k]) * frequency[static_cast<size_t>(i)];
+      row[i] = std::sin(angle);
+      row[half + i] = std::cos(angle);
+    }
+  }
+  return table;
+}
+
+}  // namespace qn::models
