@@ -2,7 +2,9 @@
 // theirs): logits against PyTorch in f32 (rtol 1e-4) and every parameter gradient against PyTorch in f64
 // (1e-3 of the tensor's scale, or as close as PyTorch's own f32 result), in eval mode and in train mode with
 // dropout and drop-connect off (BatchNorm on batch statistics). EfficientNet is compared with
-// torchvision's own efficientnet_b0, our torchvision variant (its padding and BatchNorm settings).
+// torchvision's own efficientnet_b0, our torchvision variant (its padding and BatchNorm settings); the
+// Transformer LM and RoBERTa with tests/parity/reference_models.py, written from fairseq's and Hugging Face's
+// definitions. Sequence models are compared on their outputs and on their training losses.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -10,6 +12,7 @@
 
 #include "autograd/ops.h"
 #include "models/efficientnet.h"
+#include "models/transformer_lm.h"
 #include "tests/parity/torch_runner.h"
 #include "tests/reference.h"
 
@@ -18,12 +21,18 @@ namespace {
 
 using testing::at;
 
+// Our side of a case's forward: the model, its input and (for losses) its targets.
+using Forward = std::function<Tensor(nn::Module&, const Tensor& x, const Tensor& t)>;
+
 struct ModelCase {
   std::string name;
   std::function<std::shared_ptr<nn::Module>()> make;
   std::string torch_ctor;
   Tensor input;
   bool train;
+  Tensor targets = {};
+  Forward forward = [](nn::Module& m, const Tensor& x, const Tensor&) { return m.forward(x); };
+  std::string torch_forward = "m(x)";
 };
 
 std::shared_ptr<nn::Module> small_efficientnet() {
@@ -41,11 +50,55 @@ constexpr const char* kTorchEfficientNet =
     "(lambda m: (setattr(m.classifier[0], 'p', 0.0), m)[1])("
     "torchvision.models.efficientnet_b0(num_classes=10, stochastic_depth_prob=0.0))";
 
+// The tiny LM: 2 pre-LN layers of width 64, adaptive input and softmax tied (bands 200 / 300 / 500), or
+// plain tied embeddings.
+std::shared_ptr<nn::Module> tiny_lm(bool adaptive, bool quant_noise) {
+  TransformerLMConfig c = TransformerLMConfig::named("transformer_lm_tiny");
+  c.dropout = 0.0;
+  if (!adaptive) {
+    c.adaptive_input = c.adaptive_softmax = c.tie_adaptive_weights = c.tie_adaptive_proj = false;
+    c.cutoffs.clear();
+  }
+  if (quant_noise) c.quant_noise.p = 0.1;  // adds fairseq's embedding Linear; noise itself is off in eval
+  manual_seed(6);
+  return std::make_shared<TransformerLM>(c);
+}
+
+std::string torch_tiny_lm(bool adaptive, bool quant_noise) {
+  return std::string("reference_models.TransformerLM(1000, 64, 2, 4, 128, cutoffs=") +
+         (adaptive ? "[200, 500]" : "None") + ", quant_noise=" + (quant_noise ? "True" : "False") + ")";
+}
+
+// Two rows, every band, trailing padding (id 1) in the second.
+Tensor lm_tokens() {
+  return from_vector<int64_t>({5, 250, 999, 17, 600, 3, 201, 42, 7, 1, 499, 500, 12, 64, 1, 1}, {2, 8});
+}
+Tensor lm_targets() {
+  return from_vector<int64_t>({250, 999, 17, 600, 3, 201, 42, 8, 1, 499, 500, 12, 64, 2, 1, 1}, {2, 8});
+}
+
+Tensor lm_loss(nn::Module& m, const Tensor& x, const Tensor& t) { return static_cast<TransformerLM&>(m).loss(x, t); }
+
 std::vector<ModelCase> cases() {
-  return {{"efficientnet_b0_eval", small_efficientnet, kTorchEfficientNet,
-           testing::random({2, 3, 64, 64}, DType::f32, 7), false},
-          {"efficientnet_b0_train", small_efficientnet, kTorchEfficientNet,
-           testing::random({2, 3, 64, 64}, DType::f32, 8), true}};
+  std::vector<ModelCase> all = {
+      {"efficientnet_b0_eval", small_efficientnet, kTorchEfficientNet, testing::random({2, 3, 64, 64}, DType::f32, 7),
+       false},
+      {"efficientnet_b0_train", small_efficientnet, kTorchEfficientNet,
+       testing::random({2, 3, 64, 64}, DType::f32, 8), true},
+      {"lm_adaptive_eval", [] { return tiny_lm(true, false); }, torch_tiny_lm(true, false), lm_tokens(), false},
+      {"lm_plain_quant_noise_eval", [] { return tiny_lm(false, true); }, torch_tiny_lm(false, true), lm_tokens(),
+       false}};
+  ModelCase adaptive_loss{"lm_adaptive_loss_train", [] { return tiny_lm(true, false); }, torch_tiny_lm(true, false),
+                          lm_tokens(), true};
+  ModelCase plain_loss{"lm_plain_loss_train", [] { return tiny_lm(false, false); }, torch_tiny_lm(false, false),
+                       lm_tokens(), true};
+  for (ModelCase* c : {&adaptive_loss, &plain_loss}) {
+    c->targets = lm_targets();
+    c->forward = lm_loss;
+    c->torch_forward = "m.loss(x, t)";
+    all.push_back(*c);
+  }
+  return all;
 }
 
 struct Ours {
@@ -68,22 +121,27 @@ const Results& results() {
       model->train(c.train);
       for (const NamedTensor& t : model->state_dict()) files.push_back({c.name + ".state." + t.name, t.tensor.clone()});
       files.push_back({c.name + ".x", c.input});
+      if (c.targets.defined()) files.push_back({c.name + ".t", c.targets});
       Ours& mine = out.ours[c.name];
-      mine.logits = model->forward(c.input);
+      mine.logits = c.forward(*model, c.input, c.targets);
       Generator gen(3);
       const Tensor w = randn(mine.logits.shape(), DType::f32, &gen);
       files.push_back({c.name + ".w", w});
       sum(mul(mine.logits, w)).backward();
       for (const NamedTensor& p : model->named_parameters()) mine.grads.push_back({p.name, p.tensor.grad()});
-      spec["cases"].push_back({{"name", c.name}, {"ctor", c.torch_ctor}, {"forward", "m(x)"}, {"train", c.train}});
+      spec["cases"].push_back(
+          {{"name", c.name}, {"ctor", c.torch_ctor}, {"forward", c.torch_forward}, {"train", c.train}});
       // The same in f64: the yardstick for how far f32 may stray.
       for (const NamedTensor& t : model->state_dict()) {
         files.push_back({c.name + "_f64.state." + t.name, t.tensor.clone()});
       }
-      files.push_back({c.name + "_f64.x", c.input.to(DType::f64)});
+      files.push_back({c.name + "_f64.x", c.input.dtype() == DType::f32 ? c.input.to(DType::f64) : c.input});
+      if (c.targets.defined()) files.push_back({c.name + "_f64.t", c.targets});
       files.push_back({c.name + "_f64.w", w.to(DType::f64)});
-      spec["cases"].push_back(
-          {{"name", c.name + "_f64"}, {"ctor", c.torch_ctor + ".double()"}, {"forward", "m(x)"}, {"train", c.train}});
+      spec["cases"].push_back({{"name", c.name + "_f64"},
+                               {"ctor", c.torch_ctor + ".double()"},
+                               {"forward", c.torch_forward},
+                               {"train", c.train}});
     }
     out.torch = testing::run_torch_reference("modules", spec, files);
     return out;
@@ -129,7 +187,10 @@ TEST_P(ModelParity, LogitsAndGradientsMatchPyTorch) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, ModelParity, ::testing::Values("efficientnet_b0_eval", "efficientnet_b0_train"));
+INSTANTIATE_TEST_SUITE_P(Models, ModelParity,
+                         ::testing::Values("efficientnet_b0_eval", "efficientnet_b0_train", "lm_adaptive_eval",
+                                           "lm_plain_quant_noise_eval", "lm_adaptive_loss_train",
+                                           "lm_plain_loss_train"));
 
 }  // namespace
 }  // namespace qn::models

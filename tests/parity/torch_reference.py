@@ -5,8 +5,9 @@
         For each case in SPEC: inputs x0, x1, ... (requiring grad) and named constants are read from
         INPUTS; out = eval(expr); loss = sum(out * w); writes "<case>.out" and "<case>.grad<i>".
     torch_reference.py modules SPEC.json INPUTS.safetensors OUT.safetensors
-        For each case: m = eval(ctor) (torchvision in scope when the ctor names it) loads the state dict "<case>.state.*", runs forward (train or eval) on
-        "<case>.x"; loss = sum(out * w); writes "<case>.out", "<case>.grad.x" (floating inputs),
+        For each case: m = eval(ctor) (torchvision, or this directory's reference_models, in scope when the
+        ctor names it) loads the state dict "<case>.state.*", runs the forward expression (train or eval) on
+        "<case>.x" (and "<case>.t" as t, when given); loss = sum(out * w); writes "<case>.out", "<case>.grad.x" (floating inputs),
         "<case>.grad.<parameter>" and "<case>.buffer.<buffer>" (after the forward).
     torch_reference.py optim SPEC.json INPUTS.safetensors OUT.safetensors
         For each case: parameters "<case>.p<k>" in groups as the spec says, the optimizer built by eval(ctor)
@@ -130,6 +131,9 @@ def run_modules(spec_path, inputs_path, out_path):
         if "torchvision" in case["ctor"]:
             import torchvision  # only the model cases need it
             scope["torchvision"] = torchvision
+        if "reference_models" in case["ctor"]:
+            import reference_models  # this directory's fairseq / Hugging Face definitions
+            scope["reference_models"] = reference_models
         module = eval(case["ctor"], scope)  # noqa: S307 - from the test table
         prefix = f"{name}.state."
         module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, strict=True)
@@ -137,7 +141,7 @@ def run_modules(spec_path, inputs_path, out_path):
         x = tensors[f"{name}.x"]
         if x.is_floating_point():
             x = x.clone().requires_grad_(True)
-        out = eval(case["forward"], {"m": module, "x": x, "torch": torch, "F": F})  # noqa: S307
+        out = eval(case["forward"], {"m": module, "x": x, "t": tensors.get(f"{name}.t"), "torch": torch, "F": F})  # noqa: S307
         (out * tensors[f"{name}.w"]).sum().backward()
         results[f"{name}.out"] = out
         if x.is_floating_point():

@@ -1,0 +1,226 @@
+"""Reference definitions of the sequence models for the parity tests, in plain PyTorch, written from
+fairseq's transformer_lm / AdaptiveInput / AdaptiveSoftmax and Hugging Face's RobertaForMaskedLM /
+RobertaForSequenceClassification (neither library is a Debian package). Parameter names are theirs, so the
+C++ models' state dicts load strictly. Only what the parity tests exercise is here: no incremental decoding,
+no LayerDrop (it is off in parity runs), dropout as modules so train mode with p = 0 is exact.
+"""
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def make_positions(tokens, padding_idx):
+    mask = tokens.ne(padding_idx).long()
+    return torch.cumsum(mask, dim=1) * mask + padding_idx
+
+
+def sinusoidal_table(num, dim, padding_idx):
+    half = dim // 2
+    step = math.log(10000) / (half - 1)
+    freq = torch.exp(torch.arange(half, dtype=torch.float) * -step)
+    angles = torch.arange(num, dtype=torch.float).unsqueeze(1) * freq.unsqueeze(0)
+    table = torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+    if dim % 2 == 1:
+        table = torch.cat([table, torch.zeros(num, 1)], dim=1)
+    table[padding_idx, :] = 0
+    return table
+
+
+class Attention(nn.Module):
+    """fairseq's MultiheadAttention (k_proj, v_proj, q_proj, out_proj), batch first."""
+
+    def __init__(self, dim, heads, dropout=0.0):
+        super().__init__()
+        self.k_proj = nn.Linear(dim, dim)
+        self.v_proj = nn.Linear(dim, dim)
+        self.q_proj = nn.Linear(dim, dim)
+        self.out_proj = nn.Linear(dim, dim)
+        self.heads = heads
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x, key_padding_mask=None, causal=False):
+        n, t, d = x.shape
+        h = self.heads
+
+        def split(y):
+            return y.view(n, t, h, d // h).transpose(1, 2)
+
+        q = split(self.q_proj(x)) * (d // h) ** -0.5
+        k, v = split(self.k_proj(x)), split(self.v_proj(x))
+        scores = q @ k.transpose(-1, -2)
+        if causal:
+            scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
+        if key_padding_mask is not None:
+            scores = scores.masked_fill(key_padding_mask.view(n, 1, 1, t), float("-inf"))
+        probs = self.dropout(F.softmax(scores, dim=-1))
+        return self.out_proj((probs @ v).transpose(1, 2).reshape(n, t, d))
+
+
+# --- fairseq's transformer_lm
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, dim, heads, ffn, pre_ln, activation):
+        super().__init__()
+        self.self_attn = Attention(dim, heads)
+        self.self_attn_layer_norm = nn.LayerNorm(dim)
+        self.fc1 = nn.Linear(dim, ffn)
+        self.fc2 = nn.Linear(ffn, dim)
+        self.final_layer_norm = nn.LayerNorm(dim)
+        self.pre_ln = pre_ln
+        self.activation = F.relu if activation == "relu" else F.gelu
+
+    def forward(self, x, padding):
+        residual = x
+        if self.pre_ln:
+            x = self.self_attn_layer_norm(x)
+        x = residual + self.self_attn(x, padding, causal=True)
+        if not self.pre_ln:
+            x = self.self_attn_layer_norm(x)
+        residual = x
+        if self.pre_ln:
+            x = self.final_layer_norm(x)
+        x = residual + self.fc2(self.activation(self.fc1(x)))
+        if not self.pre_ln:
+            x = self.final_layer_norm(x)
+        return x
+
+
+class AdaptiveInput(nn.Module):
+    def __init__(self, vocab, dim, cutoffs, factor, padding_idx):
+        super().__init__()
+        self.cutoff = cutoffs + [vocab]
+        self.dim = dim
+        self.embeddings = nn.ModuleList()
+        prev = 0
+        for i, c in enumerate(self.cutoff):
+            width = int(dim // (factor ** i))
+            self.embeddings.append(nn.Sequential(nn.Embedding(c - prev, width, padding_idx),
+                                                 nn.Linear(width, dim, bias=False)))
+            prev = c
+
+    def forward(self, tokens):
+        result = torch.zeros(tokens.shape + (self.dim,), dtype=self.embeddings[0][1].weight.dtype)
+        for i in range(len(self.cutoff)):
+            mask = tokens.lt(self.cutoff[i])
+            if i > 0:
+                mask.mul_(tokens.ge(self.cutoff[i - 1]))
+                chunk = tokens[mask] - self.cutoff[i - 1]
+            else:
+                chunk = tokens[mask]
+            if mask.any():
+                result[mask] = self.embeddings[i](chunk)
+        return result
+
+
+class TiedHead(nn.Module):
+    def __init__(self, table, dim, clusters):
+        super().__init__()
+        self.table = [table]  # a reference, not a submodule: the weight is the input side's
+        self.class_proj = nn.Linear(dim, clusters, bias=False)
+
+    def forward(self, x):
+        return torch.cat([F.linear(x, self.table[0].weight), self.class_proj(x)], dim=1)
+
+
+class AdaptiveSoftmax(nn.Module):
+    """fairseq's AdaptiveSoftmax with tied tables and projections (tie_adaptive_weights, tie_adaptive_proj)."""
+
+    def __init__(self, adaptive_input, padding_idx):
+        super().__init__()
+        self.cutoff = adaptive_input.cutoff
+        self.inputs = [adaptive_input]
+        self.head = TiedHead(adaptive_input.embeddings[0][0], adaptive_input.dim, len(self.cutoff) - 1)
+        self.padding_idx = padding_idx
+
+    def tail(self, i, x):
+        band = self.inputs[0].embeddings[i + 1]
+        return F.linear(F.linear(x, band[1].weight.t()), band[0].weight)
+
+    def log_prob(self, x):
+        head = F.log_softmax(self.head(x), dim=1)
+        c0 = self.cutoff[0]
+        pieces = [head[:, :c0]]
+        for i in range(len(self.cutoff) - 1):
+            pieces.append(F.log_softmax(self.tail(i, x), dim=1) + head[:, c0 + i:c0 + i + 1])
+        return torch.cat(pieces, dim=1)
+
+    def nll_sum(self, x, target):
+        """fairseq's AdaptiveLoss, with one correction: only the real padding id is ignored (fairseq's
+        ignore_index also drops each tail's relative id padding_idx, a real word)."""
+        target = target.reshape(-1)
+        head_target = target.clone()
+        loss = 0
+        for i in range(len(self.cutoff) - 1):
+            mask = target.ge(self.cutoff[i]) & target.lt(self.cutoff[i + 1])
+            head_target[mask] = self.cutoff[0] + i
+            if mask.any():
+                rows = mask.nonzero().squeeze(1)
+                loss = loss + F.cross_entropy(self.tail(i, x.index_select(0, rows)), target[mask] - self.cutoff[i],
+                                              reduction="sum")
+        return loss + F.cross_entropy(self.head(x), head_target, ignore_index=self.padding_idx, reduction="sum")
+
+
+class Decoder(nn.Module):
+    def __init__(self, vocab, dim, layers, heads, ffn, padding_idx, pre_ln, final_norm, activation, cutoffs,
+                 quant_noise):
+        super().__init__()
+        self.padding_idx = padding_idx
+        self.dim = dim
+        if cutoffs:
+            self.embed_tokens = AdaptiveInput(vocab, dim, cutoffs, 4.0, padding_idx)
+        else:
+            self.embed_tokens = nn.Embedding(vocab, dim, padding_idx)
+        if quant_noise and not cutoffs:
+            self.quant_noise = nn.Linear(dim, dim, bias=False)
+        self.layers = nn.ModuleList([DecoderLayer(dim, heads, ffn, pre_ln, activation) for _ in range(layers)])
+        if pre_ln and final_norm:
+            self.layer_norm = nn.LayerNorm(dim)
+        if cutoffs:
+            self.adaptive_softmax = AdaptiveSoftmax(self.embed_tokens, padding_idx)
+
+    def features(self, tokens):
+        x = math.sqrt(self.dim) * self.embed_tokens(tokens)
+        if hasattr(self, "quant_noise"):
+            x = self.quant_noise(x)
+        positions = make_positions(tokens, self.padding_idx)
+        table = sinusoidal_table(int(positions.max()) + 1, self.dim, self.padding_idx).to(x.dtype)
+        x = x + table[positions]
+        padding = tokens.eq(self.padding_idx)
+        padding = padding if padding.any() else None
+        for layer in self.layers:
+            x = layer(x, padding)
+        return self.layer_norm(x) if hasattr(self, "layer_norm") else x
+
+
+class TransformerLM(nn.Module):
+    """forward(tokens) -> logits (plain tied output) or log-probabilities (adaptive softmax);
+    loss(tokens, target) -> mean negative log-likelihood over the non-padding targets."""
+
+    def __init__(self, vocab, dim, layers, heads, ffn, padding_idx=1, pre_ln=True, final_norm=True,
+                 activation="relu", cutoffs=None, quant_noise=False):
+        super().__init__()
+        self.decoder = Decoder(vocab, dim, layers, heads, ffn, padding_idx, pre_ln, final_norm, activation,
+                               cutoffs, quant_noise)
+
+    def output(self, h):
+        d = self.decoder
+        if hasattr(d, "adaptive_softmax"):
+            n, t, _ = h.shape
+            return d.adaptive_softmax.log_prob(h.reshape(n * t, -1)).view(n, t, -1)
+        return F.linear(h, d.embed_tokens.weight)
+
+    def forward(self, tokens):
+        return self.output(self.decoder.features(tokens))
+
+    def loss(self, tokens, target):
+        d = self.decoder
+        h = d.features(tokens)
+        count = target.ne(d.padding_idx).sum()
+        if hasattr(d, "adaptive_softmax"):
+            return d.adaptive_softmax.nll_sum(h.reshape(-1, h.shape[-1]), target) / count
+        logits = self.output(h)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
+                               ignore_index=d.padding_idx, reduction="sum") / count
