@@ -63,19 +63,6 @@ struct UniformStream {
   }
 };
 
-// Standard normal for element i: pair j = i/2 uses uniforms (2j, 2j+1) of the uniform stream.
-struct NormalStream {
-  UniformStream uniform;
-  double operator()(int64_t i) const {
-    const int64_t pair = i / 2;
-    const double u1 = 1.0 - uniform(2 * pair);  // in (0, 1]: log is finite
-    const double u2 = uniform(2 * pair + 1);
-    const double radius = std::sqrt(-2.0 * std::log(u1));
-    const double angle = 2.0 * std::numbers::pi * u2;
-    return i % 2 == 0 ? radius * std::cos(angle) : radius * std::sin(angle);
-  }
-};
-
 UniformStream reserve_uniform(Generator& gen, int64_t count, DType dtype) {
   const bool wide = dtype == DType::f64;
   const uint64_t blocks = blocks_for(count, wide ? 2 : 4);
@@ -84,6 +71,43 @@ UniformStream reserve_uniform(Generator& gen, int64_t count, DType dtype) {
 }
 
 void check_floating(DType t, const char* op) { QN_CHECK(is_floating(t), op, "expected a floating dtype, got ", t); }
+
+// Standard normals: pair j (elements 2j, 2j+1) is Box-Muller on uniforms 2j and 2j+1 of the uniform stream,
+// computed once per pair (one Philox block gives the f64 pair, half a block the f32 one).
+template <class T>
+void fill_normal(T* data, int64_t n, const UniformStream& uniform, double mean, double stddev) {
+  parallel_for(0, (n + 1) / 2, int64_t{1} << 12, [&](int64_t begin, int64_t end) {
+    for (int64_t j = begin; j < end; ++j) {
+      double u1, u2;
+      if (uniform.wide) {
+        const philox::Counter w = philox::block(uniform.seed, uniform.first + static_cast<uint64_t>(j));
+        u1 = philox::uniform_double(w[0], w[1]);
+        u2 = philox::uniform_double(w[2], w[3]);
+      } else {
+        const philox::Counter w = philox::block(uniform.seed, uniform.first + static_cast<uint64_t>(j / 2));
+        const int k = static_cast<int>(j % 2) * 2;
+        u1 = philox::uniform_float(w[k]);
+        u2 = philox::uniform_float(w[k + 1]);
+      }
+      const double radius = std::sqrt(-2.0 * std::log(1.0 - u1));  // 1 - u1 in (0, 1]: log is finite
+      const double angle = 2.0 * std::numbers::pi * u2;
+      data[2 * j] = detail::convert<T>(mean + stddev * (radius * std::cos(angle)));
+      if (2 * j + 1 < n) data[2 * j + 1] = detail::convert<T>(mean + stddev * (radius * std::sin(angle)));
+    }
+  });
+}
+
+Tensor normal_values(const Shape& shape, TensorOptions options, Generator& gen, double mean, double stddev) {
+  const int64_t pairs = (shape.numel() + 1) / 2;
+  const UniformStream uniform = reserve_uniform(gen, 2 * pairs, options.dtype);
+  Tensor out = empty(shape, options);
+  visit_dtype(options.dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    fill_normal(out.data_ptr<T>(), out.numel(), uniform, mean, stddev);
+  });
+  return out;
+}
+
 
 }  // namespace
 
@@ -95,9 +119,7 @@ Tensor rand(const Shape& shape, TensorOptions options, Generator* gen) {
 
 Tensor randn(const Shape& shape, TensorOptions options, Generator* gen) {
   check_floating(options.dtype, "randn");
-  const int64_t pairs = (shape.numel() + 1) / 2;
-  const NormalStream normal{reserve_uniform(resolve(gen), 2 * pairs, options.dtype)};
-  return detail::tensor_from_index(shape, options, normal);
+  return normal_values(shape, options, resolve(gen), 0.0, 1.0);
 }
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions options, Generator* gen) {
@@ -137,17 +159,28 @@ Tensor randperm(int64_t n, Generator* gen) {
 Tensor& uniform_(Tensor& t, double low, double high, Generator* gen) {
   check_floating(t.dtype(), "uniform_");
   const UniformStream uniform = reserve_uniform(resolve(gen), t.numel(), t.dtype());
-  Tensor values =
-      detail::tensor_from_index(t.shape(), t.dtype(), [&](int64_t i) { return low + (high - low) * uniform(i); });
+  Tensor values = empty(t.shape(), t.dtype());
+  // One Philox block per 4 (f32) or 2 (f64) elements, computed once.
+  const int64_t n = values.numel(), per_block = uniform.wide ? 2 : 4;
+  visit_dtype(t.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* data = values.data_ptr<T>();
+    parallel_for(0, (n + per_block - 1) / per_block, int64_t{1} << 12, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        const philox::Counter w = philox::block(uniform.seed, uniform.first + static_cast<uint64_t>(b));
+        for (int64_t k = 0; k < per_block && b * per_block + k < n; ++k) {
+          const double u = uniform.wide ? philox::uniform_double(w[2 * k], w[2 * k + 1]) : philox::uniform_float(w[k]);
+          data[b * per_block + k] = detail::convert<T>(low + (high - low) * u);
+        }
+      }
+    });
+  });
   return t.copy_(values);
 }
 
 Tensor& normal_(Tensor& t, double mean, double stddev, Generator* gen) {
   check_floating(t.dtype(), "normal_");
-  const int64_t pairs = (t.numel() + 1) / 2;
-  const NormalStream normal{reserve_uniform(resolve(gen), 2 * pairs, t.dtype())};
-  Tensor values = detail::tensor_from_index(t.shape(), t.dtype(), [&](int64_t i) { return mean + stddev * normal(i); });
-  return t.copy_(values);
+  return t.copy_(normal_values(t.shape(), t.dtype(), resolve(gen), mean, stddev));
 }
 
 }  // namespace qn

@@ -12,6 +12,7 @@
 
 #include "autograd/ops.h"
 #include "models/efficientnet.h"
+#include "models/roberta.h"
 #include "models/transformer_lm.h"
 #include "tests/parity/torch_runner.h"
 #include "tests/reference.h"
@@ -79,6 +80,29 @@ Tensor lm_targets() {
 
 Tensor lm_loss(nn::Module& m, const Tensor& x, const Tensor& t) { return static_cast<TransformerLM&>(m).loss(x, t); }
 
+// The tiny RoBERTa: 2 post-LN layers of width 64 over 1,000 words; the LM head or a 3-class head.
+std::shared_ptr<nn::Module> tiny_roberta(bool classifier, bool quant_noise) {
+  RobertaConfig c = RobertaConfig::named("roberta_tiny");
+  c.dropout = c.attention_dropout = 0.0;
+  if (classifier) {
+    c.lm_head = false;
+    c.num_classes = 3;
+  }
+  if (quant_noise) c.quant_noise.p = 0.1;  // adds fairseq's embedding Linear; noise itself is off in eval
+  manual_seed(9);
+  return std::make_shared<Roberta>(c);
+}
+
+std::string torch_tiny_roberta(bool classifier, bool quant_noise) {
+  return std::string("reference_models.Roberta(1000, 64, 2, 4, 128, 130, lm_head=") +
+         (classifier ? "False, num_classes=3" : "True") + ", quant_noise=" + (quant_noise ? "True" : "False") + ")";
+}
+
+// <s> A </s></s> B </s> rows, the second padded.
+Tensor roberta_ids() {
+  return from_vector<int64_t>({0, 37, 512, 9, 2, 2, 801, 44, 13, 2, 0, 77, 2, 2, 999, 2, 1, 1, 1, 1}, {2, 10});
+}
+
 std::vector<ModelCase> cases() {
   std::vector<ModelCase> all = {
       {"efficientnet_b0_eval", small_efficientnet, kTorchEfficientNet, testing::random({2, 3, 64, 64}, DType::f32, 7),
@@ -98,6 +122,26 @@ std::vector<ModelCase> cases() {
     c->torch_forward = "m.loss(x, t)";
     all.push_back(*c);
   }
+  all.push_back({"roberta_mlm_eval", [] { return tiny_roberta(false, false); }, torch_tiny_roberta(false, false),
+                 roberta_ids(), false});
+  all.push_back({"roberta_classifier_quant_noise_eval", [] { return tiny_roberta(true, true); },
+                 torch_tiny_roberta(true, true), roberta_ids(), false});
+  ModelCase mlm{"roberta_mlm_loss_train", [] { return tiny_roberta(false, false); }, torch_tiny_roberta(false, false),
+                roberta_ids(), true};
+  mlm.targets = from_vector<int64_t>(
+      {-100, 37, -100, -100, -100, -100, 801, -100, 5, -100, -100, 77, -100, -100, 999, -100, -100, -100, -100, -100},
+      {2, 10});
+  mlm.forward = [](nn::Module& m, const Tensor& x, const Tensor& t) { return static_cast<Roberta&>(m).mlm_loss(x, t); };
+  mlm.torch_forward = "m.mlm_loss(x, t)";
+  ModelCase classify{"roberta_classifier_loss_train", [] { return tiny_roberta(true, false); },
+                     torch_tiny_roberta(true, false), roberta_ids(), true};
+  classify.targets = from_vector<int64_t>({2, 0}, {2});
+  classify.forward = [](nn::Module& m, const Tensor& x, const Tensor& t) {
+    return static_cast<Roberta&>(m).classification_loss(x, t);
+  };
+  classify.torch_forward = "m.classification_loss(x, t)";
+  all.push_back(mlm);
+  all.push_back(classify);
   return all;
 }
 
@@ -190,7 +234,9 @@ TEST_P(ModelParity, LogitsAndGradientsMatchPyTorch) {
 INSTANTIATE_TEST_SUITE_P(Models, ModelParity,
                          ::testing::Values("efficientnet_b0_eval", "efficientnet_b0_train", "lm_adaptive_eval",
                                            "lm_plain_quant_noise_eval", "lm_adaptive_loss_train",
-                                           "lm_plain_loss_train"));
+                                           "lm_plain_loss_train", "roberta_mlm_eval",
+                                           "roberta_classifier_quant_noise_eval", "roberta_mlm_loss_train",
+                                           "roberta_classifier_loss_train"));
 
 }  // namespace
 }  // namespace qn::models

@@ -224,3 +224,121 @@ class TransformerLM(nn.Module):
         logits = self.output(h)
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
                                ignore_index=d.padding_idx, reduction="sum") / count
+
+
+# --- Hugging Face's RoBERTa (RobertaForMaskedLM / RobertaForSequenceClassification), plus fairseq's
+# Quant-Noise embedding Linear
+
+
+class Holder(nn.Module):
+    """Names children as Hugging Face nests them (attention.self, attention.output, ...)."""
+
+    def __init__(holder, **children):  # noqa: N805 - "self" is one of Hugging Face's child names
+        super().__init__()
+        for name, child in children.items():
+            setattr(holder, name, child)
+
+
+class RobertaEmbeddings(nn.Module):
+    def __init__(self, vocab, dim, positions, padding_idx, quant_noise):
+        super().__init__()
+        self.word_embeddings = nn.Embedding(vocab, dim, padding_idx)
+        self.position_embeddings = nn.Embedding(positions, dim, padding_idx)
+        self.LayerNorm = nn.LayerNorm(dim, eps=1e-5)
+        if quant_noise:
+            self.quant_noise = nn.Linear(dim, dim, bias=False)
+        self.padding_idx = padding_idx
+
+    def forward(self, ids):
+        x = self.word_embeddings(ids) + self.position_embeddings(make_positions(ids, self.padding_idx))
+        x = self.LayerNorm(x)
+        return self.quant_noise(x) if hasattr(self, "quant_noise") else x
+
+
+class RobertaLayer(nn.Module):
+    def __init__(self, dim, heads, ffn):
+        super().__init__()
+        self.attention = Holder(self=Holder(query=nn.Linear(dim, dim), key=nn.Linear(dim, dim),
+                                            value=nn.Linear(dim, dim)),
+                                output=Holder(dense=nn.Linear(dim, dim), LayerNorm=nn.LayerNorm(dim, eps=1e-5)))
+        self.intermediate = Holder(dense=nn.Linear(dim, ffn))
+        self.output = Holder(dense=nn.Linear(ffn, dim), LayerNorm=nn.LayerNorm(dim, eps=1e-5))
+        self.heads = heads
+
+    def forward(self, x, padding):
+        n, t, d = x.shape
+        a = self.attention.self
+
+        def split(y):
+            return y.view(n, t, self.heads, d // self.heads).transpose(1, 2)
+
+        scores = split(a.query(x)) @ split(a.key(x)).transpose(-1, -2) / math.sqrt(d // self.heads)
+        if padding is not None:
+            scores = scores.masked_fill(padding.view(n, 1, 1, t), float("-inf"))
+        context = (F.softmax(scores, dim=-1) @ split(a.value(x))).transpose(1, 2).reshape(n, t, d)
+        h = self.attention.output.LayerNorm(self.attention.output.dense(context) + x)
+        inner = F.gelu(self.intermediate.dense(h))
+        return self.output.LayerNorm(self.output.dense(inner) + h)
+
+
+class RobertaModel(nn.Module):
+    def __init__(self, vocab, dim, layers, heads, ffn, positions, padding_idx, quant_noise):
+        super().__init__()
+        self.embeddings = RobertaEmbeddings(vocab, dim, positions, padding_idx, quant_noise)
+        self.encoder = Holder(layer=nn.ModuleList([RobertaLayer(dim, heads, ffn) for _ in range(layers)]))
+        self.padding_idx = padding_idx
+
+    def forward(self, ids):
+        x = self.embeddings(ids)
+        padding = ids.eq(self.padding_idx)
+        padding = padding if padding.any() else None
+        for layer in self.encoder.layer:
+            x = layer(x, padding)
+        return x
+
+
+class RobertaLMHead(nn.Module):
+    def __init__(self, dim, vocab, tied):
+        super().__init__()
+        self.dense = nn.Linear(dim, dim)
+        self.layer_norm = nn.LayerNorm(dim, eps=1e-5)
+        self.bias = nn.Parameter(torch.zeros(vocab))
+        self.tied = [tied]
+
+    def forward(self, h):
+        return F.linear(self.layer_norm(F.gelu(self.dense(h))), self.tied[0].weight) + self.bias
+
+
+class RobertaClassificationHead(nn.Module):
+    def __init__(self, dim, classes):
+        super().__init__()
+        self.dense = nn.Linear(dim, dim)
+        self.out_proj = nn.Linear(dim, classes)
+
+    def forward(self, h):
+        return self.out_proj(torch.tanh(self.dense(h[:, 0, :])))
+
+
+class Roberta(nn.Module):
+    """forward(ids) -> MLM logits (with the LM head) or class logits; mlm_loss(ids, target) ignores -100;
+    classification_loss(ids, labels)."""
+
+    def __init__(self, vocab, dim, layers, heads, ffn, positions, padding_idx=1, lm_head=True, num_classes=0,
+                 quant_noise=False):
+        super().__init__()
+        self.roberta = RobertaModel(vocab, dim, layers, heads, ffn, positions, padding_idx, quant_noise)
+        if lm_head:
+            self.lm_head = RobertaLMHead(dim, vocab, self.roberta.embeddings.word_embeddings)
+        if num_classes:
+            self.classifier = RobertaClassificationHead(dim, num_classes)
+
+    def forward(self, ids):
+        h = self.roberta(ids)
+        return self.lm_head(h) if hasattr(self, "lm_head") else self.classifier(h)
+
+    def mlm_loss(self, ids, target):
+        logits = self.lm_head(self.roberta(ids))
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100)
+
+    def classification_loss(self, ids, labels):
+        return F.cross_entropy(self.classifier(self.roberta(ids)), labels)
