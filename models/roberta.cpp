@@ -254,18 +254,20 @@ Tensor Roberta::forward(const Tensor& input_ids) {
   return lm_head_ ? mlm_logits(h) : class_logits(h);
 }
 
-Tensor Roberta::mlm_loss(const Tensor& input_ids, const Tensor& targets, int64_t ignore_index) {
-  QN_CHECK(targets.dtype() == DType::i64 && targets.shape() == input_ids.shape(), "Roberta",
-           "expected MLM targets i64 of the inputs' shape ", input_ids.shape().str(), ", got ", targets.describe());
+Tensor Roberta::mlm_loss_from_logits(const Tensor& logits, const Tensor& targets) {
+  QN_CHECK(targets.dtype() == DType::i64 && targets.dim() == 2 && targets.size(0) == logits.size(0) &&
+               targets.size(1) == logits.size(1),
+           "Roberta", "expected MLM targets i64 (", logits.size(0), ", ", logits.size(1), "), got ",
+           targets.describe());
   CrossEntropyOptions o;
-  o.ignore_index = ignore_index;
-  return cross_entropy(reshape(mlm_logits(features(input_ids)), {-1, config.vocab_size}), reshape(targets, {-1}), o);
+  o.ignore_index = kIgnoreIndex;
+  return cross_entropy(reshape(logits, {-1, config.vocab_size}), reshape(targets, {-1}), o);
 }
 
-Tensor Roberta::classification_loss(const Tensor& input_ids, const Tensor& labels) {
-  QN_CHECK(labels.dtype() == DType::i64 && labels.dim() == 1 && labels.size(0) == input_ids.size(0), "Roberta",
-           "expected labels i64 (", input_ids.size(0), "), got ", labels.describe());
-  return cross_entropy(class_logits(features(input_ids)), labels);
+Tensor Roberta::classification_loss_from_logits(const Tensor& logits, const Tensor& labels) {
+  QN_CHECK(labels.dtype() == DType::i64 && labels.dim() == 1 && labels.size(0) == logits.size(0), "Roberta",
+           "expected labels i64 (", logits.size(0), "), got ", labels.describe());
+  return cross_entropy(logits, labels);
 }
 
 }  // namespace qn::models

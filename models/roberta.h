@@ -82,10 +82,17 @@ class Roberta : public nn::Module {
   Tensor mlm_logits(const Tensor& features);
   // features (N, T, dim) -> (N, num_classes), from the first token
   Tensor class_logits(const Tensor& features);
-  // Masked-LM loss: mean cross-entropy over the targets (N, T) that are not ignore_index (Hugging Face's -100).
-  Tensor mlm_loss(const Tensor& input_ids, const Tensor& targets, int64_t ignore_index = -100);
+  // Masked-LM loss: mean cross-entropy over the targets (N, T) that are not -100 (Hugging Face's ignore index).
+  Tensor mlm_loss(const Tensor& input_ids, const Tensor& targets) { return mlm_loss_from_logits(mlm_logits(features(input_ids)), targets); }
   // Classification loss: mean cross-entropy of labels (N) i64.
-  Tensor classification_loss(const Tensor& input_ids, const Tensor& labels);
+  Tensor classification_loss(const Tensor& input_ids, const Tensor& labels) {
+    return classification_loss_from_logits(class_logits(features(input_ids)), labels);
+  }
+  // The same losses from the logits, when the caller needs those too.
+  Tensor mlm_loss_from_logits(const Tensor& logits, const Tensor& targets);
+  Tensor classification_loss_from_logits(const Tensor& logits, const Tensor& labels);
+
+  static constexpr int64_t kIgnoreIndex = -100;
 
   const RobertaConfig config;
 

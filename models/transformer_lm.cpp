@@ -181,7 +181,11 @@ TransformerLM::TransformerLM(const TransformerLMConfig& c) : Module("Transformer
 Tensor TransformerLM::forward(const Tensor& tokens) { return decoder_->output(decoder_->features(tokens)); }
 
 Tensor TransformerLM::loss(const Tensor& tokens, const Tensor& targets) {
-  const Tensor summed = decoder_->nll_sum(decoder_->features(tokens), targets);
+  return loss_from_features(decoder_->features(tokens), targets);
+}
+
+Tensor TransformerLM::loss_from_features(const Tensor& features, const Tensor& targets) {
+  const Tensor summed = decoder_->nll_sum(features, targets);
   const Tensor t = targets.contiguous();
   int64_t counted = 0;
   for (int64_t i = 0; i < t.numel(); ++i) counted += t.data_ptr<int64_t>()[i] != config.padding_idx ? 1 : 0;

@@ -106,6 +106,8 @@ class TransformerLM : public nn::Module {
   // The language-model loss: mean negative log-likelihood (nats) of targets (N, T) over those that are not
   // padding, fairseq's cross_entropy / adaptive_loss criteria.
   Tensor loss(const Tensor& tokens, const Tensor& targets);
+  // The same loss from the decoder's features (N, T, dim), when the caller needs them for the logits too.
+  Tensor loss_from_features(const Tensor& features, const Tensor& targets);
 
   TransformerDecoder& decoder() { return *decoder_; }
   const TransformerLMConfig config;

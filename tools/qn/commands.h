@@ -9,5 +9,7 @@ namespace qn::tools {
 void add_info_command(CLI::App& app);
 // qn size: a model file's size as the paper counts it, as a table or JSON.
 void add_size_command(CLI::App& app);
+// qn forward: one forward (and backward) of a named model on given weights and inputs.
+void add_forward_command(CLI::App& app);
 
 }  // namespace qn::tools

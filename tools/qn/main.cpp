@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   qn::tools::add_info_command(app);
   qn::tools::add_size_command(app);
+  qn::tools::add_forward_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

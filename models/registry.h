@@ -1,0 +1,33 @@
+// Models by name, for the command-line tools: "transformer_lm_*", "roberta_*" and "efficientnet_b*", each
+// with optional JSON overrides of its config fields ({"layers": 2, "dropout": 0, "cutoffs": [200, 500]}).
+// An unknown name or field, or a value of the wrong type, is an error naming it.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "nn/module.h"
+
+namespace qn::models {
+
+enum class ModelFamily { kLanguageModel, kRoberta, kImage };
+
+struct ModelOutputs {
+  Tensor logits;  // language model (N, T, vocab); RoBERTa MLM (N, T, vocab) or classes (N, C); images (N, C)
+  Tensor loss;    // undefined without targets
+};
+
+struct BuiltModel {
+  ModelFamily family;
+  std::shared_ptr<nn::Module> module;
+  // One forward of inputs (token ids (N, T) or images (N, 3, H, W)) to the logits and, given targets, the
+  // training loss from the same pass (language model: next-token targets (N, T); RoBERTa: MLM targets (N, T)
+  // with -100 ignored when it has the LM head, else labels (N); image models: labels (N)).
+  ModelOutputs run(const Tensor& inputs, const Tensor& targets = {}) const;
+};
+
+// overrides: a JSON object (or null). Throws qn::Error on an unknown model or field.
+BuiltModel build_model(const std::string& name, const nlohmann::json& overrides = nullptr);
+
+}  // namespace qn::models

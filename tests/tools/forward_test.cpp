@@ -1,0 +1,123 @@
+// qn forward, run as the binary: its logits, loss and gradients equal those of the same model run in this
+// process (bit for bit: same code, same weights, same seed), for each model family; and each kind of bad
+// input gives one clear error line and a non-zero exit.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/safetensors.h"
+#include "models/registry.h"
+#include "tests/reference.h"
+
+namespace qn::models {
+namespace {
+
+namespace fs = std::filesystem;
+
+class QnForward : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("qn_forward_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // Runs qn with the arguments; returns the exit status and keeps stderr.
+  int qn(const std::string& arguments) {
+    const std::string command = std::string(QN_BINARY) + " " + arguments + " 2>" + path("stderr");
+    const int status = std::system(command.c_str());
+    std::ifstream in(path("stderr"));
+    std::stringstream text;
+    text << in.rdbuf();
+    stderr_ = text.str();
+    return status;
+  }
+
+  fs::path dir_;
+  std::string stderr_;
+};
+
+void expect_equal(const Tensor& ours, const Tensor& theirs, const std::string& what) {
+  SCOPED_TRACE(what);
+  ASSERT_EQ(ours.shape(), theirs.shape());
+  for (const auto& i : testing::all_indices(ours.shape())) ASSERT_EQ(testing::at(ours, i), testing::at(theirs, i));
+}
+
+struct FamilyCase {
+  std::string model, config;
+  std::vector<NamedTensor> inputs;
+};
+
+TEST_F(QnForward, MatchesTheModelInProcess) {
+  const std::vector<FamilyCase> cases = {
+      {"transformer_lm_tiny", R"({"dropout": 0.1})",
+       {{"input_ids", from_vector<int64_t>({5, 250, 999, 17, 600, 3}, {2, 3})},
+        {"target", from_vector<int64_t>({250, 999, 17, 600, 3, 201}, {2, 3})}}},
+      {"roberta_tiny", R"({"num_classes": 3, "lm_head": false})",
+       {{"input_ids", from_vector<int64_t>({0, 37, 2, 0, 44, 2}, {2, 3})}, {"labels", from_vector<int64_t>({2, 0})}}},
+      {"efficientnet_b0", R"({"num_classes": 4, "torchvision": true})",
+       {{"images", testing::random({2, 3, 32, 32}, DType::f32, 4)}, {"labels", from_vector<int64_t>({1, 3})}}}};
+  for (const FamilyCase& c : cases) {
+    SCOPED_TRACE(c.model);
+    std::ofstream(path("config.json")) << c.config;
+    manual_seed(3);
+    const BuiltModel built = build_model(c.model, nlohmann::json::parse(c.config));
+    save_safetensors(path("weights.safetensors"), built.module->state_dict());
+    save_safetensors(path("inputs.safetensors"), c.inputs);
+    ASSERT_EQ(qn("forward --model " + c.model + " --config " + path("config.json") + " --weights " +
+                 path("weights.safetensors") + " --inputs " + path("inputs.safetensors") + " --out " +
+                 path("out.safetensors") + " --train --grad --seed 7"),
+              0)
+        << stderr_;
+    const SafetensorsContent written = load_safetensors(path("out.safetensors"));
+    // The same in this process, after the binary (BatchNorm's running statistics move in training).
+    manual_seed(7);
+    built.module->train(true);
+    const ModelOutputs ours = built.run(c.inputs[0].tensor, c.inputs[1].tensor);
+    ours.loss.backward();
+    expect_equal(ours.logits, written.at("logits"), "logits");
+    expect_equal(ours.loss, written.at("loss"), "loss");
+    for (const NamedTensor& p : built.module->named_parameters()) {
+      if (p.tensor.grad().defined()) expect_equal(p.tensor.grad(), written.at("grad." + p.name), p.name);
+    }
+  }
+}
+
+TEST_F(QnForward, BadInputIsOneClearLine) {
+  manual_seed(3);
+  const BuiltModel built = build_model("transformer_lm_tiny");
+  save_safetensors(path("weights.safetensors"), built.module->state_dict());
+  save_safetensors(path("ids.safetensors"), {{"input_ids", from_vector<int64_t>({5, 6}, {1, 2})}});
+  save_safetensors(path("floats.safetensors"), {{"input_ids", ones({1, 2})}});
+  save_safetensors(path("renamed.safetensors"), {{"tokens", from_vector<int64_t>({5, 6}, {1, 2})}});
+  const std::string weights = " --weights " + path("weights.safetensors");
+  const std::string out = " --out " + path("out.safetensors");
+  const std::pair<std::string, std::string> bad[] = {
+      {"--model transformer_lm_tiny" + weights + " --inputs " + path("floats.safetensors") + out,
+       "'input_ids' must be i64 (B, T)"},
+      {"--model transformer_lm_tiny" + weights + " --inputs " + path("renamed.safetensors") + out,
+       "unexpected tensor 'tokens'"},
+      {"--model transformer_lm_tiny" + weights + " --inputs " + path("ids.safetensors") + out + " --grad",
+       "--grad needs targets"},
+      {"--model transformer_lm_small" + weights + " --inputs " + path("ids.safetensors") + out, "decoder."},
+      {"--model transformer_lm_tinny" + weights + " --inputs " + path("ids.safetensors") + out, "transformer_lm_tinny"},
+      {"--model transformer_lm_tiny --weights " + path("missing.safetensors") + " --inputs " +
+           path("ids.safetensors") + out,
+       "missing.safetensors"}};
+  for (const auto& [arguments, message] : bad) {
+    SCOPED_TRACE(arguments);
+    EXPECT_NE(qn("forward " + arguments), 0);
+    EXPECT_NE(stderr_.find(message), std::string::npos) << stderr_;
+    EXPECT_EQ(stderr_.rfind("qn: error: ", 0), 0u) << stderr_;
+    EXPECT_EQ(std::count(stderr_.begin(), stderr_.end(), '\n'), 1) << stderr_;
+  }
+  EXPECT_FALSE(fs::exists(path("out.safetensors")));
+}
+
+}  // namespace
+}  // namespace qn::models
