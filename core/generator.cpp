@@ -97,6 +97,27 @@ void fill_normal(T* data, int64_t n, const UniformStream& uniform, double mean, 
   });
 }
 
+// Uniform [low, high): one Philox block per 4 (f32) or 2 (f64) elements, computed once.
+Tensor uniform_values(const Shape& shape, TensorOptions options, Generator& gen, double low, double high) {
+  const UniformStream uniform = reserve_uniform(gen, shape.numel(), options.dtype);
+  Tensor values = empty(shape, options);
+  const int64_t n = values.numel(), per_block = uniform.wide ? 2 : 4;
+  visit_dtype(options.dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* data = values.data_ptr<T>();
+    parallel_for(0, (n + per_block - 1) / per_block, int64_t{1} << 12, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        const philox::Counter w = philox::block(uniform.seed, uniform.first + static_cast<uint64_t>(b));
+        for (int64_t k = 0; k < per_block && b * per_block + k < n; ++k) {
+          const double u = uniform.wide ? philox::uniform_double(w[2 * k], w[2 * k + 1]) : philox::uniform_float(w[k]);
+          data[b * per_block + k] = detail::convert<T>(low + (high - low) * u);
+        }
+      }
+    });
+  });
+  return values;
+}
+
 Tensor normal_values(const Shape& shape, TensorOptions options, Generator& gen, double mean, double stddev) {
   const int64_t pairs = (shape.numel() + 1) / 2;
   const UniformStream uniform = reserve_uniform(gen, 2 * pairs, options.dtype);
@@ -108,13 +129,11 @@ Tensor normal_values(const Shape& shape, TensorOptions options, Generator& gen, 
   return out;
 }
 
-
 }  // namespace
 
 Tensor rand(const Shape& shape, TensorOptions options, Generator* gen) {
   check_floating(options.dtype, "rand");
-  const UniformStream uniform = reserve_uniform(resolve(gen), shape.numel(), options.dtype);
-  return detail::tensor_from_index(shape, options, uniform);
+  return uniform_values(shape, options, resolve(gen), 0.0, 1.0);
 }
 
 Tensor randn(const Shape& shape, TensorOptions options, Generator* gen) {
@@ -158,24 +177,7 @@ Tensor randperm(int64_t n, Generator* gen) {
 
 Tensor& uniform_(Tensor& t, double low, double high, Generator* gen) {
   check_floating(t.dtype(), "uniform_");
-  const UniformStream uniform = reserve_uniform(resolve(gen), t.numel(), t.dtype());
-  Tensor values = empty(t.shape(), t.dtype());
-  // One Philox block per 4 (f32) or 2 (f64) elements, computed once.
-  const int64_t n = values.numel(), per_block = uniform.wide ? 2 : 4;
-  visit_dtype(t.dtype(), [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    T* data = values.data_ptr<T>();
-    parallel_for(0, (n + per_block - 1) / per_block, int64_t{1} << 12, [&](int64_t begin, int64_t end) {
-      for (int64_t b = begin; b < end; ++b) {
-        const philox::Counter w = philox::block(uniform.seed, uniform.first + static_cast<uint64_t>(b));
-        for (int64_t k = 0; k < per_block && b * per_block + k < n; ++k) {
-          const double u = uniform.wide ? philox::uniform_double(w[2 * k], w[2 * k + 1]) : philox::uniform_float(w[k]);
-          data[b * per_block + k] = detail::convert<T>(low + (high - low) * u);
-        }
-      }
-    });
-  });
-  return t.copy_(values);
+  return t.copy_(uniform_values(t.shape(), t.dtype(), resolve(gen), low, high));
 }
 
 Tensor& normal_(Tensor& t, double mean, double stddev, Generator* gen) {

@@ -82,7 +82,8 @@ AdaptiveInput::AdaptiveInput(const AdaptiveOptions& o) : Module("AdaptiveInput")
     QN_CHECK(o.padding_idx >= 0 && o.padding_idx < size, "AdaptiveInput", "padding_idx ", o.padding_idx,
              " is not a row of band ", b, " (", size, " rows)");
     auto band = std::make_shared<nn::Sequential>();
-    auto table = band->push_back(std::make_shared<nn::Embedding>(nn::EmbeddingOptions(size, width).padding_idx(o.padding_idx)));
+    auto table =
+        band->push_back(std::make_shared<nn::Embedding>(nn::EmbeddingOptions(size, width).padding_idx(o.padding_idx)));
     nn::init::normal_(table->weight, 0.0, 1.0 / std::sqrt(static_cast<double>(width)));
     {
       NoGradGuard no_grad;
@@ -93,9 +94,7 @@ AdaptiveInput::AdaptiveInput(const AdaptiveOptions& o) : Module("AdaptiveInput")
   }
 }
 
-nn::Embedding& AdaptiveInput::table(size_t band) const {
-  return static_cast<nn::Embedding&>((*embeddings_)[band][0]);
-}
+nn::Embedding& AdaptiveInput::table(size_t band) const { return static_cast<nn::Embedding&>((*embeddings_)[band][0]); }
 
 nn::Linear& AdaptiveInput::projection(size_t band) const { return static_cast<nn::Linear&>((*embeddings_)[band][1]); }
 
@@ -121,7 +120,11 @@ Tensor AdaptiveInput::forward(const Tensor& tokens) {
 // --- AdaptiveSoftmax
 
 AdaptiveSoftmax::AdaptiveSoftmax(const AdaptiveOptions& o, std::shared_ptr<AdaptiveInput> tied, bool tie_projections)
-    : Module("AdaptiveSoftmax"), options(o), bands_(o.bands()), tied_(std::move(tied)), tie_projections_(tie_projections) {
+    : Module("AdaptiveSoftmax"),
+      options(o),
+      bands_(o.bands()),
+      tied_(std::move(tied)),
+      tie_projections_(tie_projections) {
   QN_CHECK(!tie_projections || tied_, "AdaptiveSoftmax", "tying projections needs tied tables");
   QN_CHECK(o.padding_idx >= 0 && o.padding_idx < bands_[1], "AdaptiveSoftmax", "padding_idx ", o.padding_idx,
            " must lie in the first band [0, ", bands_[1], ")");
@@ -152,16 +155,16 @@ Tensor AdaptiveSoftmax::head_logits(const Tensor& hidden) {
 
 Tensor AdaptiveSoftmax::tail_logits(size_t t, const Tensor& rows) {
   // (R, dim) -> (R, width): tied, the band's projection (width -> dim) transposed.
-  const Tensor reduced = tie_projections_ ? matmul(rows, tied_->projection(t + 1).stored_weight())
-                                          : tail_projections_[t]->forward(rows);
+  const Tensor reduced =
+      tie_projections_ ? matmul(rows, tied_->projection(t + 1).stored_weight()) : tail_projections_[t]->forward(rows);
   const Tensor dropped = dropout(reduced, options.dropout, is_training());
   if (tail_outputs_[t]) return tail_outputs_[t]->forward(dropped);
   return matmul(dropped, transpose(tied_->table(t + 1).stored_weight(), 0, 1));
 }
 
 Tensor AdaptiveSoftmax::log_probs(const Tensor& hidden) {
-  QN_CHECK(hidden.dim() == 2 && hidden.size(1) == options.dim, "AdaptiveSoftmax", "expected hidden (M, ",
-           options.dim, "), got ", hidden.describe());
+  QN_CHECK(hidden.dim() == 2 && hidden.size(1) == options.dim, "AdaptiveSoftmax", "expected hidden (M, ", options.dim,
+           "), got ", hidden.describe());
   const int64_t head_words = bands_[1];
   const Tensor head = log_softmax(head_logits(hidden), 1);
   std::vector<Tensor> pieces{narrow(head, 1, 0, head_words)};
@@ -198,8 +201,7 @@ Tensor AdaptiveSoftmax::nll_sum(const Tensor& hidden, const Tensor& targets) {
   for (size_t t = 0; t + 2 < bands_.size(); ++t) {
     if (rows.positions[t + 1].empty()) continue;
     const Tensor selected = index_select(input, 0, index_tensor(rows.positions[t + 1]));
-    loss = add(loss, cross_entropy(tail_logits(t, selected), index_tensor(rows.relative[t + 1]),
-                                   tail_sum));
+    loss = add(loss, cross_entropy(tail_logits(t, selected), index_tensor(rows.relative[t + 1]), tail_sum));
   }
   return loss;
 }

@@ -28,7 +28,7 @@ struct AdaptiveOptions {
   std::vector<int64_t> cutoffs;  // increasing, below vocab_size
   double factor = 4.0;           // band i is dim / factor^i wide
   int64_t padding_idx = 1;
-  double dropout = 0.0;  // adaptive softmax: on its input and inside each tail, in training
+  double dropout = 0.0;               // adaptive softmax: on its input and inside each tail, in training
   nn::quant::QuantNoise quant_noise;  // adaptive input's projections
 
   // Band boundaries 0, cutoffs..., vocab_size; checks them.
@@ -74,8 +74,8 @@ class AdaptiveSoftmax : public nn::Module {
   std::vector<int64_t> bands_;
   std::shared_ptr<AdaptiveInput> tied_;
   bool tie_projections_;
-  std::shared_ptr<nn::Linear> head_;        // untied: dim -> cutoff_0 + tails
-  std::shared_ptr<nn::Linear> class_proj_;  // tied: dim -> tails
+  std::shared_ptr<nn::Linear> head_;                                          // untied: dim -> cutoff_0 + tails
+  std::shared_ptr<nn::Linear> class_proj_;                                    // tied: dim -> tails
   std::vector<std::shared_ptr<nn::Linear>> tail_projections_, tail_outputs_;  // null where tied
 };
 

@@ -14,8 +14,8 @@ namespace {
 class Overrides {
  public:
   Overrides(const nlohmann::json& json, std::string model) : json_(json), model_(std::move(model)) {
-    QN_CHECK(json_.is_null() || json_.is_object(), "config", "the config for ", model_,
-             " must be a JSON object, got ", json_.dump());
+    QN_CHECK(json_.is_null() || json_.is_object(), "config", "the config for ", model_, " must be a JSON object, got ",
+             json_.dump());
   }
 
   template <class T>
@@ -23,10 +23,10 @@ class Overrides {
     known_.push_back(key);
     if (!json_.is_object() || !json_.contains(key)) return;
     const nlohmann::json& value = json_.at(key);
-    const bool fits = std::is_same_v<T, bool>                 ? value.is_boolean()
-                      : std::is_integral_v<T>                 ? value.is_number_integer()
-                      : std::is_floating_point_v<T>           ? value.is_number()
-                                                              : value.is_array();
+    const bool fits = std::is_same_v<T, bool>       ? value.is_boolean()
+                      : std::is_integral_v<T>       ? value.is_number_integer()
+                      : std::is_floating_point_v<T> ? value.is_number()
+                                                    : value.is_array();
     QN_CHECK(fits, "config", "field '", key, "' of ", model_, " has the wrong type: ", value.dump());
     field = value.get<T>();
     used_.insert(key);

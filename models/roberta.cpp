@@ -79,7 +79,8 @@ class RobertaEmbeddings : public nn::Module {
           register_module("token_type_embeddings", bert_embedding(c.type_vocab_size, c.dim, std::nullopt));
     }
     layer_norm_ = register_module("LayerNorm", layer_norm(c));
-    if (c.quant_noise.active()) quant_noise_ = register_module("quant_noise", bert_linear(c.dim, c.dim, c.quant_noise, false));
+    if (c.quant_noise.active())
+      quant_noise_ = register_module("quant_noise", bert_linear(c.dim, c.dim, c.quant_noise, false));
   }
 
   // input_ids (N, T) -> (N, T, dim)
@@ -140,7 +141,8 @@ class RobertaLayer : public nn::Module {
     const Tensor context = scaled_dot_product_attention(split(query_->forward(x)), split(key_->forward(x)),
                                                         split(value_->forward(x)), attention);  // (N, H, T, hd)
     const Tensor merged = reshape(transpose(context, 1, 2), {n, t, config_.dim});
-    const Tensor h = attention_norm_->forward(add(x, dropout(attention_dense_->forward(merged), config_.dropout, training)));
+    const Tensor h =
+        attention_norm_->forward(add(x, dropout(attention_dense_->forward(merged), config_.dropout, training)));
     const Tensor inner = gelu(intermediate_->forward(h));  // (N, T, ffn)
     return output_norm_->forward(add(h, dropout(output_->forward(inner), config_.dropout, training)));
   }
@@ -155,8 +157,8 @@ class RobertaLayer : public nn::Module {
 
 RobertaModel::RobertaModel(const RobertaConfig& c) : Module("RobertaModel"), config_(c) {
   QN_CHECK(c.vocab_size > c.padding_idx && c.max_positions > c.padding_idx + 1 && c.layers >= 0, "Roberta",
-           "invalid sizes: vocabulary ", c.vocab_size, ", ", c.max_positions, " positions, padding_idx ",
-           c.padding_idx, ", ", c.layers, " layers");
+           "invalid sizes: vocabulary ", c.vocab_size, ", ", c.max_positions, " positions, padding_idx ", c.padding_idx,
+           ", ", c.layers, " layers");
   embeddings_ = register_module("embeddings", std::make_shared<RobertaEmbeddings>(c));
   auto encoder = register_module("encoder", std::make_shared<Slots>());
   layers_ = encoder->add("layer", std::make_shared<nn::ModuleList<RobertaLayer>>());
@@ -231,8 +233,8 @@ Roberta::Roberta(const RobertaConfig& c) : Module("Roberta"), config(c) {
   QN_CHECK(c.lm_head || c.num_classes > 0, "Roberta", "a model needs the LM head, a classification head or both");
   roberta_ = register_module("roberta", std::make_shared<RobertaModel>(c));
   if (c.lm_head) {
-    lm_head_ = register_module("lm_head", std::make_shared<RobertaLMHead>(
-                                              c, c.untie_lm_head ? nullptr : &roberta_->word_embeddings()));
+    lm_head_ = register_module(
+        "lm_head", std::make_shared<RobertaLMHead>(c, c.untie_lm_head ? nullptr : &roberta_->word_embeddings()));
   }
   if (c.num_classes > 0) classifier_ = register_module("classifier", std::make_shared<RobertaClassificationHead>(c));
 }

@@ -83,7 +83,9 @@ class Roberta : public nn::Module {
   // features (N, T, dim) -> (N, num_classes), from the first token
   Tensor class_logits(const Tensor& features);
   // Masked-LM loss: mean cross-entropy over the targets (N, T) that are not -100 (Hugging Face's ignore index).
-  Tensor mlm_loss(const Tensor& input_ids, const Tensor& targets) { return mlm_loss_from_logits(mlm_logits(features(input_ids)), targets); }
+  Tensor mlm_loss(const Tensor& input_ids, const Tensor& targets) {
+    return mlm_loss_from_logits(mlm_logits(features(input_ids)), targets);
+  }
   // Classification loss: mean cross-entropy of labels (N) i64.
   Tensor classification_loss(const Tensor& input_ids, const Tensor& labels) {
     return classification_loss_from_logits(class_logits(features(input_ids)), labels);

@@ -39,8 +39,9 @@ TransformerLMConfig TransformerLMConfig::named(const std::string& name) {
     c.cutoffs = {200, 500};
     c.tie_adaptive_weights = c.tie_adaptive_proj = true;
   } else {
-    throw_error("TransformerLM", detail::concat("unknown model '", name,
-                                                "' (transformer_lm_wiki103, transformer_lm_small, transformer_lm_tiny)"));
+    throw_error("TransformerLM",
+                detail::concat("unknown model '", name,
+                               "' (transformer_lm_wiki103, transformer_lm_small, transformer_lm_tiny)"));
   }
   return c;
 }
@@ -61,15 +62,19 @@ AdaptiveOptions TransformerLMConfig::adaptive_options() const {
 
 TransformerDecoderLayer::TransformerDecoderLayer(const TransformerLMConfig& c)
     : Module("TransformerDecoderLayer"), config_(c) {
-  self_attn_ = register_module("self_attn", std::make_shared<nn::MultiheadAttention>(
-                                                nn::MultiheadAttentionOptions(c.dim, c.heads)
-                                                    .dropout(c.attention_dropout)
-                                                    .quant_noise(c.quant_noise)));
-  self_attn_layer_norm_ = register_module("self_attn_layer_norm", std::make_shared<nn::LayerNorm>(nn::LayerNormOptions({c.dim})));
+  self_attn_ = register_module(
+      "self_attn",
+      std::make_shared<nn::MultiheadAttention>(
+          nn::MultiheadAttentionOptions(c.dim, c.heads).dropout(c.attention_dropout).quant_noise(c.quant_noise)));
+  self_attn_layer_norm_ =
+      register_module("self_attn_layer_norm", std::make_shared<nn::LayerNorm>(nn::LayerNormOptions({c.dim})));
   // fairseq builds fc1/fc2 as plain nn.Linear: PyTorch's default initialisation, which Linear's is.
-  fc1_ = register_module("fc1", std::make_shared<nn::Linear>(nn::LinearOptions(c.dim, c.ffn_dim).quant_noise(c.quant_noise)));
-  fc2_ = register_module("fc2", std::make_shared<nn::Linear>(nn::LinearOptions(c.ffn_dim, c.dim).quant_noise(c.quant_noise)));
-  final_layer_norm_ = register_module("final_layer_norm", std::make_shared<nn::LayerNorm>(nn::LayerNormOptions({c.dim})));
+  fc1_ = register_module("fc1",
+                         std::make_shared<nn::Linear>(nn::LinearOptions(c.dim, c.ffn_dim).quant_noise(c.quant_noise)));
+  fc2_ = register_module("fc2",
+                         std::make_shared<nn::Linear>(nn::LinearOptions(c.ffn_dim, c.dim).quant_noise(c.quant_noise)));
+  final_layer_norm_ =
+      register_module("final_layer_norm", std::make_shared<nn::LayerNorm>(nn::LayerNormOptions({c.dim})));
 }
 
 Tensor TransformerDecoderLayer::forward(const Tensor& x, const Tensor& key_padding_mask) {
@@ -103,14 +108,16 @@ TransformerDecoder::TransformerDecoder(const TransformerLMConfig& c) : Module("T
   } else {
     // fairseq's Embedding: N(0, dim^-1/2), padding row zero.
     embed_tokens_ = register_module(
-        "embed_tokens", std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.vocab_size, c.dim).padding_idx(c.padding_idx)));
+        "embed_tokens",
+        std::make_shared<nn::Embedding>(nn::EmbeddingOptions(c.vocab_size, c.dim).padding_idx(c.padding_idx)));
     nn::init::normal_(embed_tokens_->weight, 0.0, 1.0 / std::sqrt(static_cast<double>(c.dim)));
     NoGradGuard no_grad;
     embed_tokens_->weight.select(0, c.padding_idx).fill_(0);
   }
   if (!c.adaptive_input && c.quant_noise.active()) {
     quant_noise_ = register_module(
-        "quant_noise", std::make_shared<nn::Linear>(nn::LinearOptions(c.dim, c.dim).bias(false).quant_noise(c.quant_noise)));
+        "quant_noise",
+        std::make_shared<nn::Linear>(nn::LinearOptions(c.dim, c.dim).bias(false).quant_noise(c.quant_noise)));
   }
   layers_ = register_module("layers", std::make_shared<nn::ModuleList<TransformerDecoderLayer>>());
   for (int64_t l = 0; l < c.layers; ++l) layers_->push_back(std::make_shared<TransformerDecoderLayer>(c));
@@ -119,9 +126,9 @@ TransformerDecoder::TransformerDecoder(const TransformerLMConfig& c) : Module("T
   }
   if (c.adaptive_softmax) {
     adaptive_softmax_ = register_module(
-        "adaptive_softmax", std::make_shared<AdaptiveSoftmax>(c.adaptive_options(),
-                                                              c.tie_adaptive_weights ? adaptive_input_ : nullptr,
-                                                              c.tie_adaptive_proj));
+        "adaptive_softmax",
+        std::make_shared<AdaptiveSoftmax>(c.adaptive_options(), c.tie_adaptive_weights ? adaptive_input_ : nullptr,
+                                          c.tie_adaptive_proj));
   } else if (!c.share_input_output_embed) {
     output_projection_ = register_module(
         "output_projection", std::make_shared<nn::Linear>(nn::LinearOptions(c.dim, c.vocab_size).bias(false)));

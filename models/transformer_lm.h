@@ -89,12 +89,12 @@ class TransformerDecoder : public nn::Module {
 
  private:
   const TransformerLMConfig config_;
-  std::shared_ptr<nn::Embedding> embed_tokens_;         // plain
-  std::shared_ptr<AdaptiveInput> adaptive_input_;       // or adaptive
-  std::shared_ptr<nn::Linear> quant_noise_;             // with Quant-Noise on plain embeddings
+  std::shared_ptr<nn::Embedding> embed_tokens_;    // plain
+  std::shared_ptr<AdaptiveInput> adaptive_input_;  // or adaptive
+  std::shared_ptr<nn::Linear> quant_noise_;        // with Quant-Noise on plain embeddings
   std::shared_ptr<nn::ModuleList<TransformerDecoderLayer>> layers_;
-  std::shared_ptr<nn::LayerNorm> layer_norm_;           // final, optional
-  std::shared_ptr<nn::Linear> output_projection_;       // untied plain output
+  std::shared_ptr<nn::LayerNorm> layer_norm_;      // final, optional
+  std::shared_ptr<nn::Linear> output_projection_;  // untied plain output
   std::shared_ptr<AdaptiveSoftmax> adaptive_softmax_;
 };
 

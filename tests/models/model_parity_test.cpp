@@ -107,8 +107,8 @@ std::vector<ModelCase> cases() {
   std::vector<ModelCase> all = {
       {"efficientnet_b0_eval", small_efficientnet, kTorchEfficientNet, testing::random({2, 3, 64, 64}, DType::f32, 7),
        false},
-      {"efficientnet_b0_train", small_efficientnet, kTorchEfficientNet,
-       testing::random({2, 3, 64, 64}, DType::f32, 8), true},
+      {"efficientnet_b0_train", small_efficientnet, kTorchEfficientNet, testing::random({2, 3, 64, 64}, DType::f32, 8),
+       true},
       {"lm_adaptive_eval", [] { return tiny_lm(true, false); }, torch_tiny_lm(true, false), lm_tokens(), false},
       {"lm_plain_quant_noise_eval", [] { return tiny_lm(false, true); }, torch_tiny_lm(false, true), lm_tokens(),
        false}};
@@ -233,10 +233,9 @@ TEST_P(ModelParity, LogitsAndGradientsMatchPyTorch) {
 
 INSTANTIATE_TEST_SUITE_P(Models, ModelParity,
                          ::testing::Values("efficientnet_b0_eval", "efficientnet_b0_train", "lm_adaptive_eval",
-                                           "lm_plain_quant_noise_eval", "lm_adaptive_loss_train",
-                                           "lm_plain_loss_train", "roberta_mlm_eval",
-                                           "roberta_classifier_quant_noise_eval", "roberta_mlm_loss_train",
-                                           "roberta_classifier_loss_train"));
+                                           "lm_plain_quant_noise_eval", "lm_adaptive_loss_train", "lm_plain_loss_train",
+                                           "roberta_mlm_eval", "roberta_classifier_quant_noise_eval",
+                                           "roberta_mlm_loss_train", "roberta_classifier_loss_train"));
 
 }  // namespace
 }  // namespace qn::models

@@ -48,7 +48,6 @@ TEST(Roberta, BaseCountsAndNames) {
   EXPECT_TRUE(has_parameter(paper, "roberta.embeddings.quant_noise.weight"));
   EXPECT_TRUE(has_parameter(paper, "classifier.out_proj.bias"));
   EXPECT_NEAR(nn::quant::size_report(paper).total_bytes() / nn::quant::kMiB, 480.2, 0.05);
-
 }
 
 TEST(Roberta, UntiedHeadAddsTheDecoder) {

@@ -40,9 +40,10 @@ bool has_parameter(const nn::Module& m, const std::string& name) {
 TEST(TransformerLM, Wiki103CountAndSizeRows) {
   TransformerLM lm(TransformerLMConfig::named("transformer_lm_wiki103"));
   EXPECT_EQ(count(lm), 246933504);
-  for (const char* name : {"decoder.embed_tokens.embeddings.2.0.weight", "decoder.embed_tokens.embeddings.0.1.weight",
-                           "decoder.layers.15.self_attn.q_proj.weight", "decoder.layers.3.fc1.bias",
-                           "decoder.layers.0.final_layer_norm.weight", "decoder.adaptive_softmax.head.class_proj.weight"}) {
+  for (const char* name :
+       {"decoder.embed_tokens.embeddings.2.0.weight", "decoder.embed_tokens.embeddings.0.1.weight",
+        "decoder.layers.15.self_attn.q_proj.weight", "decoder.layers.3.fc1.bias",
+        "decoder.layers.0.final_layer_norm.weight", "decoder.adaptive_softmax.head.class_proj.weight"}) {
     EXPECT_TRUE(has_parameter(lm, name)) << name;
   }
   EXPECT_FALSE(has_parameter(lm, "decoder.layer_norm.weight"));  // no_decoder_final_norm

@@ -55,12 +55,15 @@ struct FamilyCase {
 
 TEST_F(QnForward, MatchesTheModelInProcess) {
   const std::vector<FamilyCase> cases = {
-      {"transformer_lm_tiny", R"({"dropout": 0.1})",
+      {"transformer_lm_tiny",
+       R"({"dropout": 0.1})",
        {{"input_ids", from_vector<int64_t>({5, 250, 999, 17, 600, 3}, {2, 3})},
         {"target", from_vector<int64_t>({250, 999, 17, 600, 3, 201}, {2, 3})}}},
-      {"roberta_tiny", R"({"num_classes": 3, "lm_head": false})",
+      {"roberta_tiny",
+       R"({"num_classes": 3, "lm_head": false})",
        {{"input_ids", from_vector<int64_t>({0, 37, 2, 0, 44, 2}, {2, 3})}, {"labels", from_vector<int64_t>({2, 0})}}},
-      {"efficientnet_b0", R"({"num_classes": 4, "torchvision": true})",
+      {"efficientnet_b0",
+       R"({"num_classes": 4, "torchvision": true})",
        {{"images", testing::random({2, 3, 32, 32}, DType::f32, 4)}, {"labels", from_vector<int64_t>({1, 3})}}}};
   for (const FamilyCase& c : cases) {
     SCOPED_TRACE(c.model);
@@ -106,8 +109,8 @@ TEST_F(QnForward, BadInputIsOneClearLine) {
        "--grad needs targets"},
       {"--model transformer_lm_small" + weights + " --inputs " + path("ids.safetensors") + out, "decoder."},
       {"--model transformer_lm_tinny" + weights + " --inputs " + path("ids.safetensors") + out, "transformer_lm_tinny"},
-      {"--model transformer_lm_tiny --weights " + path("missing.safetensors") + " --inputs " +
-           path("ids.safetensors") + out,
+      {"--model transformer_lm_tiny --weights " + path("missing.safetensors") + " --inputs " + path("ids.safetensors") +
+           out,
        "missing.safetensors"}};
   for (const auto& [arguments, message] : bad) {
     SCOPED_TRACE(arguments);

@@ -41,8 +41,8 @@ std::pair<Tensor, Tensor> read_inputs(const std::string& path, models::ModelFami
   const SafetensorsContent content = load_safetensors(path);
   const bool images = family == models::ModelFamily::kImage;
   const std::string input_name = images ? "images" : "input_ids";
-  const std::set<std::string> allowed = images ? std::set<std::string>{"images", "labels"}
-                                               : std::set<std::string>{"input_ids", "target", "labels"};
+  const std::set<std::string> allowed =
+      images ? std::set<std::string>{"images", "labels"} : std::set<std::string>{"input_ids", "target", "labels"};
   Tensor input, targets;
   for (const NamedTensor& t : content.tensors) {
     QN_CHECK(allowed.count(t.name), "forward", path, ": unexpected tensor '", t.name, "' (this model reads ",
@@ -59,8 +59,8 @@ std::pair<Tensor, Tensor> read_inputs(const std::string& path, models::ModelFami
     QN_CHECK(input.dtype() == DType::f32 && input.dim() == 4 && input.size(1) == 3, "forward", path,
              ": 'images' must be f32 (B, 3, H, W), got ", input.describe());
   } else {
-    QN_CHECK(input.dtype() == DType::i64 && input.dim() == 2, "forward", path,
-             ": 'input_ids' must be i64 (B, T), got ", input.describe());
+    QN_CHECK(input.dtype() == DType::i64 && input.dim() == 2, "forward", path, ": 'input_ids' must be i64 (B, T), got ",
+             input.describe());
   }
   QN_CHECK(!targets.defined() || targets.dtype() == DType::i64, "forward", path, ": targets must be i64, got ",
            targets.describe());

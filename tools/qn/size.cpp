@@ -4,9 +4,8 @@
 // qn size --model NAME [--config cfg.json] [--ipq stages.yaml] [--json]: the same for a model config, with
 // its parameter count, and with --ipq the size iPQ would give it.
 #include <cstdio>
-#include <iostream>
-
 #include <fstream>
+#include <iostream>
 
 #include "models/registry.h"
 #include "nn/quant/compressed.h"
@@ -26,8 +25,7 @@ nlohmann::json config_overrides(const std::string& path) {
   return config;
 }
 
-nn::quant::SizeReport model_size_report(const std::string& model, const std::string& config,
-                                        const std::string& ipq) {
+nn::quant::SizeReport model_size_report(const std::string& model, const std::string& config, const std::string& ipq) {
   const models::BuiltModel built = models::build_model(model, config_overrides(config));
   nn::quant::SizeOptions options;
   if (!ipq.empty()) options.planned = nn::quant::plan_ipq(*built.module, nn::quant::IpqConfig::load(ipq));
@@ -37,7 +35,8 @@ nn::quant::SizeReport model_size_report(const std::string& model, const std::str
 }  // namespace
 
 void add_size_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("size", "print a model file's or config's size as the paper counts it (MiB = the paper's MB)");
+  auto* cmd =
+      app.add_subcommand("size", "print a model file's or config's size as the paper counts it (MiB = the paper's MB)");
   static std::string path, model, config, ipq;
   static bool json = false;
   auto* file = cmd->add_option("file", path, "a compressed model, checkpoint or state dict (.safetensors)");
