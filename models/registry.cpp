@@ -1,5 +1,6 @@
 #include "models/registry.h"
 
+#include <fstream>
 #include <set>
 #include <vector>
 
@@ -58,6 +59,15 @@ class Overrides {
 bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 }  // namespace
+
+nlohmann::json load_overrides(const std::string& path) {
+  if (path.empty()) return nullptr;
+  std::ifstream in(path);
+  QN_CHECK(in.good(), "config", "cannot read the config file ", path);
+  const nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  QN_CHECK(!config.is_discarded(), "config", "the config file ", path, " is not valid JSON");
+  return config;
+}
 
 BuiltModel build_model(const std::string& name, const nlohmann::json& overrides) {
   Overrides o(overrides, name);

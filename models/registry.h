@@ -27,6 +27,9 @@ struct BuiltModel {
   ModelOutputs run(const Tensor& inputs, const Tensor& targets = {}) const;
 };
 
+// The overrides in a JSON file (null for an empty path); a missing or malformed file is an error naming it.
+nlohmann::json load_overrides(const std::string& path);
+
 // overrides: a JSON object (or null). Throws qn::Error on an unknown model or field.
 BuiltModel build_model(const std::string& name, const nlohmann::json& overrides = nullptr);
 

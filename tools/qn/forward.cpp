@@ -4,7 +4,6 @@
 // `loss` (when the inputs hold targets) and `grad.<parameter>` for every parameter. The inputs file holds
 // `input_ids` (i64 (B, T)) with optional `target` or `labels`, or `images` (f32 (B, 3, H, W)) with optional
 // `labels`. It is how other programs (PyTorch scripts among them) check this engine against theirs.
-#include <fstream>
 #include <set>
 
 #include "core/generator.h"
@@ -20,15 +19,6 @@ struct ForwardArgs {
   bool train = false, grad = false;
   uint64_t seed = 1;
 };
-
-nlohmann::json read_config(const std::string& path) {
-  if (path.empty()) return nullptr;
-  std::ifstream in(path);
-  QN_CHECK(in.good(), "forward", "cannot read the config file ", path);
-  const nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  QN_CHECK(!config.is_discarded(), "forward", "the config file ", path, " is not valid JSON");
-  return config;
-}
 
 std::string names_of(const SafetensorsContent& content) {
   std::string names;
@@ -68,7 +58,7 @@ std::pair<Tensor, Tensor> read_inputs(const std::string& path, models::ModelFami
 }
 
 void run_forward(const ForwardArgs& a) {
-  const models::BuiltModel built = models::build_model(a.model, read_config(a.config));
+  const models::BuiltModel built = models::build_model(a.model, models::load_overrides(a.config));
   built.module->load_state_dict(load_safetensors(a.weights).tensors, /*strict=*/true);
   const auto [input, targets] = read_inputs(a.inputs, built.family);
   QN_CHECK(!a.grad || targets.defined(), "forward", "--grad needs targets in ", a.inputs,

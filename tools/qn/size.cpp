@@ -16,17 +16,8 @@ namespace qn::tools {
 
 namespace {
 
-nlohmann::json config_overrides(const std::string& path) {
-  if (path.empty()) return nullptr;
-  std::ifstream in(path);
-  QN_CHECK(in.good(), "size", "cannot read the config file ", path);
-  const nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  QN_CHECK(!config.is_discarded(), "size", "the config file ", path, " is not valid JSON");
-  return config;
-}
-
 nn::quant::SizeReport model_size_report(const std::string& model, const std::string& config, const std::string& ipq) {
-  const models::BuiltModel built = models::build_model(model, config_overrides(config));
+  const models::BuiltModel built = models::build_model(model, models::load_overrides(config));
   nn::quant::SizeOptions options;
   if (!ipq.empty()) options.planned = nn::quant::plan_ipq(*built.module, nn::quant::IpqConfig::load(ipq));
   return nn::quant::size_report(*built.module, options);
