@@ -8,17 +8,6 @@
 namespace qn::models {
 namespace {
 
-// A module whose children are named by the caller (fairseq's tail.i.0 / tail.i.2, with the slot between
-// them taken by a parameter-free dropout).
-class Slots : public nn::Module {
- public:
-  Slots() : Module("Slots") {}
-  template <class M>
-  std::shared_ptr<M> add(const std::string& name, std::shared_ptr<M> module) {
-    return register_module(name, std::move(module));
-  }
-};
-
 // Rows of a (M) i64 tensor of token ids grouped by band: the positions holding each band's ids and those
 // ids relative to the band's start. Checks every id.
 struct BandRows {
@@ -133,14 +122,14 @@ AdaptiveSoftmax::AdaptiveSoftmax(const AdaptiveOptions& o, std::shared_ptr<Adapt
   const nn::quant::QuantNoise none;
   const auto tails = static_cast<int64_t>(bands_.size() - 2);
   if (tied_) {
-    auto head = register_module("head", std::make_shared<Slots>());
+    auto head = register_module("head", std::make_shared<nn::ModuleDict>());
     class_proj_ = head->add("class_proj", xavier_projection(o.dim, tails, none));
   } else {
     head_ = register_module("head", xavier_projection(o.dim, bands_[1] + tails, none));
   }
-  auto tail = register_module("tail", std::make_shared<Slots>());
+  auto tail = register_module("tail", std::make_shared<nn::ModuleDict>());
   for (size_t t = 0; t + 2 < bands_.size(); ++t) {
-    auto slots = tail->add(std::to_string(t), std::make_shared<Slots>());
+    auto slots = tail->add(std::to_string(t), std::make_shared<nn::ModuleDict>());
     const int64_t width = o.band_width(t + 1), size = bands_[t + 2] - bands_[t + 1];
     tail_projections_.push_back(tie_projections ? nullptr : slots->add("0", xavier_projection(o.dim, width, none)));
     tail_outputs_.push_back(tied_ ? nullptr : slots->add("2", xavier_projection(width, size, none)));

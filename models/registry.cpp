@@ -56,6 +56,22 @@ class Overrides {
   std::set<std::string> used_;
 };
 
+// The fields the Transformer LM and RoBERTa configs share, under the same names.
+template <class Config>
+void bind_transformer(Overrides& o, Config& c) {
+  o.bind("vocab_size", c.vocab_size);
+  o.bind("layers", c.layers);
+  o.bind("dim", c.dim);
+  o.bind("heads", c.heads);
+  o.bind("ffn_dim", c.ffn_dim);
+  o.bind("max_positions", c.max_positions);
+  o.bind("padding_idx", c.padding_idx);
+  o.bind("dropout", c.dropout);
+  o.bind("attention_dropout", c.attention_dropout);
+  o.bind("layerdrop", c.layerdrop);
+  o.bind_quant_noise(c.quant_noise);
+}
+
 bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 }  // namespace
@@ -73,19 +89,10 @@ BuiltModel build_model(const std::string& name, const nlohmann::json& overrides)
   Overrides o(overrides, name);
   if (starts_with(name, "transformer_lm")) {
     TransformerLMConfig c = TransformerLMConfig::named(name);
-    o.bind("vocab_size", c.vocab_size);
-    o.bind("layers", c.layers);
-    o.bind("dim", c.dim);
-    o.bind("heads", c.heads);
-    o.bind("ffn_dim", c.ffn_dim);
-    o.bind("max_positions", c.max_positions);
-    o.bind("padding_idx", c.padding_idx);
+    bind_transformer(o, c);
     o.bind("normalize_before", c.normalize_before);
     o.bind("final_norm", c.final_norm);
-    o.bind("dropout", c.dropout);
-    o.bind("attention_dropout", c.attention_dropout);
     o.bind("activation_dropout", c.activation_dropout);
-    o.bind("layerdrop", c.layerdrop);
     o.bind("share_input_output_embed", c.share_input_output_embed);
     o.bind("adaptive_input", c.adaptive_input);
     o.bind("adaptive_softmax", c.adaptive_softmax);
@@ -96,28 +103,17 @@ BuiltModel build_model(const std::string& name, const nlohmann::json& overrides)
     bool gelu = c.activation == FeedForwardActivation::kGelu;
     o.bind("gelu", gelu);
     c.activation = gelu ? FeedForwardActivation::kGelu : FeedForwardActivation::kRelu;
-    o.bind_quant_noise(c.quant_noise);
     o.finish();
     return {ModelFamily::kLanguageModel, std::make_shared<TransformerLM>(c)};
   }
   if (starts_with(name, "roberta")) {
     RobertaConfig c = RobertaConfig::named(name);
-    o.bind("vocab_size", c.vocab_size);
-    o.bind("layers", c.layers);
-    o.bind("dim", c.dim);
-    o.bind("heads", c.heads);
-    o.bind("ffn_dim", c.ffn_dim);
-    o.bind("max_positions", c.max_positions);
-    o.bind("padding_idx", c.padding_idx);
+    bind_transformer(o, c);
     o.bind("type_vocab_size", c.type_vocab_size);
-    o.bind("dropout", c.dropout);
-    o.bind("attention_dropout", c.attention_dropout);
-    o.bind("layerdrop", c.layerdrop);
     o.bind("lm_head", c.lm_head);
     o.bind("untie_lm_head", c.untie_lm_head);
     o.bind("num_classes", c.num_classes);
     o.bind("pooler_dropout", c.pooler_dropout);
-    o.bind_quant_noise(c.quant_noise);
     o.finish();
     return {ModelFamily::kRoberta, std::make_shared<Roberta>(c)};
   }

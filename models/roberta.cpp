@@ -54,16 +54,6 @@ std::shared_ptr<nn::LayerNorm> layer_norm(const RobertaConfig& c) {
   return std::make_shared<nn::LayerNorm>(nn::LayerNormOptions({c.dim}).eps(c.layer_norm_eps));
 }
 
-// A module whose children the caller names (Hugging Face's nesting: attention.self, attention.output, ...).
-class Slots : public nn::Module {
- public:
-  Slots() : Module("Slots") {}
-  template <class M>
-  std::shared_ptr<M> add(const std::string& name, std::shared_ptr<M> module) {
-    return register_module(name, std::move(module));
-  }
-};
-
 }  // namespace
 
 // --- embeddings: word + position (+ type 0) -> LayerNorm -> dropout (-> Quant-Noise Linear)
@@ -114,17 +104,17 @@ class RobertaLayer : public nn::Module {
   explicit RobertaLayer(const RobertaConfig& c) : Module("RobertaLayer"), config_(c) {
     QN_CHECK(c.heads > 0 && c.dim % c.heads == 0, "Roberta", "width ", c.dim, " must be divisible by ", c.heads,
              " heads");
-    auto attention = register_module("attention", std::make_shared<Slots>());
-    auto self = attention->add("self", std::make_shared<Slots>());
+    auto attention = register_module("attention", std::make_shared<nn::ModuleDict>());
+    auto self = attention->add("self", std::make_shared<nn::ModuleDict>());
     query_ = self->add("query", bert_linear(c.dim, c.dim, c.quant_noise));
     key_ = self->add("key", bert_linear(c.dim, c.dim, c.quant_noise));
     value_ = self->add("value", bert_linear(c.dim, c.dim, c.quant_noise));
-    auto attention_output = attention->add("output", std::make_shared<Slots>());
+    auto attention_output = attention->add("output", std::make_shared<nn::ModuleDict>());
     attention_dense_ = attention_output->add("dense", bert_linear(c.dim, c.dim, c.quant_noise));
     attention_norm_ = attention_output->add("LayerNorm", layer_norm(c));
-    auto intermediate = register_module("intermediate", std::make_shared<Slots>());
+    auto intermediate = register_module("intermediate", std::make_shared<nn::ModuleDict>());
     intermediate_ = intermediate->add("dense", bert_linear(c.dim, c.ffn_dim, c.quant_noise));
-    auto output = register_module("output", std::make_shared<Slots>());
+    auto output = register_module("output", std::make_shared<nn::ModuleDict>());
     output_ = output->add("dense", bert_linear(c.ffn_dim, c.dim, c.quant_noise));
     output_norm_ = output->add("LayerNorm", layer_norm(c));
   }
@@ -160,7 +150,7 @@ RobertaModel::RobertaModel(const RobertaConfig& c) : Module("RobertaModel"), con
            "invalid sizes: vocabulary ", c.vocab_size, ", ", c.max_positions, " positions, padding_idx ", c.padding_idx,
            ", ", c.layers, " layers");
   embeddings_ = register_module("embeddings", std::make_shared<RobertaEmbeddings>(c));
-  auto encoder = register_module("encoder", std::make_shared<Slots>());
+  auto encoder = register_module("encoder", std::make_shared<nn::ModuleDict>());
   layers_ = encoder->add("layer", std::make_shared<nn::ModuleList<RobertaLayer>>());
   for (int64_t l = 0; l < c.layers; ++l) layers_->push_back(std::make_shared<RobertaLayer>(c));
 }
@@ -173,12 +163,9 @@ Tensor RobertaModel::forward(const Tensor& input_ids) {
   Tensor x = embeddings_->forward(input_ids);
   const Tensor padding = padding_mask(input_ids, config_.padding_idx);
   const Tensor masked_out = padding.defined() ? padding.view({input_ids.size(0), 1, 1, input_ids.size(1)}) : Tensor{};
-  // LayerDrop: one uniform draw per layer, the layer kept when it exceeds the rate (fairseq's order).
-  Tensor keep_draw;
-  if (is_training() && config_.layerdrop > 0) keep_draw = rand({config_.layers}, DType::f64);
+  const std::vector<bool> kept = layers_kept(config_.layers, config_.layerdrop, is_training());
   for (size_t l = 0; l < layers_->size(); ++l) {
-    if (keep_draw.defined() && keep_draw.data_ptr<double>()[l] <= config_.layerdrop) continue;
-    x = (*layers_)[l].forward(x, masked_out);
+    if (kept[l]) x = (*layers_)[l].forward(x, masked_out);
   }
   return x;
 }

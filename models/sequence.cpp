@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "autograd/ops.h"
+
 namespace qn::models {
 namespace {
 
@@ -43,31 +45,41 @@ Tensor position_ids(const Tensor& tokens, int64_t padding_idx) {
   return positions;
 }
 
-Tensor sinusoidal_embedding(const Tensor& positions, int64_t dim, int64_t padding_idx) {
-  QN_CHECK(positions.dtype() == DType::i64 && dim >= 4, "sinusoidal_embedding",
-           "expected i64 positions and dim >= 4, got ", positions.describe(), " and dim ", dim);
-  const Tensor p = positions.contiguous();
+Tensor sinusoidal_table(int64_t rows, int64_t dim, int64_t padding_idx) {
+  QN_CHECK(rows > padding_idx && dim >= 4, "sinusoidal_table", "expected more than padding_idx ", padding_idx,
+           " rows and dim >= 4, got ", rows, " rows of ", dim);
   const int64_t half = dim / 2;
   // In f32 as fairseq computes it: the angle's rounding shows at long positions, and fairseq checkpoints
   // were trained on exactly these values.
   std::vector<float> frequency(static_cast<size_t>(half));
   const auto step = static_cast<float>(std::log(10000.0) / static_cast<double>(half - 1));
   for (int64_t i = 0; i < half; ++i) frequency[static_cast<size_t>(i)] = std::exp(static_cast<float>(i) * -step);
-  Shape shape = p.shape();
-  shape.push_back(dim);
-  Tensor table = zeros(shape, DType::f32);
-  const int64_t* position = p.data_ptr<int64_t>();
+  Tensor table = zeros({rows, dim}, DType::f32);
   float* out = table.data_ptr<float>();
-  for (int64_t k = 0; k < p.numel(); ++k) {
-    if (position[k] == padding_idx) continue;
-    float* row = out + k * dim;
+  for (int64_t p = 0; p < rows; ++p) {
+    if (p == padding_idx) continue;
+    float* row = out + p * dim;
     for (int64_t i = 0; i < half; ++i) {
-      const float angle = static_cast<float>(position[k]) * frequency[static_cast<size_t>(i)];
+      const float angle = static_cast<float>(p) * frequency[static_cast<size_t>(i)];
       row[i] = std::sin(angle);
       row[half + i] = std::cos(angle);
     }
   }
   return table;
+}
+
+Tensor sinusoidal_embedding(const Tensor& positions, int64_t dim, int64_t padding_idx) {
+  QN_CHECK(positions.dtype() == DType::i64, "sinusoidal_embedding", "expected i64 positions, got ",
+           positions.describe());
+  return embedding(sinusoidal_table(amax(positions).item<int64_t>() + 1, dim, padding_idx), positions);
+}
+
+std::vector<bool> layers_kept(int64_t layers, double rate, bool training) {
+  std::vector<bool> kept(static_cast<size_t>(layers), true);
+  if (!training || rate <= 0) return kept;
+  const Tensor draw = rand({layers}, DType::f64);
+  for (int64_t l = 0; l < layers; ++l) kept[static_cast<size_t>(l)] = draw.data_ptr<double>()[l] > rate;
+  return kept;
 }
 
 }  // namespace qn::models

@@ -119,6 +119,8 @@ TransformerDecoder::TransformerDecoder(const TransformerLMConfig& c) : Module("T
         "quant_noise",
         std::make_shared<nn::Linear>(nn::LinearOptions(c.dim, c.dim).bias(false).quant_noise(c.quant_noise)));
   }
+  // fairseq's table size: every position of a full-length sequence after the padding offset.
+  positions_table_ = sinusoidal_table(c.max_positions + c.padding_idx + 1, c.dim, c.padding_idx);
   layers_ = register_module("layers", std::make_shared<nn::ModuleList<TransformerDecoderLayer>>());
   for (int64_t l = 0; l < c.layers; ++l) layers_->push_back(std::make_shared<TransformerDecoderLayer>(c));
   if (c.normalize_before && c.final_norm) {
@@ -144,15 +146,12 @@ Tensor TransformerDecoder::features(const Tensor& tokens) {
   Tensor x = adaptive_input_ ? adaptive_input_->forward(tokens) : embed_tokens_->forward(tokens);
   if (config_.scale_embedding) x = mul(x, std::sqrt(static_cast<double>(config_.dim)));
   if (quant_noise_) x = quant_noise_->forward(x);
-  x = add(x, sinusoidal_embedding(position_ids(tokens, config_.padding_idx), config_.dim, config_.padding_idx));
+  x = add(x, embedding(positions_table_.to(x.dtype()), position_ids(tokens, config_.padding_idx)));
   x = dropout(x, config_.dropout, training);
   const Tensor padding = padding_mask(tokens, config_.padding_idx);
-  // LayerDrop: one uniform draw per layer, the layer kept when it exceeds the rate (fairseq's order).
-  Tensor keep_draw;
-  if (training && config_.layerdrop > 0) keep_draw = rand({config_.layers}, DType::f64);
+  const std::vector<bool> kept = layers_kept(config_.layers, config_.layerdrop, training);
   for (size_t l = 0; l < layers_->size(); ++l) {
-    if (keep_draw.defined() && keep_draw.data_ptr<double>()[l] <= config_.layerdrop) continue;
-    x = (*layers_)[l].forward(x, padding);
+    if (kept[l]) x = (*layers_)[l].forward(x, padding);
   }
   return layer_norm_ ? layer_norm_->forward(x) : x;
 }

@@ -96,6 +96,7 @@ class TransformerDecoder : public nn::Module {
   std::shared_ptr<nn::LayerNorm> layer_norm_;      // final, optional
   std::shared_ptr<nn::Linear> output_projection_;  // untied plain output
   std::shared_ptr<AdaptiveSoftmax> adaptive_softmax_;
+  Tensor positions_table_;  // sinusoidal, (max_positions + padding_idx + 1, dim): a constant, not state
 };
 
 class TransformerLM : public nn::Module {

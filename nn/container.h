@@ -44,4 +44,15 @@ class ModuleList : public Module {
   std::vector<std::shared_ptr<M>> modules_;
 };
 
+// Holds modules under names its owner chooses (PyTorch's ModuleDict), for nesting that only names follow:
+// Hugging Face's attention.self.query, fairseq's adaptive_softmax.tail.0.2.
+class ModuleDict : public Module {
+ public:
+  ModuleDict() : Module("ModuleDict") {}
+  template <class M>
+  std::shared_ptr<M> add(const std::string& name, std::shared_ptr<M> module) {
+    return register_module(name, std::move(module));
+  }
+};
+
 }  // namespace qn::nn

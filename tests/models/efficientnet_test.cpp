@@ -6,16 +6,11 @@
 
 #include "autograd/ops.h"
 #include "nn/quant/size_report.h"
+#include "tests/models/parameters.h"
 #include "tests/reference.h"
 
 namespace qn::models {
 namespace {
-
-int64_t count(const nn::Module& m) {
-  int64_t n = 0;
-  for (const Tensor& p : m.parameters()) n += p.numel();
-  return n;
-}
 
 TEST(EfficientNet, ScalingRules) {
   EXPECT_EQ(scale_width(32, 1.2), 40);
@@ -34,7 +29,7 @@ TEST(EfficientNet, ParameterCountsOfB0ToB3) {
                                                       {"efficientnet_b3", 12233232}};
   for (const auto& [name, params] : expected) {
     EfficientNet net(EfficientNetConfig::named(name));
-    EXPECT_EQ(count(net), params) << name;
+    EXPECT_EQ(testing::parameter_count(net), params) << name;
   }
   EXPECT_QN_ERROR(EfficientNetConfig::named("efficientnet_b9"), "efficientnet_b9");
 }

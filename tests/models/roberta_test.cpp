@@ -7,36 +7,24 @@
 #include <gtest/gtest.h>
 
 #include "nn/quant/size_report.h"
+#include "tests/models/parameters.h"
 #include "tests/reference.h"
 
 namespace qn::models {
 namespace {
 
-int64_t count(const nn::Module& m) {
-  int64_t n = 0;
-  for (const Tensor& p : m.parameters()) n += p.numel();
-  return n;
-}
-
-bool has_parameter(const nn::Module& m, const std::string& name) {
-  for (const NamedTensor& p : m.named_parameters()) {
-    if (p.name == name) return true;
-  }
-  return false;
-}
-
 TEST(Roberta, BaseCountsAndNames) {
   Roberta base(RobertaConfig::named("roberta_base"));
-  EXPECT_EQ(count(base), 124696665);
+  EXPECT_EQ(testing::parameter_count(base), 124696665);
   for (const char* name :
        {"roberta.embeddings.word_embeddings.weight", "roberta.embeddings.position_embeddings.weight",
         "roberta.embeddings.LayerNorm.bias", "roberta.encoder.layer.0.attention.self.query.weight",
         "roberta.encoder.layer.11.attention.output.LayerNorm.weight", "roberta.encoder.layer.5.intermediate.dense.bias",
         "roberta.encoder.layer.5.output.dense.weight", "lm_head.dense.weight", "lm_head.layer_norm.weight",
         "lm_head.bias"}) {
-    EXPECT_TRUE(has_parameter(base, name)) << name;
+    EXPECT_TRUE(testing::has_parameter(base, name)) << name;
   }
-  EXPECT_FALSE(has_parameter(base, "lm_head.decoder.weight"));  // tied to the word embeddings
+  EXPECT_FALSE(testing::has_parameter(base, "lm_head.decoder.weight"));  // tied to the word embeddings
 
   // The paper's model: the MNLI head and fairseq's Quant-Noise embedding Linear on top: 480.2 MiB.
   RobertaConfig qn = RobertaConfig::named("roberta_base");
@@ -44,19 +32,19 @@ TEST(Roberta, BaseCountsAndNames) {
   qn.quant_noise.p = 0.2;
   Roberta paper(qn);
   const int64_t mnli_head = 768 * 768 + 768 + 768 * 3 + 3;
-  EXPECT_EQ(count(paper), 124696665 + mnli_head + 768 * 768);
-  EXPECT_TRUE(has_parameter(paper, "roberta.embeddings.quant_noise.weight"));
-  EXPECT_TRUE(has_parameter(paper, "classifier.out_proj.bias"));
+  EXPECT_EQ(testing::parameter_count(paper), 124696665 + mnli_head + 768 * 768);
+  EXPECT_TRUE(testing::has_parameter(paper, "roberta.embeddings.quant_noise.weight"));
+  EXPECT_TRUE(testing::has_parameter(paper, "classifier.out_proj.bias"));
   EXPECT_NEAR(nn::quant::size_report(paper).total_bytes() / nn::quant::kMiB, 480.2, 0.05);
 }
 
 TEST(Roberta, UntiedHeadAddsTheDecoder) {
   RobertaConfig c = RobertaConfig::named("roberta_tiny");
-  const int64_t tied = count(Roberta(c));
+  const int64_t tied = testing::parameter_count(Roberta(c));
   c.untie_lm_head = true;
   Roberta untied(c);
-  EXPECT_EQ(count(untied), tied + 1000 * 64);
-  EXPECT_TRUE(has_parameter(untied, "lm_head.decoder.weight"));
+  EXPECT_EQ(testing::parameter_count(untied), tied + 1000 * 64);
+  EXPECT_TRUE(testing::has_parameter(untied, "lm_head.decoder.weight"));
 }
 
 TEST(Roberta, LargeCountFromItsShapes) {
@@ -64,7 +52,8 @@ TEST(Roberta, LargeCountFromItsShapes) {
   const int64_t layer = 4 * (d * d + d) + 2 * d * ffn + ffn + d + 4 * d;
   const int64_t embeddings = vocab * d + 514 * d + 2 * d;
   const int64_t lm_head = d * d + d + 2 * d + vocab;
-  EXPECT_EQ(count(Roberta(RobertaConfig::named("roberta_large"))), embeddings + 24 * layer + lm_head);
+  EXPECT_EQ(testing::parameter_count(Roberta(RobertaConfig::named("roberta_large"))),
+            embeddings + 24 * layer + lm_head);
   EXPECT_QN_ERROR(RobertaConfig::named("roberta_huge"), "roberta_huge");
 }
 

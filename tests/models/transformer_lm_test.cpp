@@ -10,18 +10,13 @@
 #include "models/sequence.h"
 #include "nn/quant/ipq_config.h"
 #include "nn/quant/size_report.h"
+#include "tests/models/parameters.h"
 #include "tests/reference.h"
 
 namespace qn::models {
 namespace {
 
 using testing::at;
-
-int64_t count(const nn::Module& m) {
-  int64_t n = 0;
-  for (const Tensor& p : m.parameters()) n += p.numel();
-  return n;
-}
 
 double max_abs_diff(const Tensor& a, const Tensor& b) {
   EXPECT_EQ(a.shape(), b.shape());
@@ -30,23 +25,16 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
   return largest;
 }
 
-bool has_parameter(const nn::Module& m, const std::string& name) {
-  for (const NamedTensor& p : m.named_parameters()) {
-    if (p.name == name) return true;
-  }
-  return false;
-}
-
 TEST(TransformerLM, Wiki103CountAndSizeRows) {
   TransformerLM lm(TransformerLMConfig::named("transformer_lm_wiki103"));
-  EXPECT_EQ(count(lm), 246933504);
+  EXPECT_EQ(testing::parameter_count(lm), 246933504);
   for (const char* name :
        {"decoder.embed_tokens.embeddings.2.0.weight", "decoder.embed_tokens.embeddings.0.1.weight",
         "decoder.layers.15.self_attn.q_proj.weight", "decoder.layers.3.fc1.bias",
         "decoder.layers.0.final_layer_norm.weight", "decoder.adaptive_softmax.head.class_proj.weight"}) {
-    EXPECT_TRUE(has_parameter(lm, name)) << name;
+    EXPECT_TRUE(testing::has_parameter(lm, name)) << name;
   }
-  EXPECT_FALSE(has_parameter(lm, "decoder.layer_norm.weight"));  // no_decoder_final_norm
+  EXPECT_FALSE(testing::has_parameter(lm, "decoder.layer_norm.weight"));  // no_decoder_final_norm
 
   using nn::quant::kMiB;
   nn::quant::SizeOptions o;
@@ -70,10 +58,11 @@ TEST(TransformerLM, Wiki103CountAndSizeRows) {
 TEST(TransformerLM, SmallAndTinyConfigs) {
   TransformerLM small(TransformerLMConfig::named("transformer_lm_small"));
   // 32000 x 512 tied embeddings + 6 x (4 (512^2 + 512) + 2 x 512 x 2048 + 2048 + 512 + 4 x 512) + final LN
-  EXPECT_EQ(count(small), 32000 * 512 + 6 * (4 * (512 * 512 + 512) + 2 * 512 * 2048 + 2048 + 512 + 4 * 512) + 2 * 512);
-  EXPECT_TRUE(has_parameter(small, "decoder.embed_tokens.weight"));
-  EXPECT_TRUE(has_parameter(small, "decoder.layer_norm.bias"));
-  EXPECT_FALSE(has_parameter(small, "decoder.output_projection.weight"));
+  EXPECT_EQ(testing::parameter_count(small),
+            32000 * 512 + 6 * (4 * (512 * 512 + 512) + 2 * 512 * 2048 + 2048 + 512 + 4 * 512) + 2 * 512);
+  EXPECT_TRUE(testing::has_parameter(small, "decoder.embed_tokens.weight"));
+  EXPECT_TRUE(testing::has_parameter(small, "decoder.layer_norm.bias"));
+  EXPECT_FALSE(testing::has_parameter(small, "decoder.output_projection.weight"));
   EXPECT_QN_ERROR(TransformerLMConfig::named("transformer_lm_huge"), "transformer_lm_huge");
 }
 
