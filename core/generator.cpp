@@ -136,6 +136,25 @@ Tensor rand(const Shape& shape, TensorOptions options, Generator* gen) {
   return uniform_values(shape, options, resolve(gen), 0.0, 1.0);
 }
 
+Tensor keep_mask(const Shape& shape, DType dtype, double drop_probability, Generator* gen) {
+  check_floating(dtype, "keep_mask");
+  const UniformStream uniform = reserve_uniform(resolve(gen), shape.numel(), dtype);
+  Tensor mask = empty(shape, DType::u8);
+  uint8_t* keep = mask.data_ptr<uint8_t>();
+  const int64_t n = mask.numel(), per_block = uniform.wide ? 2 : 4;
+  const float p32 = static_cast<float>(drop_probability);
+  parallel_for(0, (n + per_block - 1) / per_block, int64_t{1} << 12, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      const philox::Counter w = philox::block(uniform.seed, uniform.first + static_cast<uint64_t>(b));
+      for (int64_t k = 0; k < per_block && b * per_block + k < n; ++k) {
+        keep[b * per_block + k] = uniform.wide ? philox::uniform_double(w[2 * k], w[2 * k + 1]) >= drop_probability
+                                               : philox::uniform_float(w[k]) >= p32;
+      }
+    }
+  });
+  return mask;
+}
+
 Tensor randn(const Shape& shape, TensorOptions options, Generator* gen) {
   check_floating(options.dtype, "randn");
   return normal_values(shape, options, resolve(gen), 0.0, 1.0);

@@ -44,6 +44,10 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions opti
 // A random permutation of 0..n-1 (i64): element i gets the 64-bit key of words 2(i%2), 2(i%2)+1 of block
 // i/2, and the permutation sorts the keys (ties by index), so it is a pure function of (seed, first block).
 Tensor randperm(int64_t n, Generator* gen = nullptr);
+// Dropout's keep mask (u8): 1 where element i's uniform draw u >= drop_probability, compared in dtype (f32:
+// the 24-bit float, f64: the 53-bit double). The same draw, element for element, as
+// compare(rand(shape, dtype, gen) >= drop_probability), without materializing the uniforms.
+Tensor keep_mask(const Shape& shape, DType dtype, double drop_probability, Generator* gen = nullptr);
 // Fills t (any layout) with uniform values in [low, high).
 Tensor& uniform_(Tensor& t, double low, double high, Generator* gen = nullptr);
 // Fills t with normal values of the given mean and standard deviation.

@@ -99,4 +99,13 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   return out;
 }
 
+Tensor masked_scale(const Tensor& x, const Tensor& keep, double scale) {
+  require_cpu("masked_scale", {&x, &keep});
+  QN_CHECK(is_floating(x.dtype()) && keep.dtype() == DType::u8 && keep.shape() == x.shape(), "masked_scale",
+           "expected a floating x and a u8 mask of its shape, got ", x.describe(), " and ", keep.describe());
+  Tensor out = empty(x.shape(), x.options());
+  cpu::masked_scale(x, keep, scale, out);
+  return out;
+}
+
 }  // namespace qn::kernels

@@ -51,6 +51,9 @@ Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi
 // condition (u8, nonzero = true) ? a : b, all three broadcast together.
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
 
+// keep (u8, x's shape) ? x * scale : 0 in one pass: dropout's forward and backward.
+Tensor masked_scale(const Tensor& x, const Tensor& keep, double scale);
+
 const char* op_name(UnaryOp op);
 const char* op_name(BinaryOp op);
 const char* op_name(CompareOp op);

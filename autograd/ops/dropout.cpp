@@ -8,14 +8,12 @@ namespace qn {
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
   QN_CHECK(p >= 0 && p <= 1, "dropout", "probability must lie in [0, 1], got ", p);
   if (!training || p == 0) return x;
-  const Tensor keep = kernels::compare(kernels::CompareOp::ge, rand(x.shape(), x.dtype(), gen), p);
+  const Tensor keep = keep_mask(x.shape(), x.dtype(), p, gen);
   const double scale = p < 1 ? 1.0 / (1.0 - p) : 0.0;
-  const Tensor zero = scalar_tensor(0.0, x.options());
-  Tensor out = kernels::where(keep, kernels::binary(kernels::BinaryOp::mul, x, scale), zero);
+  Tensor out = kernels::masked_scale(x, keep, scale);
   if (!needs_graph({x})) return out;
   return record("dropout", out, {x}, [sk = SavedTensor(keep), scale](const Tensor& g) {
-    return Grads{
-        kernels::where(sk.get(), kernels::binary(kernels::BinaryOp::mul, g, scale), scalar_tensor(0.0, g.options()))};
+    return Grads{kernels::masked_scale(g, sk.get(), scale)};
   });
 }
 

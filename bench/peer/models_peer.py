@@ -105,8 +105,15 @@ def roberta_mlm_step():
     return sequence_step(Roberta(), ids, targets)
 
 
+STEPS = {
+    "efficientnet_b0": ("efficientnet_b0 step batch 8 224x224", efficientnet_b0_step),
+    "transformer_lm": ("transformer_lm step batch 8x256", transformer_lm_step),
+    "roberta_mlm": ("roberta mlm step batch 8x128", roberta_mlm_step),
+}
+
 if __name__ == "__main__":
-    setup("PyTorch peer of bench_models")
-    print(f"efficientnet_b0 step batch 8 224x224: {median_ms(efficientnet_b0_step(), min_time=5.0):10.1f} ms")
-    print(f"transformer_lm step batch 8x256: {median_ms(transformer_lm_step(), min_time=5.0):10.1f} ms")
-    print(f"roberta mlm step batch 8x128: {median_ms(roberta_mlm_step(), min_time=5.0):10.1f} ms")
+    args = setup("PyTorch peer of bench_models",
+                 lambda parser: parser.add_argument("--only", choices=sorted(STEPS), help="run one step only"))
+    for key, (label, make_step) in STEPS.items():
+        if args.only in (None, key):
+            print(f"{label}: {median_ms(make_step(), min_time=5.0):10.1f} ms")

@@ -20,12 +20,17 @@ def median_ms(fn, min_time=0.5, repetitions=5):
     return statistics.median(medians)
 
 
-def setup(description):
-    """Parses --threads, sets torch's thread count and prints torch's version, threads and OpenBLAS core."""
+def setup(description, add_arguments=None):
+    """Parses --threads (and what add_arguments adds), sets torch's thread count and prints torch's version,
+    threads, OpenBLAS core and OpenMP wait policy (PyTorch's best 2-core setting is OMP_WAIT_POLICY=PASSIVE,
+    which must be in the environment before the process starts)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--threads", type=int, default=2)
+    if add_arguments:
+        add_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
     return args

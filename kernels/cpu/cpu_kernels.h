@@ -18,6 +18,7 @@ void add_scaled(const Tensor& a, const Tensor& b, double alpha, Tensor& out);
 void compare(CompareOp op, const Tensor& a, const Tensor& b, Tensor& out);
 void clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi, Tensor& out);
 void where(const Tensor& condition, const Tensor& a, const Tensor& b, Tensor& out);
+void masked_scale(const Tensor& x, const Tensor& keep, double scale, Tensor& out);
 
 enum class Reduction { sum, max, min };
 // out (contiguous, kept dims of x in order) = reduction of x over the dims flagged in reduce.

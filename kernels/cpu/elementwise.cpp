@@ -232,9 +232,54 @@ void where(const Tensor& condition, const Tensor& a, const Tensor& b, Tensor& ou
         {out.strides(), broadcast_strides(condition.shape(), condition.strides(), shape),
          broadcast_strides(a.shape(), a.strides(), shape), broadcast_strides(b.shape(), b.strides(), shape)},
         [&](const RowPointers<4>& r) {
+          const uint8_t* c = pc + r.offset[1];
+          const T* x = pa + r.offset[2];
+          const T* y = pb + r.offset[3];
+          T* o = po + r.offset[0];
+          if (r.stride[0] == 1 && r.stride[1] == 1 && r.stride[2] == 1 && r.stride[3] == 1) {
+#pragma omp simd
+            for (int64_t i = 0; i < r.n; ++i) o[i] = c[i] ? x[i] : y[i];
+            return;
+          }
+          if (r.stride[0] == 1 && r.stride[1] == 1 && r.stride[2] == 1 && r.stride[3] == 0) {  // scalar else
+            const T yv = y[0];
+#pragma omp simd
+            for (int64_t i = 0; i < r.n; ++i) o[i] = c[i] ? x[i] : yv;
+            return;
+          }
+          if (r.stride[0] == 1 && r.stride[1] == 1 && r.stride[2] == 0 && r.stride[3] == 1) {  // scalar then
+            const T xv = x[0];
+#pragma omp simd
+            for (int64_t i = 0; i < r.n; ++i) o[i] = c[i] ? xv : y[i];
+            return;
+          }
           for (int64_t i = 0; i < r.n; ++i) {
             po[r.offset[0] + i * r.stride[0]] = pc[r.offset[1] + i * r.stride[1]] ? pa[r.offset[2] + i * r.stride[2]]
                                                                                   : pb[r.offset[3] + i * r.stride[3]];
+          }
+        },
+        kGrain);
+  });
+}
+
+void masked_scale(const Tensor& x, const Tensor& keep, double scale, Tensor& out) {
+  visit_floating(x.dtype(), "masked_scale", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T factor = static_cast<T>(scale);
+    const T* px = x.data_ptr<T>();
+    const uint8_t* pk = keep.data_ptr<uint8_t>();
+    T* po = out.data_ptr<T>();
+    for_each_row<3>(
+        out.shape(), {out.strides(), x.strides(), keep.strides()},
+        [&](const RowPointers<3>& r) {
+          T* o = po + r.offset[0];
+          const T* v = px + r.offset[1];
+          const uint8_t* k = pk + r.offset[2];
+          if (r.stride[0] == 1 && r.stride[1] == 1 && r.stride[2] == 1) {
+#pragma omp simd
+            for (int64_t i = 0; i < r.n; ++i) o[i] = k[i] ? v[i] * factor : T(0);
+          } else {
+            for (int64_t i = 0; i < r.n; ++i) o[i * r.stride[0]] = k[i * r.stride[2]] ? v[i * r.stride[1]] * factor : T(0);
           }
         },
         kGrain);

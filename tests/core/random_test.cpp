@@ -67,6 +67,33 @@ TEST(Generator, ElementIsAFunctionOfSeedOffsetAndPosition) {
   for (int i = 0; i < 9; ++i) EXPECT_EQ(at(longer, {i}), at(x, {i}));
 }
 
+TEST(Generator, KeepMaskIsTheUniformDrawComparedInItsDtype) {
+  // Element i keeps when the philox uniform of its dtype is >= p; odd sizes cover the partial last block,
+  // and p = 0.5 + 2^-26 separates the f32 comparison (p rounds to 0.5) from the f64 one.
+  const double p = 0.5 + 0x1.0p-26;
+  for (const DType dtype : {DType::f32, DType::f64}) {
+    Generator g(77);
+    g.set_offset(5);
+    const Tensor keep = keep_mask({1001}, dtype, p, &g);
+    EXPECT_EQ(g.offset(), 5u + (dtype == DType::f32 ? 251u : 501u));
+    int64_t kept = 0;
+    for (int64_t i = 0; i < 1001; ++i) {
+      bool expected;
+      if (dtype == DType::f32) {
+        const philox::Counter w = philox::block(77, 5 + static_cast<uint64_t>(i / 4));
+        expected = philox::uniform_float(w[i % 4]) >= static_cast<float>(p);
+      } else {
+        const philox::Counter w = philox::block(77, 5 + static_cast<uint64_t>(i / 2));
+        expected = philox::uniform_double(w[2 * (i % 2)], w[2 * (i % 2) + 1]) >= p;
+      }
+      ASSERT_EQ(at(keep, {i}), expected ? 1.0 : 0.0) << dtype << " element " << i;
+      kept += expected;
+    }
+    EXPECT_GT(kept, 400);
+    EXPECT_LT(kept, 600);
+  }
+}
+
 // Sample moments within 5 standard errors.
 TEST(Generator, DistributionsHaveTheirMoments) {
   const int n = 200000;

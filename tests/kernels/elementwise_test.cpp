@@ -234,6 +234,32 @@ TEST(ClampAndWhere, MatchDefinitions) {
   testing::expect_all_close(
       w, x.shape(), [&](const Index& i) { return at(x, i) > 0 ? at(x, i) : at(y, {i[1]}); }, 0, 0);
   EXPECT_QN_ERROR(where(x, x, x), "where", "u8");
+
+  // The contiguous row loops: both operands full, a scalar else, a scalar then.
+  Tensor z = testing::random({5, 6}, DType::f64, 4);
+  testing::expect_all_close(
+      where(cond, x, z), x.shape(), [&](const Index& i) { return at(x, i) > 0 ? at(x, i) : at(z, i); }, 0, 0);
+  const Tensor half = scalar_tensor(0.5, DType::f64);
+  testing::expect_all_close(
+      where(cond, x, half), x.shape(), [&](const Index& i) { return at(x, i) > 0 ? at(x, i) : 0.5; }, 0, 0);
+  testing::expect_all_close(
+      where(cond, half, z), x.shape(), [&](const Index& i) { return at(x, i) > 0 ? 0.5 : at(z, i); }, 0, 0);
+}
+
+TEST(MaskedScale, KeepsAndScalesOrZeroes) {
+  for (const DType dtype : {DType::f32, DType::f64}) {
+    const Tensor x = testing::random({7, 9}, dtype, 5);
+    const Tensor keep = compare(CompareOp::gt, testing::random({7, 9}, dtype, 6), 0.0);
+    testing::expect_all_close(
+        masked_scale(x, keep, 1.25), x.shape(), [&](const Index& i) { return at(keep, i) ? at(x, i) * 1.25 : 0.0; },
+        dtype == DType::f32 ? 1e-6 : 0, 0);
+    const Tensor xt = x.transpose(0, 1);  // strided input
+    const Tensor keep_t = compare(CompareOp::gt, testing::random({9, 7}, dtype, 7), 0.0);
+    testing::expect_all_close(
+        masked_scale(xt, keep_t, 2.0), xt.shape(), [&](const Index& i) { return at(keep_t, i) ? at(xt, i) * 2 : 0.0; },
+        0, 0);
+  }
+  EXPECT_QN_ERROR(masked_scale(ones({3}), ones({3}), 2.0), "masked_scale", "u8 mask");
 }
 
 }  // namespace
