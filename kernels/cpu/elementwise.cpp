@@ -279,7 +279,8 @@ void masked_scale(const Tensor& x, const Tensor& keep, double scale, Tensor& out
 #pragma omp simd
             for (int64_t i = 0; i < r.n; ++i) o[i] = k[i] ? v[i] * factor : T(0);
           } else {
-            for (int64_t i = 0; i < r.n; ++i) o[i * r.stride[0]] = k[i * r.stride[2]] ? v[i * r.stride[1]] * factor : T(0);
+            for (int64_t i = 0; i < r.n; ++i)
+              o[i * r.stride[0]] = k[i * r.stride[2]] ? v[i * r.stride[1]] * factor : T(0);
           }
         },
         kGrain);

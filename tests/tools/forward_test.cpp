@@ -1,6 +1,6 @@
-// qn forward, run as the binary: its logits, loss and gradients equal those of the same model run in this
-// process (bit for bit: same code, same weights, same seed), for each model family; and each kind of bad
-// input gives one clear error line and a non-zero exit.
+// qn forward (and qn convert), run as the binary: its logits, loss and gradients equal those of the same model run in
+// this process (bit for bit: same code, same weights, same seed), for each model family; and each kind of bad input
+// gives one clear error line and a non-zero exit.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -10,6 +10,7 @@
 
 #include "core/safetensors.h"
 #include "models/registry.h"
+#include "models/roberta.h"
 #include "tests/reference.h"
 
 namespace qn::models {
@@ -120,6 +121,68 @@ TEST_F(QnForward, BadInputIsOneClearLine) {
     EXPECT_EQ(std::count(stderr_.begin(), stderr_.end(), '\n'), 1) << stderr_;
   }
   EXPECT_FALSE(fs::exists(path("out.safetensors")));
+}
+
+}  // namespace
+}  // namespace qn::models
+
+namespace qn::models {
+namespace {
+
+// qn convert as the binary: a Hugging Face state dict with a token-type row converts into weights that
+// `qn forward --model roberta_tiny` accepts; an unknown name fails with one line and writes nothing.
+TEST_F(QnForward, ConvertFeedsForwardAndRefusesUnknownNames) {
+  manual_seed(4);
+  RobertaConfig config = RobertaConfig::named("roberta_tiny");
+  config.type_vocab_size = 1;
+  Roberta hf(config);
+  std::vector<NamedTensor> state = hf.state_dict();
+  save_safetensors(path("hf.safetensors"), state);
+  ASSERT_EQ(qn("convert --from hf-roberta " + path("hf.safetensors") + " " + path("ours.safetensors")), 0) << stderr_;
+  save_safetensors(path("ids.safetensors"), {{"input_ids", from_vector<int64_t>({0, 7, 2}, {1, 3})}});
+  EXPECT_EQ(qn("forward --model roberta_tiny --weights " + path("ours.safetensors") + " --inputs " +
+               path("ids.safetensors") + " --out " + path("out.safetensors")),
+            0)
+      << stderr_;
+
+  state.push_back({"roberta.encoder.layer.0.adapter.weight", zeros({2})});
+  save_safetensors(path("odd.safetensors"), state);
+  EXPECT_NE(qn("convert --from hf-roberta " + path("odd.safetensors") + " " + path("odd_out.safetensors")), 0);
+  EXPECT_NE(stderr_.find("'roberta.encoder.layer.0.adapter.weight' is not a Hugging Face RoBERTa"), std::string::npos)
+      << stderr_;
+  EXPECT_EQ(std::count(stderr_.begin(), stderr_.end(), '\n'), 1) << stderr_;
+  EXPECT_FALSE(fs::exists(path("odd_out.safetensors")));
+  EXPECT_NE(qn("convert --from bert " + path("hf.safetensors") + " " + path("odd_out.safetensors")), 0);
+  EXPECT_NE(stderr_.find("fairseq-roberta, hf-roberta"), std::string::npos) << stderr_;
+}
+
+// tools/export_state_dict.py: a fairseq-style torch.save({"model": ..., "args": ...}) becomes safetensors with
+// every tensor's dtype, shape and values (arange-made, so they are known here), tied copies included.
+TEST_F(QnForward, ExportStateDictWritesSafetensors) {
+  const std::string script =
+      "import torch\n"
+      "w = torch.arange(12, dtype=torch.float32).view(3, 4)\n"
+      "torch.save({'model': {'encoder.w': w, 'encoder.tied': w, 'h': torch.arange(3).half(),\n"
+      "            'n': torch.arange(5), 'e': torch.zeros(0, 2)}, 'args': None}, '" +
+      path("ckpt.pt") + "')\n";
+  std::ofstream(path("make.py")) << script;
+  ASSERT_EQ(std::system(("/usr/bin/python3 " + path("make.py")).c_str()), 0) << "python3-torch is a test dependency";
+  ASSERT_EQ(std::system(("/usr/bin/python3 " QN_SOURCE_DIR "/tools/export_state_dict.py " + path("ckpt.pt") + " " +
+                         path("ckpt.safetensors") + " >/dev/null")
+                            .c_str()),
+            0);
+  const SafetensorsContent content = load_safetensors(path("ckpt.safetensors"));
+  ASSERT_EQ(content.tensors.size(), 5u);
+  for (const char* name : {"encoder.w", "encoder.tied"}) {
+    const Tensor& w = content.at(name);
+    ASSERT_EQ(w.shape(), Shape({3, 4}));
+    for (int64_t i = 0; i < 12; ++i) EXPECT_EQ(testing::at(w, {i / 4, i % 4}), static_cast<double>(i));
+  }
+  EXPECT_EQ(content.at("h").dtype(), DType::f16);
+  EXPECT_EQ(testing::at(content.at("h"), {2}), 2.0);
+  EXPECT_EQ(content.at("n").dtype(), DType::i64);
+  EXPECT_EQ(testing::at(content.at("n"), {4}), 4.0);
+  EXPECT_EQ(content.at("e").shape(), Shape({0, 2}));
 }
 
 }  // namespace

@@ -11,5 +11,7 @@ void add_info_command(CLI::App& app);
 void add_size_command(CLI::App& app);
 // qn forward: one forward (and backward) of a named model on given weights and inputs.
 void add_forward_command(CLI::App& app);
+// qn convert: a released RoBERTa checkpoint (fairseq or Hugging Face) under this engine's parameter names.
+void add_convert_command(CLI::App& app);
 
 }  // namespace qn::tools
