@@ -1,37 +1,15 @@
 #include "data/idx.h"
 
-#include <zlib.h>
-
 #include <bit>
 #include <cstring>
 #include <memory>
+
+#include "data/gz_file.h"
 
 namespace qn::data {
 namespace {
 
 constexpr const char* kOp = "read_idx";
-
-struct GzCloser {
-  void operator()(gzFile f) const { gzclose(f); }
-};
-using GzHandle = std::unique_ptr<std::remove_pointer_t<gzFile>, GzCloser>;
-
-// Reads exactly n bytes, or throws naming what was being read.
-void read_exactly(gzFile file, void* out, uint64_t n, const std::string& path, const char* what) {
-  auto* bytes = static_cast<uint8_t*>(out);
-  while (n > 0) {
-    const unsigned chunk = static_cast<unsigned>(std::min<uint64_t>(n, 1u << 30));
-    const int got = gzread(file, bytes, chunk);
-    if (got <= 0) {
-      int code = 0;
-      const char* message = gzerror(file, &code);
-      throw_error(kOp, detail::concat("'", path, "' ends early while reading the ", what,
-                                      code < 0 ? std::string(" (") + message + ")" : std::string(" (truncated file)")));
-    }
-    bytes += got;
-    n -= static_cast<uint64_t>(got);
-  }
-}
 
 struct ElementType {
   DType dtype;
@@ -96,10 +74,9 @@ void decode(const std::vector<uint8_t>& raw, int width, Tensor& out) {
 }  // namespace
 
 Tensor read_idx(const std::string& path) {
-  GzHandle file(gzopen(path.c_str(), "rb"));
-  QN_CHECK(file != nullptr, kOp, "cannot open '", path, "'");
+  GzHandle file = open_gz(path, kOp);
   uint8_t magic[4];
-  read_exactly(file.get(), magic, 4, path, "magic number");
+  read_exactly(file.get(), magic, 4, path, kOp, "magic number");
   QN_CHECK(magic[0] == 0 && magic[1] == 0, kOp, "'", path,
            "' is not an IDX file (its magic number does not start with two zero bytes)");
   const ElementType type = element_type(magic[2], path);
@@ -107,7 +84,7 @@ Tensor read_idx(const std::string& path) {
   QN_CHECK(ndims >= 1 && ndims <= SmallDims::kMaxDims, kOp, "'", path, "' declares ", ndims, " dims; expected 1 to ",
            SmallDims::kMaxDims);
   std::vector<uint8_t> dims_raw(static_cast<size_t>(4 * ndims));
-  read_exactly(file.get(), dims_raw.data(), dims_raw.size(), path, "dims");
+  read_exactly(file.get(), dims_raw.data(), dims_raw.size(), path, kOp, "dims");
   Shape shape;
   uint64_t bytes = static_cast<uint64_t>(type.file_bytes);
   for (int d = 0; d < ndims; ++d) {
@@ -117,7 +94,7 @@ Tensor read_idx(const std::string& path) {
     shape.push_back(size);
   }
   std::vector<uint8_t> raw(bytes);
-  read_exactly(file.get(), raw.data(), bytes, path, "data");
+  read_exactly(file.get(), raw.data(), bytes, path, kOp, "data");
   uint8_t extra;
   QN_CHECK(gzread(file.get(), &extra, 1) == 0, kOp, "'", path, "' has bytes after the ", shape,
            " elements it declares");

@@ -1,4 +1,4 @@
-// IDX reading: every element type, plain and gzipped, each malformed case, and the real data sets.
+// IDX reading: every element type, plain and gzipped, and each malformed case (the real sets: real_data_test).
 #include "data/idx.h"
 
 #include <gtest/gtest.h>
@@ -83,30 +83,6 @@ TEST(Idx, RejectsMalformedFiles) {
     fs::remove(path);
   }
   EXPECT_QN_ERROR(read_idx("/nonexistent/file.idx"), "cannot open");
-}
-
-// Real files: MNIST from ../shared/data (class counts of its test labels are well known), and
-// Fashion-MNIST from Debian's dataset-fashion-mnist (1,000 test images per class).
-std::vector<int> class_counts(const Tensor& labels) {
-  std::vector<int> counts(10, 0);
-  for (int64_t i = 0; i < labels.numel(); ++i) ++counts.at(labels.data_ptr<uint8_t>()[i]);
-  return counts;
-}
-
-TEST(IdxRealData, MnistTestSet) {
-  const fs::path dir = fs::path(QN_SOURCE_DIR) / ".." / "shared" / "data" / "mnist";
-  if (!fs::exists(dir)) GTEST_SKIP() << "no shared data at " << dir;
-  const Tensor images = read_idx(dir / "t10k-images-idx3-ubyte.gz");
-  EXPECT_EQ(images.shape(), (Shape{10000, 28, 28}));
-  const Tensor labels = read_idx(dir / "t10k-labels-idx1-ubyte.gz");
-  EXPECT_EQ(class_counts(labels), (std::vector<int>{980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009}));
-}
-
-TEST(IdxRealData, FashionMnistTestSet) {
-  const fs::path dir = "/usr/share/datasets/fashion-mnist";
-  if (!fs::exists(dir)) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
-  EXPECT_EQ(read_idx(dir / "t10k-images-idx3-ubyte.gz").shape(), (Shape{10000, 28, 28}));
-  EXPECT_EQ(class_counts(read_idx(dir / "t10k-labels-idx1-ubyte.gz")), std::vector<int>(10, 1000));
 }
 
 }  // namespace

@@ -1,0 +1,36 @@
+// What the data tests share: a per-process scratch folder and the real data sets' folder.
+#pragma once
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace qn::data::testing {
+
+namespace fs = std::filesystem;
+
+// A fresh folder for this test process, removed when the fixture goes.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& tag)
+      : dir_(fs::temp_directory_path() / ("qn_" + tag + "_" + std::to_string(::getpid()))) {
+    fs::create_directories(dir_);
+  }
+  ~ScratchDir() { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  // Writes text to name and returns its path.
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path(name), std::ios::binary) << text;
+    return path(name);
+  }
+
+ private:
+  fs::path dir_;
+};
+
+// ../shared/data beside the repository (QN_SOURCE_DIR is the repository root).
+inline fs::path shared_data() { return fs::path(QN_SOURCE_DIR) / ".." / "shared" / "data"; }
+
+}  // namespace qn::data::testing
