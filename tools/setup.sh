@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages quantnoise builds with, only those missing (as root, or via sudo).
 #   tools/setup.sh           build dependencies
-#   tools/setup.sh --tests   also python3-torch and python3-torchvision (the references the parity tests
+#   tools/setup.sh --tests   also python3-torch, python3-torchvision and python3-regex (the references the tests
 #                            compare against) and
 #                            dataset-fashion-mnist (real data for the data and end-to-end tests)
 set -euo pipefail
@@ -13,7 +13,7 @@ packages=(
   libstb-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libyaml-cpp-dev
 )
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(python3-torch python3-torchvision dataset-fashion-mnist)
+  packages+=(python3-torch python3-torchvision python3-regex dataset-fashion-mnist)
 fi
 
 missing=()
