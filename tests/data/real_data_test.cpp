@@ -9,6 +9,7 @@
 
 #include "data/binarize.h"
 #include "data/dictionary.h"
+#include "data/glue.h"
 #include "data/gpt2_bpe.h"
 #include "data/gz_file.h"
 #include "data/idx.h"
@@ -157,6 +158,89 @@ TEST(Gpt2BpeReal, MatchesTheReferenceEncoderOnAThousandLines) {
   const Gpt2Bpe gpt2 = Gpt2Bpe::load((data_dir / "encoder.json").string(), (data_dir / "vocab.bpe").string());
   EXPECT_EQ(gpt2.encode("Hello world"), (std::vector<int64_t>{15496, 995}));
   EXPECT_EQ(gpt2.decode(gpt2.encode("caf\u00e9 \U0001f600\n")), "caf\u00e9 \U0001f600\n");
+}
+
+}  // namespace
+}  // namespace qn::data
+
+namespace qn::data {
+namespace {
+
+struct GlueSplit {
+  const char* file;
+  int64_t rows;
+  std::vector<int64_t> label_counts;  // by label id; empty: unlabelled
+};
+
+void expect_glue_counts(const fs::path& dir, const std::string& task, const std::vector<GlueSplit>& splits) {
+  for (const GlueSplit& split : splits) {
+    SCOPED_TRACE(task + " " + split.file);
+    const std::vector<GlueExample> rows = read_glue_tsv((dir / split.file).string(), glue_task(task));
+    EXPECT_EQ(static_cast<int64_t>(rows.size()), split.rows);
+    std::vector<int64_t> counts(split.label_counts.size(), 0);
+    for (const GlueExample& row : rows) {
+      if (split.label_counts.empty()) {
+        EXPECT_EQ(row.label, -1);
+      } else {
+        ++counts.at(static_cast<size_t>(row.label));
+      }
+    }
+    EXPECT_EQ(counts, split.label_counts);
+  }
+}
+
+TEST(Glue, RteAndMrpcRowsAndLabels) {
+  REQUIRE_SHARED_DATA("glue");
+  // RTE labels: entailment, not_entailment. MRPC: 0, 1.
+  expect_glue_counts(data_dir / "rte", "rte",
+                     {{"train.tsv", 2490, {1249, 1241}}, {"dev.tsv", 277, {146, 131}}, {"test.tsv", 3000, {}}});
+  expect_glue_counts(data_dir / "mrpc", "mrpc",
+                     {{"train.tsv", 3668, {1194, 2474}}, {"dev.tsv", 408, {129, 279}}, {"test.tsv", 1725, {}}});
+}
+
+// RoBERTa inputs two independent ways: GPT-2 ids mapped through fairseq's dict.txt, and roberta-base's
+// vocab.json (which the data set's README shows to be that same mapping); plus the known ids of "." and "the".
+TEST(Glue, RobertaInputsAgreeThroughDictTxtAndVocabJson) {
+  REQUIRE_SHARED_DATA("gpt2-bpe");
+  const fs::path glue = shared_data() / "glue" / "rte" / "dev.tsv";
+  ASSERT_TRUE(fs::exists(glue));
+  const RobertaInputEncoder fairseq(
+      Gpt2Bpe::load((data_dir / "encoder.json").string(), (data_dir / "vocab.bpe").string()),
+      Dictionary::load((data_dir / "dict.txt").string()));
+  const RobertaInputEncoder hf(Gpt2Bpe::load((data_dir / "roberta-base" / "vocab.json").string(),
+                                             (data_dir / "roberta-base" / "merges.txt").string()),
+                               std::nullopt);
+  for (const GlueExample& row : read_glue_tsv(glue.string(), glue_task("rte"))) {
+    const std::vector<int64_t> ids = fairseq.encode(row.sentence1, row.sentence2);
+    ASSERT_EQ(ids, hf.encode(row.sentence1, row.sentence2)) << "line " << row.line;
+    ASSERT_EQ(ids.front(), 0);
+    ASSERT_EQ(ids.back(), 2);
+  }
+  EXPECT_EQ(fairseq.encode_sentence(" the."), (std::vector<int64_t>{5, 4}));
+
+  // Truncation to 12 tokens: 8 left for the two sentences, taken from the longer one first.
+  const RobertaInputEncoder short_inputs(Gpt2Bpe::load((data_dir / "roberta-base" / "vocab.json").string(),
+                                                       (data_dir / "roberta-base" / "merges.txt").string()),
+                                         std::nullopt, 12);
+  // "the" and " the" are one token each, so the sentences' lengths are their word counts.
+  const std::string a = "the the the the the the the", b = "the the the";
+  const std::vector<int64_t> full_a = short_inputs.encode_sentence(a), full_b = short_inputs.encode_sentence(b);
+  ASSERT_EQ(full_a.size(), 7u);
+  ASSERT_EQ(full_b.size(), 3u);
+  // 10 -> 8: a loses two (7 > 3, then 6 > 3), b keeps its 3.
+  const std::vector<int64_t> ids = short_inputs.encode(a, b);
+  ASSERT_EQ(ids.size(), 12u);
+  EXPECT_EQ(std::vector<int64_t>(ids.begin() + 1, ids.begin() + 6),
+            std::vector<int64_t>(full_a.begin(), full_a.begin() + 5));
+  EXPECT_EQ(std::vector<int64_t>(ids.begin() + 8, ids.begin() + 11), full_b);
+  // A tie (4 and 4 into 6): the second sentence gives first, then the longer: 3 + 3.
+  const std::vector<int64_t> tie =
+      RobertaInputEncoder(Gpt2Bpe::load((data_dir / "roberta-base" / "vocab.json").string(),
+                                        (data_dir / "roberta-base" / "merges.txt").string()),
+                          std::nullopt, 10)
+          .encode("the the the the", "a a a a");
+  ASSERT_EQ(tie.size(), 10u);
+  EXPECT_EQ(tie[4], 2);  // <s> + 3 + </s>
 }
 
 }  // namespace
