@@ -1,5 +1,6 @@
 #include "core/atomic_file.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,6 +25,10 @@ void write_file_atomically(const std::string& path, const std::function<void(std
   std::string temp = (folder / temp_name).string();
   const int fd = mkstemp(temp.data());
   QN_CHECK(fd >= 0, "write", "cannot create a temporary file next to '", path, "': ", std::strerror(errno));
+  // mkstemp makes the file 0600; give it what a plain fopen would (0666 less the umask).
+  const mode_t mask = umask(0);
+  umask(mask);
+  fchmod(fd, 0666 & ~mask);
   std::FILE* file = fdopen(fd, "wb");
   if (file == nullptr) {
     close(fd);

@@ -2,6 +2,7 @@
 #include "core/safetensors.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <filesystem>
@@ -42,6 +43,10 @@ TEST(Safetensors, RoundTripsEveryDtypeThroughAFile) {
   const auto path = temp_path("roundtrip.safetensors");
   save_safetensors(path, tensors, {{"format", "pt"}});
   const SafetensorsContent loaded = load_safetensors(path);
+  // The atomic writer's temporary file gets the permissions a plain fopen would give (0666 less the umask).
+  const mode_t mask = umask(0);
+  umask(mask);
+  EXPECT_EQ(static_cast<mode_t>(std::filesystem::status(path).permissions()), 0666 & ~mask);
   std::filesystem::remove(path);
   ASSERT_EQ(loaded.tensors.size(), tensors.size());
   EXPECT_EQ(loaded.metadata.at("format"), "pt");

@@ -1,6 +1,6 @@
-// qn forward (and qn convert), run as the binary: its logits, loss and gradients equal those of the same model run in
-// this process (bit for bit: same code, same weights, same seed), for each model family; and each kind of bad input
-// gives one clear error line and a non-zero exit.
+// qn forward, convert and preprocess, run as the binary: forward's logits, loss and gradients equal those of
+// the same model run in this process (bit for bit: same code, same weights, same seed), for each model family;
+// and each kind of bad input gives one clear error line and a non-zero exit.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "core/safetensors.h"
+#include "data/dictionary.h"
+#include "data/token_file.h"
 #include "models/registry.h"
 #include "models/roberta.h"
 #include "tests/reference.h"
@@ -18,7 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class QnForward : public ::testing::Test {
+class QnBinary : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("qn_forward_" + std::to_string(::getpid()));
@@ -54,7 +56,7 @@ struct FamilyCase {
   std::vector<NamedTensor> inputs;
 };
 
-TEST_F(QnForward, MatchesTheModelInProcess) {
+TEST_F(QnBinary, MatchesTheModelInProcess) {
   const std::vector<FamilyCase> cases = {
       {"transformer_lm_tiny",
        R"({"dropout": 0.1})",
@@ -92,7 +94,7 @@ TEST_F(QnForward, MatchesTheModelInProcess) {
   }
 }
 
-TEST_F(QnForward, BadInputIsOneClearLine) {
+TEST_F(QnBinary, BadInputIsOneClearLine) {
   manual_seed(3);
   const BuiltModel built = build_model("transformer_lm_tiny");
   save_safetensors(path("weights.safetensors"), built.module->state_dict());
@@ -131,7 +133,7 @@ namespace {
 
 // qn convert as the binary: a Hugging Face state dict with a token-type row converts into weights that
 // `qn forward --model roberta_tiny` accepts; an unknown name fails with one line and writes nothing.
-TEST_F(QnForward, ConvertFeedsForwardAndRefusesUnknownNames) {
+TEST_F(QnBinary, ConvertFeedsForwardAndRefusesUnknownNames) {
   manual_seed(4);
   RobertaConfig config = RobertaConfig::named("roberta_tiny");
   config.type_vocab_size = 1;
@@ -158,7 +160,7 @@ TEST_F(QnForward, ConvertFeedsForwardAndRefusesUnknownNames) {
 
 // tools/export_state_dict.py: a fairseq-style torch.save({"model": ..., "args": ...}) becomes safetensors with
 // every tensor's dtype, shape and values (arange-made, so they are known here), tied copies included.
-TEST_F(QnForward, ExportStateDictWritesSafetensors) {
+TEST_F(QnBinary, ExportStateDictWritesSafetensors) {
   const std::string script =
       "import torch\n"
       "w = torch.arange(12, dtype=torch.float32).view(3, 4)\n"
@@ -183,6 +185,40 @@ TEST_F(QnForward, ExportStateDictWritesSafetensors) {
   EXPECT_EQ(content.at("n").dtype(), DType::i64);
   EXPECT_EQ(testing::at(content.at("n"), {4}), 4.0);
   EXPECT_EQ(content.at("e").shape(), Shape({0, 2}));
+}
+
+}  // namespace
+}  // namespace qn::models
+
+namespace qn::models {
+namespace {
+
+// qn preprocess as the binary: the dictionary in fairseq's order and padding, and token files with <unk> for
+// unseen words; a missing corpus fails with one line and leaves no output folder.
+TEST_F(QnBinary, PreprocessWritesDictionaryAndTokenFiles) {
+  std::ofstream(path("train.txt")) << "a b c\nb c\n";
+  std::ofstream(path("valid.txt")) << "c d\n";
+  const std::string out = path("bin");
+  ASSERT_EQ(qn("preprocess --only-source --trainpref " + path("train.txt") + " --validpref " + path("valid.txt") +
+               " --destdir " + out),
+            0)
+      << stderr_;
+  std::ifstream dict(out + "/dict.txt");
+  std::stringstream text;
+  text << dict.rdbuf();
+  // b 2 and c 2 (a tie, in code point order), a 1; 7 symbols padded to 8.
+  EXPECT_EQ(text.str(), "b 2\nc 2\na 1\nmadeupword0000 0\n");
+  const data::TokenFile valid(out + "/valid.tok");
+  ASSERT_EQ(valid.size(), 3);
+  EXPECT_EQ(valid.token(0), 5);                       // c
+  EXPECT_EQ(valid.token(1), data::Dictionary::kUnk);  // d
+  EXPECT_EQ(valid.token(2), data::Dictionary::kEos);
+  EXPECT_EQ(valid.vocabulary_size(), 8);
+
+  EXPECT_NE(qn("preprocess --trainpref " + path("missing.txt") + " --destdir " + path("never")), 0);
+  EXPECT_NE(stderr_.find("cannot open"), std::string::npos) << stderr_;
+  EXPECT_EQ(std::count(stderr_.begin(), stderr_.end(), '\n'), 1) << stderr_;
+  EXPECT_FALSE(fs::exists(path("never")));
 }
 
 }  // namespace

@@ -13,5 +13,7 @@ void add_size_command(CLI::App& app);
 void add_forward_command(CLI::App& app);
 // qn convert: a released RoBERTa checkpoint (fairseq or Hugging Face) under this engine's parameter names.
 void add_convert_command(CLI::App& app);
+// qn preprocess: a dictionary and binarized token files from text (fairseq-preprocess, monolingual).
+void add_preprocess_command(CLI::App& app);
 
 }  // namespace qn::tools

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   qn::tools::add_size_command(app);
   qn::tools::add_forward_command(app);
   qn::tools::add_convert_command(app);
+  qn::tools::add_preprocess_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

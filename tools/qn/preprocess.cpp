@@ -1,0 +1,50 @@
+// qn preprocess --only-source --trainpref TRAIN [--validpref V] [--testpref T] --destdir DIR [--srcdict dict.txt]
+//               [--thresholdsrc N] [--nwordssrc N] [--padding-factor 8]
+// fairseq-preprocess for a monolingual corpus: a dictionary from the training text (or the one given), then each
+// split as DIR/{train,valid,test}.tok, a token file the loaders memory-map (data/token_file.h).
+#include <cstdio>
+#include <filesystem>
+
+#include "data/binarize.h"
+#include "data/dictionary.h"
+#include "tools/qn/commands.h"
+
+namespace qn::tools {
+
+void add_preprocess_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("preprocess", "build a dictionary and binarize text splits (fairseq-preprocess)");
+  static std::string train, valid, test, destdir, srcdict;
+  static int64_t threshold = 0, nwords = -1, padding_factor = 8;
+  static bool only_source = false;
+  cmd->add_flag("--only-source", only_source,
+                "monolingual data (the only kind supported; accepted for fairseq's sake)");
+  cmd->add_option("--trainpref", train, "training text (plain or .gz), one sentence per line")->required();
+  cmd->add_option("--validpref", valid, "validation text");
+  cmd->add_option("--testpref", test, "test text");
+  cmd->add_option("--destdir", destdir, "output folder")->required();
+  cmd->add_option("--srcdict", srcdict, "reuse this dict.txt instead of building one");
+  cmd->add_option("--thresholdsrc", threshold, "keep words seen at least this often (built dictionary)");
+  cmd->add_option("--nwordssrc", nwords, "at most this many symbols, special ones included (-1: all)");
+  cmd->add_option("--padding-factor", padding_factor, "pad the dictionary size to a multiple of this");
+  cmd->callback([] {
+    const data::Dictionary dictionary = srcdict.empty()
+                                            ? data::Dictionary::build({train}, threshold, nwords, padding_factor)
+                                            : data::Dictionary::load(srcdict);
+    std::filesystem::create_directories(destdir);
+    const std::string dict_path = (std::filesystem::path(destdir) / "dict.txt").string();
+    dictionary.save(dict_path);
+    std::printf("dictionary: %lld symbols -> %s\n", static_cast<long long>(dictionary.size()), dict_path.c_str());
+    for (const auto& [split, path] :
+         {std::pair<const char*, std::string>{"train", train}, {"valid", valid}, {"test", test}}) {
+      if (path.empty()) continue;
+      const std::string out = (std::filesystem::path(destdir) / (std::string(split) + ".tok")).string();
+      const data::BinarizeStats stats = data::binarize_text(path, dictionary, out);
+      std::printf("%s: %lld lines, %lld tokens, %.2f%% replaced by <unk> -> %s\n", split,
+                  static_cast<long long>(stats.lines), static_cast<long long>(stats.tokens),
+                  stats.tokens ? 100.0 * static_cast<double>(stats.unknown) / static_cast<double>(stats.tokens) : 0.0,
+                  out.c_str());
+    }
+  });
+}
+
+}  // namespace qn::tools
