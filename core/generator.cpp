@@ -97,23 +97,31 @@ void fill_normal(T* data, int64_t n, const UniformStream& uniform, double mean, 
   });
 }
 
-// Uniform [low, high): one Philox block per 4 (f32) or 2 (f64) elements, computed once.
+// Calls f(i, u) for each element i < n of a uniform draw, u in [0, 1) exactly as the draw's dtype holds it
+// (the 24-bit float or the 53-bit double, as a double): one Philox block per 4 (f32) or 2 (f64) elements.
+template <class F>
+void for_each_uniform(const UniformStream& uniform, int64_t n, const F& f) {
+  const int64_t per_block = uniform.wide ? 2 : 4;
+  parallel_for(0, (n + per_block - 1) / per_block, int64_t{1} << 12, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      const philox::Counter w = philox::block(uniform.seed, uniform.first + static_cast<uint64_t>(b));
+      for (int64_t k = 0; k < per_block && b * per_block + k < n; ++k) {
+        f(b * per_block + k,
+          uniform.wide ? philox::uniform_double(w[2 * k], w[2 * k + 1]) : double{philox::uniform_float(w[k])});
+      }
+    }
+  });
+}
+
+// Uniform [low, high).
 Tensor uniform_values(const Shape& shape, TensorOptions options, Generator& gen, double low, double high) {
   const UniformStream uniform = reserve_uniform(gen, shape.numel(), options.dtype);
   Tensor values = empty(shape, options);
-  const int64_t n = values.numel(), per_block = uniform.wide ? 2 : 4;
   visit_dtype(options.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* data = values.data_ptr<T>();
-    parallel_for(0, (n + per_block - 1) / per_block, int64_t{1} << 12, [&](int64_t begin, int64_t end) {
-      for (int64_t b = begin; b < end; ++b) {
-        const philox::Counter w = philox::block(uniform.seed, uniform.first + static_cast<uint64_t>(b));
-        for (int64_t k = 0; k < per_block && b * per_block + k < n; ++k) {
-          const double u = uniform.wide ? philox::uniform_double(w[2 * k], w[2 * k + 1]) : philox::uniform_float(w[k]);
-          data[b * per_block + k] = detail::convert<T>(low + (high - low) * u);
-        }
-      }
-    });
+    for_each_uniform(uniform, values.numel(),
+                     [&](int64_t i, double u) { data[i] = detail::convert<T>(low + (high - low) * u); });
   });
   return values;
 }
@@ -141,17 +149,9 @@ Tensor keep_mask(const Shape& shape, DType dtype, double drop_probability, Gener
   const UniformStream uniform = reserve_uniform(resolve(gen), shape.numel(), dtype);
   Tensor mask = empty(shape, DType::u8);
   uint8_t* keep = mask.data_ptr<uint8_t>();
-  const int64_t n = mask.numel(), per_block = uniform.wide ? 2 : 4;
-  const float p32 = static_cast<float>(drop_probability);
-  parallel_for(0, (n + per_block - 1) / per_block, int64_t{1} << 12, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) {
-      const philox::Counter w = philox::block(uniform.seed, uniform.first + static_cast<uint64_t>(b));
-      for (int64_t k = 0; k < per_block && b * per_block + k < n; ++k) {
-        keep[b * per_block + k] = uniform.wide ? philox::uniform_double(w[2 * k], w[2 * k + 1]) >= drop_probability
-                                               : philox::uniform_float(w[k]) >= p32;
-      }
-    }
-  });
+  // Compared in the draw's dtype: an f32 draw against p rounded to f32 (both exact as doubles).
+  const double threshold = uniform.wide ? drop_probability : double{static_cast<float>(drop_probability)};
+  for_each_uniform(uniform, mask.numel(), [&](int64_t i, double u) { keep[i] = u >= threshold; });
   return mask;
 }
 

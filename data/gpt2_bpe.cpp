@@ -67,6 +67,22 @@ const ByteAlphabet& bytes_alphabet() {
   return alphabet;
 }
 
+// word with every non-overlapping (first, second), left to right, replaced by first + second.
+std::vector<std::string> merge_pair(std::vector<std::string> word, const std::string& first,
+                                    const std::string& second) {
+  std::vector<std::string> merged;
+  merged.reserve(word.size());
+  for (size_t i = 0; i < word.size();) {
+    if (i + 1 < word.size() && word[i] == first && word[i + 1] == second) {
+      merged.push_back(first + second);
+      i += 2;
+    } else {
+      merged.push_back(std::move(word[i++]));
+    }
+  }
+  return merged;
+}
+
 // The code points of a piece's bytes as byte symbols.
 std::vector<std::string> byte_symbols(std::string_view piece) {
   std::vector<std::string> symbols;
@@ -194,7 +210,7 @@ Gpt2Bpe Gpt2Bpe::load(const std::string& vocab_json, const std::string& merges_t
   std::vector<std::pair<std::string, std::string>> merges;
   for_each_line(merges_txt, kOp, [&](std::string_view line, int64_t number) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty() || (number == 1 && line.rfind("#version", 0) == 0)) return;
+    if (line.empty() || (number == 1 && line.starts_with("#version"))) return;
     merges.push_back(split_merge(line, merges_txt, number));
   });
   return Gpt2Bpe(std::move(vocabulary), std::move(merges));
@@ -237,18 +253,7 @@ std::vector<int64_t> Gpt2Bpe::encode_piece(std::string_view piece) const {
     }
     if (best == std::numeric_limits<int>::max()) break;
     const std::string first = word[best_at], second = word[best_at + 1];
-    std::vector<std::string> merged;
-    merged.reserve(word.size());
-    for (size_t i = 0; i < word.size();) {
-      if (i + 1 < word.size() && word[i] == first && word[i + 1] == second) {
-        merged.push_back(first + second);
-        i += 2;
-      } else {
-        merged.push_back(std::move(word[i]));
-        i += 1;
-      }
-    }
-    word = std::move(merged);
+    word = merge_pair(std::move(word), first, second);
   }
   std::vector<int64_t> ids;
   ids.reserve(word.size());
@@ -327,18 +332,7 @@ void train_bpe(const std::vector<std::string>& corpus_paths, const BpeTrainOptio
     if (best == nullptr || best_count < options.min_frequency) break;
     const auto [first, second] = *best;
     merges.emplace_back(first, second);
-    for (std::vector<std::string>& word : words) {
-      std::vector<std::string> merged;
-      for (size_t i = 0; i < word.size();) {
-        if (i + 1 < word.size() && word[i] == first && word[i + 1] == second) {
-          merged.push_back(first + second);
-          i += 2;
-        } else {
-          merged.push_back(word[i++]);
-        }
-      }
-      word = std::move(merged);
-    }
+    for (std::vector<std::string>& word : words) word = merge_pair(std::move(word), first, second);
   }
   nlohmann::ordered_json vocabulary = nlohmann::ordered_json::object();
   int64_t next = 0;

@@ -12,11 +12,6 @@ namespace qn::models {
 
 namespace {
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 std::string joined(const std::set<std::string>& names) {
   std::string out;
   for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
@@ -87,8 +82,8 @@ ConvertedCheckpoint from_fairseq(const std::vector<NamedTensor>& tensors, const 
   std::optional<Tensor> lm_weight;
   for (const NamedTensor& t : tensors) {
     std::string name = t.name;
-    if (starts_with(name, "decoder.")) name = "encoder." + name.substr(8);  // fairseq < 0.9
-    if (ends_with(name, ".version") || ends_with(name, "._float_tensor")) {
+    if (name.starts_with("decoder.")) name = "encoder." + name.substr(8);  // fairseq < 0.9
+    if (name.ends_with(".version") || name.ends_with("._float_tensor")) {
       out.notes.push_back("dropped fairseq bookkeeping entry " + t.name);
       continue;
     }
@@ -125,11 +120,11 @@ ConvertedCheckpoint from_fairseq(const std::vector<NamedTensor>& tensors, const 
       lm_weight = t.tensor;
       continue;
     }
-    if (starts_with(name, "encoder.lm_head.")) {
+    if (name.starts_with("encoder.lm_head.")) {
       out.tensors.push_back({"lm_head." + name.substr(16), t.tensor});
       continue;
     }
-    if (starts_with(name, "encoder.sentence_encoder.")) {
+    if (name.starts_with("encoder.sentence_encoder.")) {
       const auto [module, kind] = split_last(name.substr(25));
       auto it = fairseq_encoder_names().find(module);
       if (it == fairseq_encoder_names().end() || kind.empty()) unknown(t.name, "fairseq");
@@ -157,7 +152,7 @@ ConvertedCheckpoint from_hf(const std::vector<NamedTensor>& tensors) {
   std::map<std::string, Tensor> by_name;
   for (const NamedTensor& t : tensors) {
     std::string name = t.name;
-    if (starts_with(name, "embeddings.") || starts_with(name, "encoder.") || starts_with(name, "pooler.")) {
+    if (name.starts_with("embeddings.") || name.starts_with("encoder.") || name.starts_with("pooler.")) {
       name = "roberta." + name;  // a bare RobertaModel
     }
     QN_CHECK(by_name.emplace(name, t.tensor).second, "convert", "two entries become '", name, "'");
@@ -175,11 +170,11 @@ ConvertedCheckpoint from_hf(const std::vector<NamedTensor>& tensors) {
     by_name.erase(type);
     out.notes.push_back("added the token-type row into every position row (load with type_vocab_size 0)");
   }
-  for (const char* dropped : {"roberta.embeddings.position_ids"}) {
-    if (by_name.erase(dropped)) out.notes.push_back(std::string("dropped the buffer ") + dropped);
+  if (by_name.erase("roberta.embeddings.position_ids")) {
+    out.notes.push_back("dropped the buffer roberta.embeddings.position_ids");
   }
   for (auto it = by_name.begin(); it != by_name.end();) {
-    if (starts_with(it->first, "roberta.pooler.")) {
+    if (it->first.starts_with("roberta.pooler.")) {
       out.notes.push_back("dropped " + it->first + " (the pooler is unused by RoBERTa's heads)");
       it = by_name.erase(it);
     } else {

@@ -72,8 +72,6 @@ void bind_transformer(Overrides& o, Config& c) {
   o.bind_quant_noise(c.quant_noise);
 }
 
-bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
-
 }  // namespace
 
 nlohmann::json load_overrides(const std::string& path) {
@@ -87,7 +85,7 @@ nlohmann::json load_overrides(const std::string& path) {
 
 BuiltModel build_model(const std::string& name, const nlohmann::json& overrides) {
   Overrides o(overrides, name);
-  if (starts_with(name, "transformer_lm")) {
+  if (name.starts_with("transformer_lm")) {
     TransformerLMConfig c = TransformerLMConfig::named(name);
     bind_transformer(o, c);
     o.bind("normalize_before", c.normalize_before);
@@ -106,7 +104,7 @@ BuiltModel build_model(const std::string& name, const nlohmann::json& overrides)
     o.finish();
     return {ModelFamily::kLanguageModel, std::make_shared<TransformerLM>(c)};
   }
-  if (starts_with(name, "roberta")) {
+  if (name.starts_with("roberta")) {
     RobertaConfig c = RobertaConfig::named(name);
     bind_transformer(o, c);
     o.bind("type_vocab_size", c.type_vocab_size);
@@ -117,7 +115,7 @@ BuiltModel build_model(const std::string& name, const nlohmann::json& overrides)
     o.finish();
     return {ModelFamily::kRoberta, std::make_shared<Roberta>(c)};
   }
-  if (starts_with(name, "efficientnet")) {
+  if (name.starts_with("efficientnet")) {
     EfficientNetConfig c = EfficientNetConfig::named(name);
     o.bind("num_classes", c.num_classes);
     o.bind("resolution", c.resolution);

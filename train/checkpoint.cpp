@@ -32,7 +32,7 @@ void diff_configs(const nlohmann::json& a, const nlohmann::json& b, const std::s
 std::vector<NamedTensor> strip(const std::vector<NamedTensor>& tensors, const std::string& prefix) {
   std::vector<NamedTensor> out;
   for (const NamedTensor& t : tensors) {
-    if (t.name.rfind(prefix, 0) == 0) out.push_back({t.name.substr(prefix.size()), t.tensor});
+    if (t.name.starts_with(prefix)) out.push_back({t.name.substr(prefix.size()), t.tensor});
   }
   return out;
 }

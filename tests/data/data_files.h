@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 namespace qn::data::testing {
@@ -29,6 +30,12 @@ class ScratchDir {
  private:
   fs::path dir_;
 };
+
+// The whole file as bytes.
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 // ../shared/data beside the repository (QN_SOURCE_DIR is the repository root).
 inline fs::path shared_data() { return fs::path(QN_SOURCE_DIR) / ".." / "shared" / "data"; }

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 #include "data/binarize.h"
 #include "data/dictionary.h"
@@ -20,6 +19,7 @@
 namespace qn::data {
 namespace {
 
+using testing::read_text;
 using testing::ScratchDir;
 using testing::shared_data;
 namespace fs = std::filesystem;
@@ -28,11 +28,16 @@ namespace fs = std::filesystem;
   const fs::path data_dir = shared_data() / (sub); \
   if (!fs::exists(data_dir)) GTEST_SKIP() << "no shared data at " << data_dir << "; skipping"
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+// Writes fairseq's dictionary for the corpus with tests/data/fairseq_dictionary.py and compares ours to it.
+void expect_fairseq_dictionary(const Dictionary& ours, const std::string& corpus, int64_t threshold, int64_t nwords,
+                               const ScratchDir& dir) {
+  ours.save(dir.path("dict.txt"));
+  const std::string command = "/usr/bin/python3 " QN_SOURCE_DIR "/tests/data/fairseq_dictionary.py " +
+                              dir.path("reference.txt") + " " + std::to_string(threshold) + " " +
+                              std::to_string(nwords) + " 8 " + corpus;
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  EXPECT_TRUE(read_text(dir.path("dict.txt")) == read_text(dir.path("reference.txt")))
+      << "dict.txt differs from fairseq's algorithm";
 }
 
 // WikiText-2: 2,088,628 / 217,646 / 245,569 tokens with </s>, a 33,278-word vocabulary (every distinct train
@@ -58,12 +63,7 @@ TEST(WikiText2, TokenCountsVocabularyAndFairseqDictionary) {
       EXPECT_EQ(file.lines(), 36718);
     }
   }
-  dictionary.save(dir.path("dict.txt"));
-  const std::string command = "/usr/bin/python3 " QN_SOURCE_DIR "/tests/data/fairseq_dictionary.py " +
-                              dir.path("reference.txt") + " -1 -1 8 " + train;
-  ASSERT_EQ(std::system(command.c_str()), 0) << command;
-  EXPECT_TRUE(read_all(dir.path("dict.txt")) == read_all(dir.path("reference.txt")))
-      << "dict.txt differs from fairseq's algorithm";
+  expect_fairseq_dictionary(dictionary, train, -1, -1, dir);
   EXPECT_EQ(dictionary.size() % 8, 0);
 }
 
@@ -72,11 +72,7 @@ TEST(Ptb, LimitedDictionaryMatchesFairseq) {
   REQUIRE_SHARED_DATA("ptb");
   ScratchDir dir("ptb");
   const std::string train = (data_dir / "ptb.train.txt.gz").string();
-  Dictionary::build({train}, 5, 5000, 8).save(dir.path("dict.txt"));
-  const std::string command = "/usr/bin/python3 " QN_SOURCE_DIR "/tests/data/fairseq_dictionary.py " +
-                              dir.path("reference.txt") + " 5 5000 8 " + train;
-  ASSERT_EQ(std::system(command.c_str()), 0) << command;
-  EXPECT_TRUE(read_all(dir.path("dict.txt")) == read_all(dir.path("reference.txt")));
+  expect_fairseq_dictionary(Dictionary::build({train}, 5, 5000, 8), train, 5, 5000, dir);
   const BinarizeStats stats = binarize_text(train, Dictionary::build({train}), dir.path("train.tok"));
   EXPECT_EQ(stats.tokens, 929589);
 }
@@ -139,13 +135,7 @@ void expect_bpe_matches_reference(const std::string& vocab, const std::string& m
 TEST(Gpt2BpeReal, MatchesTheReferenceEncoderOnAThousandLines) {
   REQUIRE_SHARED_DATA("gpt2-bpe");
   ScratchDir dir("bpe_real");
-  std::string corpus;
-  {
-    std::ifstream crafted(QN_SOURCE_DIR "/tests/data/bpe_lines.txt", std::ios::binary);
-    std::stringstream s;
-    s << crafted.rdbuf();
-    corpus = s.str();
-  }
+  std::string corpus = read_text(QN_SOURCE_DIR "/tests/data/bpe_lines.txt");
   const fs::path wikitext = shared_data() / "wikitext-2" / "valid.txt.gz";
   ASSERT_TRUE(fs::exists(wikitext));
   for_each_line(wikitext.string(), "test", [&](std::string_view line, int64_t) { corpus.append(line).append("\n"); });

@@ -3,8 +3,6 @@
 // LM block cutting, on small inputs whose answers are worked out by hand here.
 #include <gtest/gtest.h>
 
-#include <sstream>
-
 #include "data/binarize.h"
 #include "data/dictionary.h"
 #include "data/lm_blocks.h"
@@ -67,10 +65,7 @@ TEST(Dictionary, DictTxtRoundTripsAndRejectsMalformedLines) {
   d.add_symbol("caf\u00e9", 4);
   d.add_symbol("1 2", 3);  // a word with a space: the count is split off at the last space
   d.save(dir.path("dict.txt"));
-  std::ifstream in(dir.path("dict.txt"));
-  std::stringstream text;
-  text << in.rdbuf();
-  EXPECT_EQ(text.str(), "the 10\ncaf\u00e9 4\n1 2 3\n");
+  EXPECT_EQ(testing::read_text(dir.path("dict.txt")), "the 10\ncaf\u00e9 4\n1 2 3\n");
   const Dictionary back = Dictionary::load(dir.path("dict.txt"));
   ASSERT_EQ(back.size(), 7);
   EXPECT_EQ(back.index("1 2"), 6);

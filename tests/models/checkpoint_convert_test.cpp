@@ -87,7 +87,7 @@ TEST(ConvertCheckpoint, FairseqRobertaLoadsAndComputesTheSameLogits) {
   for (const NamedTensor& t : source.state_dict()) ours[t.name] = t.tensor;
   for (const auto& [name, tensor] : ours) {
     // Layer 1 in the layout of fairseq < 0.9: q, k, v stacked in one in_proj, under the `decoder.` prefix.
-    if (name.rfind("roberta.encoder.layer.1.attention.self.", 0) == 0) continue;
+    if (name.starts_with("roberta.encoder.layer.1.attention.self.")) continue;
     fairseq.push_back({fairseq_name(name), tensor});
   }
   for (const char* kind : {"weight", "bias"}) {
