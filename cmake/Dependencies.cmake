@@ -41,6 +41,15 @@ qn_report("nlohmann" "found json ${nlohmann_json_VERSION}")
 find_package(ZLIB REQUIRED)
 qn_report("zlib" "found ${ZLIB_VERSION_STRING}")
 
+# --- stb_image (required: JPEG/PNG decoding for image data sets; data/stb_image.cpp compiles it).
+find_path(QN_STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb REQUIRED)
+add_library(qn::stb INTERFACE IMPORTED)
+target_include_directories(qn::stb INTERFACE ${QN_STB_INCLUDE_DIR})
+qn_report("stb" "found ${QN_STB_INCLUDE_DIR}/stb_image.h")
+
+# --- Threads (required: data loader workers).
+find_package(Threads REQUIRED)
+
 # --- CLI11 (required: the qn command line).
 find_package(CLI11 CONFIG REQUIRED)
 qn_report("CLI11" "found ${CLI11_VERSION}")

@@ -1,0 +1,26 @@
+// Decoding images with stb_image: JPEG (baseline and progressive), PNG, BMP and PNM, always to 8-bit RGB
+// (grayscale and grayscale+alpha are promoted to three equal channels, alpha dropped). The bytes are
+// untrusted: a corrupt or truncated image, or one larger than kMaxImageSide on a side, is an error naming it.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace qn::data {
+
+struct Image {
+  int height = 0;
+  int width = 0;
+  int source_channels = 0;      // as stored: 1 grayscale, 2 grayscale + alpha, 3 RGB, 4 RGBA
+  std::vector<uint8_t> pixels;  // height x width x 3, row-major, RGB
+};
+
+// `name` (a path or archive member) is only used in messages.
+Image decode_image(std::span<const uint8_t> bytes, const std::string& name);
+
+// Largest height or width decoded (ImageNet's largest side is under 5,000 pixels).
+inline constexpr int kMaxImageSide = 1 << 14;
+
+}  // namespace qn::data
