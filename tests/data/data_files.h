@@ -41,3 +41,8 @@ inline std::string read_text(const std::string& path) {
 inline fs::path shared_data() { return fs::path(QN_SOURCE_DIR) / ".." / "shared" / "data"; }
 
 }  // namespace qn::data::testing
+
+// In a test on ../shared/data/<sub>: data_dir names that folder, and the test skips, saying so, without it.
+#define REQUIRE_SHARED_DATA(sub)                                                       \
+  const ::std::filesystem::path data_dir = ::qn::data::testing::shared_data() / (sub); \
+  if (!::std::filesystem::exists(data_dir)) GTEST_SKIP() << "no shared data at " << data_dir << "; skipping"

@@ -24,10 +24,6 @@ using testing::ScratchDir;
 using testing::shared_data;
 namespace fs = std::filesystem;
 
-#define REQUIRE_SHARED_DATA(sub)                   \
-  const fs::path data_dir = shared_data() / (sub); \
-  if (!fs::exists(data_dir)) GTEST_SKIP() << "no shared data at " << data_dir << "; skipping"
-
 // Writes fairseq's dictionary for the corpus with tests/data/fairseq_dictionary.py and compares ours to it.
 void expect_fairseq_dictionary(const Dictionary& ours, const std::string& corpus, int64_t threshold, int64_t nwords,
                                const ScratchDir& dir) {
