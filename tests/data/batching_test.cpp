@@ -13,6 +13,7 @@
 
 #include "data/loader.h"
 #include "data/sample_random.h"
+#include "data/token_batches.h"
 #include "tests/reference.h"
 
 namespace qn::data {
@@ -82,6 +83,18 @@ TEST(TokenBatches, ShuffledBatchesCoverEverySampleWithinTheBudget) {
   }
   for (const auto& batch : epoch0) EXPECT_TRUE(shard_union.count(batch) > 0);
   EXPECT_EQ(per_rank, (epoch0.size() + 2) / 3);
+}
+
+TEST(TokenBatches, SentencePairsArePaddedToTheLongestInTheirBatch) {
+  const SentencePairBatchMaker maker({{0, 7, 2}, {0, 5, 6, 8, 9, 2}, {0, 2}, {0, 4, 4, 2}}, {1, 0, 1, 2}, 1);
+  EXPECT_EQ(maker.sizes(), (std::vector<int64_t>{3, 6, 2, 4}));
+  const SentencePairBatch batch = maker({3, 0}, 0);
+  EXPECT_EQ(batch.tokens.shape(), Shape({2, 4}));
+  const std::vector<int64_t> expected = {0, 4, 4, 2, 0, 7, 2, 1};
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(batch.tokens.data_ptr<int64_t>()[i], expected[i]);
+  EXPECT_EQ(batch.labels.data_ptr<int64_t>()[0], 2);
+  EXPECT_EQ(batch.labels.data_ptr<int64_t>()[1], 1);
+  EXPECT_QN_ERROR(maker({4}, 0), "sample 4 is outside 0..3");
 }
 
 TEST(FixedBatches, RanksTogetherMakeTheSingleProcessBatch) {

@@ -12,6 +12,9 @@
 #include "data/gpt2_bpe.h"
 #include "data/gz_file.h"
 #include "data/idx.h"
+#include "data/lm_blocks.h"
+#include "data/loader.h"
+#include "data/token_batches.h"
 #include "data/token_file.h"
 #include "tests/data/data_files.h"
 #include "tests/reference.h"
@@ -227,6 +230,103 @@ TEST(Glue, RobertaInputsAgreeThroughDictTxtAndVocabJson) {
           .encode("the the the the", "a a a a");
   ASSERT_EQ(tie.size(), 10u);
   EXPECT_EQ(tie[4], 2);  // <s> + 3 + </s>
+}
+
+}  // namespace
+}  // namespace qn::data
+
+namespace qn::data {
+namespace {
+
+// The largest batch's padded size, and every sample seen once.
+template <typename Sizes>
+void expect_budget_and_cover(const std::vector<IndexBatch>& batches, const Sizes& sizes, int64_t max_tokens) {
+  std::vector<int> seen(sizes.size(), 0);
+  for (const IndexBatch& batch : batches) {
+    int64_t longest = 0;
+    for (const int64_t i : batch) {
+      longest = std::max(longest, sizes[static_cast<size_t>(i)]);
+      ++seen[static_cast<size_t>(i)];
+    }
+    ASSERT_LE(longest * static_cast<int64_t>(batch.size()), max_tokens);
+  }
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), static_cast<std::ptrdiff_t>(sizes.size()));
+}
+
+// WikiText-2 train as fairseq's language_modeling task reads it: 512-token blocks (break mode none) in batches
+// of at most 4,096 tokens; one epoch predicts every token exactly once.
+TEST(WikiText2, LanguageModelBatchesByMaxTokens) {
+  REQUIRE_SHARED_DATA("wikitext-2");
+  ScratchDir dir("wikitext2_lm");
+  const std::string train = (data_dir / "train.txt.gz").string();
+  const Dictionary dictionary = Dictionary::build({train});
+  binarize_text(train, dictionary, dir.path("train.tok"));
+  const TokenFile tokens(dir.path("train.tok"));
+  const LmBatchMaker maker(tokens, token_blocks(tokens, 512, BreakMode::none), Dictionary::kEos, Dictionary::kPad);
+  TokenBatchOptions options;
+  options.max_tokens = 4096;
+  options.seed = 3;
+  const std::vector<int64_t> sizes = maker.sizes();
+  const std::vector<IndexBatch> batches = token_batches(sizes, 0, options);
+  expect_budget_and_cover(batches, sizes, options.max_tokens);
+  EXPECT_EQ(batches.size(), static_cast<size_t>((2088628 / 512 + 1 + 7) / 8));  // 8 blocks per batch, one short block
+
+  Loader<LmBatch> loader([&](int64_t epoch) { return token_batches(sizes, epoch, options); }, maker, {2, 2});
+  loader.begin_epoch(0);
+  int64_t predicted = 0;
+  while (!loader.done()) {
+    const LmBatch batch = loader.next();
+    ASSERT_LE(batch.target.numel(), 4096);
+    predicted += batch.target_tokens;
+    // Source is target shifted right by one within each row (before padding).
+    const int64_t t = batch.target.shape()[1];
+    for (int64_t r = 0; r < batch.target.shape()[0]; ++r)
+      for (int64_t c = 1; c < t; ++c) {
+        const int64_t target = batch.target.data_ptr<int64_t>()[r * t + c - 1];
+        if (batch.target.data_ptr<int64_t>()[r * t + c] == Dictionary::kPad) break;
+        ASSERT_EQ(batch.source.data_ptr<int64_t>()[r * t + c], target);
+      }
+  }
+  EXPECT_EQ(predicted, 2088628);
+}
+
+// RTE train as RoBERTa inputs, length-bucketed under a token budget: padded batches stay within it, rows start
+// with <s> and pad with 1 after </s>, and all 2,490 labelled pairs are used once.
+TEST(Glue, RteLengthBucketedBatches) {
+  REQUIRE_SHARED_DATA("gpt2-bpe");
+  const RobertaInputEncoder encoder(
+      Gpt2Bpe::load((data_dir / "encoder.json").string(), (data_dir / "vocab.bpe").string()),
+      Dictionary::load((data_dir / "dict.txt").string()));
+  std::vector<std::vector<int64_t>> inputs;
+  std::vector<int64_t> labels;
+  for (const GlueExample& row : read_glue_tsv((shared_data() / "glue/rte/train.tsv").string(), glue_task("rte"))) {
+    inputs.push_back(encoder.encode(row.sentence1, row.sentence2));
+    labels.push_back(row.label);
+  }
+  const SentencePairBatchMaker maker(inputs, labels, RobertaInputEncoder::kPad);
+  TokenBatchOptions options;
+  options.max_tokens = 4400;
+  options.max_sentences = 16;
+  const std::vector<int64_t> sizes = maker.sizes();
+  const std::vector<IndexBatch> batches = token_batches(sizes, 1, options);
+  expect_budget_and_cover(batches, sizes, options.max_tokens);
+  int64_t rows = 0, entailment = 0;
+  for (const IndexBatch& indices : batches) {
+    const SentencePairBatch batch = maker(indices, 1);
+    const int64_t n = batch.tokens.shape()[0], t = batch.tokens.shape()[1];
+    ASSERT_LE(n, 16);
+    for (int64_t r = 0; r < n; ++r) {
+      const auto& input = inputs[static_cast<size_t>(indices[static_cast<size_t>(r)])];
+      ASSERT_EQ(batch.tokens.data_ptr<int64_t>()[r * t], 0);
+      for (int64_t c = 0; c < t; ++c)
+        ASSERT_EQ(batch.tokens.data_ptr<int64_t>()[r * t + c],
+                  c < static_cast<int64_t>(input.size()) ? input[static_cast<size_t>(c)] : 1);
+      entailment += batch.labels.data_ptr<int64_t>()[r] == 0;
+    }
+    rows += n;
+  }
+  EXPECT_EQ(rows, 2490);
+  EXPECT_EQ(entailment, 1249);
 }
 
 }  // namespace
