@@ -26,6 +26,16 @@ bool ImageBatchMaker::transform(int64_t index, int64_t epoch, float* out) const 
     resample.resized_height = resample.resized_width = options_.size;
     resample.window = {0, 0, options_.size, options_.size};
     resample.flip = random.bernoulli(options_.flip_probability);
+    if (options_.augment.policy != AugmentPolicy::kNone) {
+      // The augmentations work on 8-bit pixels: resize to an 8-bit crop (rounded, as PIL's resize is), augment,
+      // then normalize.
+      Image crop = resample_to_u8(image, resample);
+      augment(crop, options_.augment, random);
+      resample_normalized(
+          crop, {{0, 0, crop.height, crop.width}, crop.height, crop.width, {0, 0, crop.height, crop.width}, false},
+          options_.normalization, out);
+      return true;
+    }
   } else {
     resample = resize_center_crop(image.height, image.width, options_.resize_size, options_.size);
   }

@@ -1,6 +1,6 @@
 // Batches of images for classification: decode, transform (data/image_transforms.h) and stack into
-// images f32 [N, 3, size, size] and labels i64 [N]. Sample i of epoch e draws its crop and flip from
-// SampleRandom(seed, kAugment, e, i), so a batch depends on its indices and epoch only.
+// images f32 [N, 3, size, size] and labels i64 [N]. Sample i of epoch e draws its crop, flip and augmentation
+// from SampleRandom(seed, kAugment, e, i), so a batch depends on its indices and epoch only.
 #pragma once
 
 #include <atomic>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "data/auto_augment.h"
 #include "data/batching.h"
 #include "data/image_folder.h"
 #include "data/image_transforms.h"
@@ -24,6 +25,7 @@ struct ImageTransformOptions {
   int resize_size = 256;  // evaluation: the short side before the center crop
   RandomCropRange crop;
   double flip_probability = 0.5;
+  AugmentOptions augment;  // train only: after the crop and flip, on the 8-bit crop (torchvision's order)
   Normalization normalization;
   CorruptImages on_corrupt = CorruptImages::kError;
   uint64_t seed = 1;

@@ -167,4 +167,17 @@ void resample_normalized(const Image& image, const Resample& r, const Normalizat
   }
 }
 
+Image resample_to_u8(const Image& image, const Resample& resample) {
+  const int h = resample.window.height, w = resample.window.width;
+  const Normalization identity{{0.0f, 0.0f, 0.0f}, {1.0f / 255.0f, 1.0f / 255.0f, 1.0f / 255.0f}};
+  std::vector<float> planes(static_cast<size_t>(3 * h * w));
+  resample_normalized(image, resample, identity, planes.data());
+  Image out{h, w, 3, std::vector<uint8_t>(planes.size())};
+  const size_t plane = static_cast<size_t>(h * w);
+  for (size_t i = 0; i < plane; ++i)
+    for (size_t c = 0; c < 3; ++c)
+      out.pixels[3 * i + c] = static_cast<uint8_t>(std::nearbyint(std::clamp(planes[c * plane + i], 0.0f, 255.0f)));
+  return out;
+}
+
 }  // namespace qn::data

@@ -45,6 +45,9 @@ struct Resample {
 };
 void resample_normalized(const Image& image, const Resample& resample, const Normalization& normalization, float* out);
 
+// The same resampling to 8-bit RGB (values rounded to nearest), for transforms that work on pixels.
+Image resample_to_u8(const Image& image, const Resample& resample);
+
 // The Resample of Resize(resize_size) + CenterCrop(size): the short side scaled to resize_size (the long
 // side truncated, as torchvision computes it), then the central size x size window (offsets rounded).
 Resample resize_center_crop(int height, int width, int resize_size, int size);

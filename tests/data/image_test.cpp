@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "data/auto_augment.h"
 #include "data/image_batches.h"
 #include "data/image_folder.h"
 #include "data/image_transforms.h"
@@ -259,6 +260,34 @@ TEST(ImageTransforms, IdentityFlipAndConstantImages) {
   }
   EXPECT_QN_ERROR(resample_normalized(flat, {{40, 0, 20, 10}, 5, 5, {0, 0, 5, 5}, false}, imagenet, small.data()),
                   "outside the 50x70 image");
+}
+
+TEST(AutoAugment, SimpleOpsByHandAndPolicyNames) {
+  Image image{2, 2, 3, {0, 10, 100, 128, 129, 200, 255, 7, 64, 65, 130, 250}};
+  Image posterized = image;
+  apply_augment_op(posterized, AugmentOp::kPosterize, 4);  // keeps the top four bits
+  EXPECT_EQ(posterized.pixels, (std::vector<uint8_t>{0, 0, 96, 128, 128, 192, 240, 0, 64, 64, 128, 240}));
+  Image solarized = image;
+  apply_augment_op(solarized, AugmentOp::kSolarize, 129.0);  // values >= 129 inverted
+  EXPECT_EQ(solarized.pixels, (std::vector<uint8_t>{0, 10, 100, 128, 126, 55, 0, 7, 64, 65, 125, 5}));
+  Image twice = image;
+  apply_augment_op(twice, AugmentOp::kInvert, 0);
+  EXPECT_EQ(twice.pixels[0], 255);
+  apply_augment_op(twice, AugmentOp::kInvert, 0);
+  EXPECT_EQ(twice.pixels, image.pixels);
+  // Brightness 1.5: 1.5 * v truncated and clamped.
+  Image bright = image;
+  apply_augment_op(bright, AugmentOp::kBrightness, 0.5);
+  EXPECT_EQ(bright.pixels, (std::vector<uint8_t>{0, 15, 150, 192, 193, 255, 255, 10, 96, 97, 195, 255}));
+  // Translating a 2x2 image by 2 pixels leaves only fill.
+  Image moved = image;
+  apply_augment_op(moved, AugmentOp::kTranslateX, 2.0);
+  EXPECT_EQ(moved.pixels, std::vector<uint8_t>(12, 0));
+
+  EXPECT_EQ(parse_augment_policy("randaugment"), AugmentPolicy::kRandAugment);
+  EXPECT_QN_ERROR(parse_augment_policy("trivial"), "unknown augmentation 'trivial'");
+  EXPECT_EQ(augment_magnitude(AugmentOp::kPosterize, 9, 31, 224, 224), 7.0);  // 8 - round(9 / 7.5)
+  EXPECT_EQ(augment_magnitude(AugmentOp::kSolarize, 0, 10, 224, 224), 255.0);
 }
 
 }  // namespace

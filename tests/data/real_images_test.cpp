@@ -11,6 +11,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "data/auto_augment.h"
 #include "data/image_batches.h"
 #include "data/image_folder.h"
 #include "data/loader.h"
@@ -233,6 +234,107 @@ TEST(Imagenette, AugmentedBatchesAreTheSameWithOneAndFourWorkersAndAfterResume) 
   EXPECT_NE(std::memcmp(other.images.data_ptr<float>(), first[0].images.data_ptr<float>(),
                         other.images.numel() * sizeof(float)),
             0);
+}
+
+// Each AutoAugment / RandAugment op against torchvision's _apply_op on real 224x224 images, at several signed
+// magnitudes, value for value (the geometric ops too: the sampling grid is computed as torch computes it); and
+// the magnitude tables against torchvision's.
+TEST(Imagenette, AugmentOpsMatchTorchvision) {
+  REQUIRE_SHARED_DATA("imagenette-224");
+  ScratchDir dir("augment");
+  const ImageFolder val = ImageFolder::from_folder((data_dir / "val").string());
+  struct Case {
+    AugmentOp op;
+    double magnitude;
+  };
+  const std::vector<Case> ops = {{AugmentOp::kShearX, 0.3},      {AugmentOp::kShearX, -0.17},
+                                 {AugmentOp::kShearY, 0.2},      {AugmentOp::kShearY, -0.3},
+                                 {AugmentOp::kTranslateX, 67.7}, {AugmentOp::kTranslateX, -45.1},
+                                 {AugmentOp::kTranslateY, 30.0}, {AugmentOp::kTranslateY, -101.5},
+                                 {AugmentOp::kRotate, 30.0},     {AugmentOp::kRotate, -13.3},
+                                 {AugmentOp::kBrightness, 0.9},  {AugmentOp::kBrightness, -0.6},
+                                 {AugmentOp::kColor, 0.5},       {AugmentOp::kColor, -0.9},
+                                 {AugmentOp::kContrast, 0.9},    {AugmentOp::kContrast, -0.4},
+                                 {AugmentOp::kSharpness, 0.9},   {AugmentOp::kSharpness, -0.7},
+                                 {AugmentOp::kPosterize, 4},     {AugmentOp::kPosterize, 7},
+                                 {AugmentOp::kSolarize, 170.0},  {AugmentOp::kSolarize, 113.33333587646484},
+                                 {AugmentOp::kAutoContrast, 0},  {AugmentOp::kEqualize, 0},
+                                 {AugmentOp::kInvert, 0},        {AugmentOp::kIdentity, 0}};
+  std::vector<Image> inputs;
+  std::vector<uint8_t> ours;
+  nlohmann::json cases = nlohmann::json::array();
+  int64_t offset = 0;
+  for (size_t k = 0; k < ops.size(); ++k) {
+    Image image = val.decode(static_cast<int64_t>(k) * 149 + 3);
+    cases.push_back({{"offset", offset},
+                     {"height", image.height},
+                     {"width", image.width},
+                     {"op", augment_op_name(ops[k].op)},
+                     {"magnitude", ops[k].magnitude}});
+    offset += static_cast<int64_t>(image.pixels.size());
+    Image augmented = image;
+    apply_augment_op(augmented, ops[k].op, ops[k].magnitude);
+    ours.insert(ours.end(), augmented.pixels.begin(), augmented.pixels.end());
+    inputs.push_back(std::move(image));
+  }
+  std::ofstream pixels(dir.path("pixels.bin"), std::ios::binary);
+  for (const Image& image : inputs)
+    pixels.write(reinterpret_cast<const char*>(image.pixels.data()), static_cast<std::streamsize>(image.pixels.size()));
+  pixels.close();
+  std::ofstream(dir.path("cases.json")) << cases.dump();
+  const std::string command = "/usr/bin/python3 " QN_SOURCE_DIR "/tests/data/torchvision_augment.py " +
+                              dir.path("cases.json") + " " + dir.path("pixels.bin") + " " + dir.path("out.bin") + " " +
+                              dir.path("magnitudes.json");
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  const std::string theirs = testing::read_text(dir.path("out.bin"));
+  ASSERT_EQ(theirs.size(), ours.size());
+  size_t at = 0;
+  for (size_t k = 0; k < ops.size(); ++k) {
+    const size_t n = inputs[k].pixels.size();
+    int64_t differing = 0;
+    for (size_t i = 0; i < n; ++i) differing += ours[at + i] != static_cast<uint8_t>(theirs[at + i]);
+    at += n;
+    EXPECT_EQ(differing, 0) << augment_op_name(ops[k].op) << " " << ops[k].magnitude << ": " << differing << " of " << n
+                            << " values differ";
+  }
+  // Magnitude tables.
+  const nlohmann::json tables = nlohmann::json::parse(testing::read_text(dir.path("magnitudes.json")));
+  for (const auto& [policy, bins] : {std::pair<std::string, int>{"autoaugment", 10}, {"randaugment", 31}}) {
+    for (int o = 1; o <= 14; ++o) {
+      const auto op = static_cast<AugmentOp>(o);
+      if (!tables[policy].contains(augment_op_name(op))) continue;
+      const auto& values = tables[policy][augment_op_name(op)];
+      ASSERT_EQ(values.size(), static_cast<size_t>(bins));
+      for (int b = 0; b < bins; ++b)
+        EXPECT_NEAR(augment_magnitude(op, b, bins, 224, 224), values[static_cast<size_t>(b)].get<double>(),
+                    1e-6 * (1.0 + std::abs(values[static_cast<size_t>(b)].get<double>())))
+            << policy << " " << augment_op_name(op) << " bin " << b;
+    }
+  }
+}
+
+// With AutoAugment or RandAugment on, batches are still the same with 1 and 4 workers.
+TEST(Imagenette, AugmentedPoliciesAreDeterministic) {
+  REQUIRE_SHARED_DATA("imagenette-224");
+  const auto train = std::make_shared<ImageFolder>(ImageFolder::from_folder((data_dir / "train").string()));
+  for (const AugmentPolicy policy : {AugmentPolicy::kAutoAugmentImageNet, AugmentPolicy::kRandAugment}) {
+    ImageTransformOptions transform;
+    transform.augment.policy = policy;
+    const ImageBatchMaker maker(train, transform);
+    auto plan = [n = train->size()](int64_t epoch) {
+      FixedBatchOptions options;
+      options.batch_size = 16;
+      return fixed_size_batches(n, epoch, options);
+    };
+    Loader<ImageBatch> one(plan, maker, {1, 2}), four(plan, maker, {4, 2});
+    one.begin_epoch(0);
+    four.begin_epoch(0);
+    for (int k = 0; k < 3; ++k) {
+      const ImageBatch a = one.next(), b = four.next();
+      ASSERT_EQ(std::memcmp(a.images.data_ptr<float>(), b.images.data_ptr<float>(), a.images.numel() * sizeof(float)),
+                0);
+    }
+  }
 }
 
 }  // namespace
