@@ -94,18 +94,24 @@ TEST(Imagenette, ValidationCountsAndGrayscaleImages) {
   EXPECT_EQ(val_gray + train_gray, 142);  // README: 7,283 RGB and 142 grayscale over both folders
 }
 
-// Writes our decoded pixels and the cases for tests/data/torchvision_transforms.py, runs it, and returns its
-// outputs.
-std::vector<float> torchvision_outputs(const std::vector<Image>& images, const nlohmann::json& cases,
-                                       const ScratchDir& dir) {
+// Writes our decoded pixels (one after another, u8 HWC) and the cases to dir, and runs
+// tests/data/<script> CASES.json PIXELS.bin OUT.bin [extra]; its output is dir/out.bin.
+void run_torchvision_script(const std::string& script, const std::vector<Image>& images, const nlohmann::json& cases,
+                            const ScratchDir& dir, const std::string& extra = "") {
   std::ofstream pixels(dir.path("pixels.bin"), std::ios::binary);
   for (const Image& image : images)
     pixels.write(reinterpret_cast<const char*>(image.pixels.data()), static_cast<std::streamsize>(image.pixels.size()));
   pixels.close();
   std::ofstream(dir.path("cases.json")) << cases.dump();
-  const std::string command = "/usr/bin/python3 " QN_SOURCE_DIR "/tests/data/torchvision_transforms.py " +
-                              dir.path("cases.json") + " " + dir.path("pixels.bin") + " " + dir.path("out.bin");
-  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  const std::string command = "/usr/bin/python3 " QN_SOURCE_DIR "/tests/data/" + script + " " + dir.path("cases.json") +
+                              " " + dir.path("pixels.bin") + " " + dir.path("out.bin") + " " + extra;
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+}
+
+// tests/data/torchvision_transforms.py's outputs on our decoded pixels.
+std::vector<float> torchvision_outputs(const std::vector<Image>& images, const nlohmann::json& cases,
+                                       const ScratchDir& dir) {
+  run_torchvision_script("torchvision_transforms.py", images, cases, dir);
   std::ifstream in(dir.path("out.bin"), std::ios::binary | std::ios::ate);
   std::vector<float> out(static_cast<size_t>(in.tellg()) / sizeof(float));
   in.seekg(0);
@@ -277,15 +283,7 @@ TEST(Imagenette, AugmentOpsMatchTorchvision) {
     ours.insert(ours.end(), augmented.pixels.begin(), augmented.pixels.end());
     inputs.push_back(std::move(image));
   }
-  std::ofstream pixels(dir.path("pixels.bin"), std::ios::binary);
-  for (const Image& image : inputs)
-    pixels.write(reinterpret_cast<const char*>(image.pixels.data()), static_cast<std::streamsize>(image.pixels.size()));
-  pixels.close();
-  std::ofstream(dir.path("cases.json")) << cases.dump();
-  const std::string command = "/usr/bin/python3 " QN_SOURCE_DIR "/tests/data/torchvision_augment.py " +
-                              dir.path("cases.json") + " " + dir.path("pixels.bin") + " " + dir.path("out.bin") + " " +
-                              dir.path("magnitudes.json");
-  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  run_torchvision_script("torchvision_augment.py", inputs, cases, dir, dir.path("magnitudes.json"));
   const std::string theirs = testing::read_text(dir.path("out.bin"));
   ASSERT_EQ(theirs.size(), ours.size());
   size_t at = 0;
