@@ -315,11 +315,7 @@ void augment(Image& image, const AugmentOptions& options, SampleRandom& random) 
                options.magnitude_bins);
       for (int k = 0; k < options.num_ops; ++k) {
         const AugmentOp op = kRandAugmentOps[static_cast<size_t>(random.below(kRandAugmentOps.size()))];
-        const bool has_magnitude =
-            op != AugmentOp::kIdentity && op != AugmentOp::kAutoContrast && op != AugmentOp::kEqualize;
-        double magnitude =
-            has_magnitude ? augment_magnitude(op, options.magnitude, options.magnitude_bins, image.height, image.width)
-                          : 0.0;
+        double magnitude = augment_magnitude(op, options.magnitude, options.magnitude_bins, image.height, image.width);
         if (is_signed(op) && random.below(2) == 1) magnitude = -magnitude;  // a sign drawn for signed ops only
         apply_augment_op(image, op, magnitude);
       }

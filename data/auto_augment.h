@@ -43,7 +43,7 @@ const char* augment_op_name(AugmentOp op);
 void apply_augment_op(Image& image, AugmentOp op, double magnitude);
 
 // The magnitude of bin `bin` of `bins` for an op on an image of the given size, unsigned (torchvision's
-// _augmentation_space, in float32 as torch.linspace computes it).
+// _augmentation_space, in float32 as torch.linspace computes it); 0 for the ops without one.
 double augment_magnitude(AugmentOp op, int bin, int bins, int height, int width);
 
 enum class AugmentPolicy { kNone, kAutoAugmentImageNet, kRandAugment };

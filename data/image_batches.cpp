@@ -19,27 +19,27 @@ bool ImageBatchMaker::transform(int64_t index, int64_t epoch, float* out) const 
     if (options_.on_corrupt == CorruptImages::kError) throw;
     return false;
   }
-  Resample resample;
-  if (options_.train) {
-    SampleRandom random(options_.seed, DrawPurpose::kAugment, epoch, index);
-    resample.source = random_resized_crop_box(image.height, image.width, options_.crop, random);
-    resample.resized_height = resample.resized_width = options_.size;
-    resample.window = {0, 0, options_.size, options_.size};
-    resample.flip = random.bernoulli(options_.flip_probability);
-    if (options_.augment.policy != AugmentPolicy::kNone) {
-      // The augmentations work on 8-bit pixels: resize to an 8-bit crop (rounded, as PIL's resize is), augment,
-      // then normalize.
-      Image crop = resample_to_u8(image, resample);
-      augment(crop, options_.augment, random);
-      resample_normalized(
-          crop, {{0, 0, crop.height, crop.width}, crop.height, crop.width, {0, 0, crop.height, crop.width}, false},
-          options_.normalization, out);
-      return true;
-    }
-  } else {
-    resample = resize_center_crop(image.height, image.width, options_.resize_size, options_.size);
+  if (!options_.train) {
+    resample_normalized(image, resize_center_crop(image.height, image.width, options_.resize_size, options_.size),
+                        options_.normalization, out);
+    return true;
   }
-  resample_normalized(image, resample, options_.normalization, out);
+  // torchvision's order of draws: the crop box, the flip, then the augmentation's.
+  SampleRandom random(options_.seed, DrawPurpose::kAugment, epoch, index);
+  Resample crop{random_resized_crop_box(image.height, image.width, options_.crop, random),
+                options_.size,
+                options_.size,
+                {0, 0, options_.size, options_.size},
+                false};
+  crop.flip = random.bernoulli(options_.flip_probability);
+  if (options_.augment.policy == AugmentPolicy::kNone) {
+    resample_normalized(image, crop, options_.normalization, out);
+    return true;
+  }
+  // The augmentations work on 8-bit pixels: an 8-bit crop (rounded, as PIL's resize is), augmented, normalized.
+  Image pixels = resample_to_u8(image, crop);
+  augment(pixels, options_.augment, random);
+  resample_normalized(pixels, whole_image(pixels.height, pixels.width), options_.normalization, out);
   return true;
 }
 

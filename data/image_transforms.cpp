@@ -167,6 +167,10 @@ void resample_normalized(const Image& image, const Resample& r, const Normalizat
   }
 }
 
+Resample whole_image(int height, int width) {
+  return {{0, 0, height, width}, height, width, {0, 0, height, width}, false};
+}
+
 Image resample_to_u8(const Image& image, const Resample& resample) {
   const int h = resample.window.height, w = resample.window.width;
   const Normalization identity{{0.0f, 0.0f, 0.0f}, {1.0f / 255.0f, 1.0f / 255.0f, 1.0f / 255.0f}};

@@ -45,6 +45,9 @@ struct Resample {
 };
 void resample_normalized(const Image& image, const Resample& resample, const Normalization& normalization, float* out);
 
+// The Resample that copies a height x width image as it is.
+Resample whole_image(int height, int width);
+
 // The same resampling to 8-bit RGB (values rounded to nearest), for transforms that work on pixels.
 Image resample_to_u8(const Image& image, const Resample& resample);
 

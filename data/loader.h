@@ -122,7 +122,7 @@ class Loader {
   }
   // Batch `index` of the current epoch: the next one without delay, any other after a seek.
   Batch batch(int64_t index) {
-    if (position().next_batch != index) seek({position().epoch, index});
+    if (const LoaderPosition at = position(); at.next_batch != index) seek({at.epoch, index});
     return next();
   }
 

@@ -6,7 +6,7 @@
 
 namespace qn::data {
 
-Tensor pad_sequences(const std::vector<std::vector<int64_t>>& sequences, int64_t pad) {
+Tensor pad_sequences(const std::vector<std::span<const int64_t>>& sequences, int64_t pad) {
   size_t longest = 0;
   for (const auto& s : sequences) longest = std::max(longest, s.size());
   const auto n = static_cast<int64_t>(sequences.size()), t = static_cast<int64_t>(longest);
@@ -23,10 +23,7 @@ void check_indices(const IndexBatch& indices, int64_t size, const char* op) {
   for (const int64_t i : indices) QN_CHECK(i >= 0 && i < size, op, "sample ", i, " is outside 0..", size - 1);
 }
 
-std::vector<int64_t> as_vector(const Tensor& t) {
-  const int64_t* p = t.data_ptr<int64_t>();
-  return {p, p + t.numel()};
-}
+std::span<const int64_t> as_span(const Tensor& t) { return {t.data_ptr<int64_t>(), static_cast<size_t>(t.numel())}; }
 
 }  // namespace
 
@@ -35,12 +32,13 @@ LmBatchMaker::LmBatchMaker(const TokenFile& tokens, std::vector<TokenRange> bloc
 
 LmBatch LmBatchMaker::operator()(const IndexBatch& indices, int64_t) const {
   check_indices(indices, size(), "LmBatchMaker");
-  std::vector<std::vector<int64_t>> sources, targets;
+  std::vector<LmSample> samples;
+  std::vector<std::span<const int64_t>> sources, targets;
   LmBatch batch;
-  for (const int64_t i : indices) {
-    const LmSample sample = lm_sample(*tokens_, blocks_[static_cast<size_t>(i)], eos_);
-    sources.push_back(as_vector(sample.source));
-    targets.push_back(as_vector(sample.target));
+  for (const int64_t i : indices) samples.push_back(lm_sample(*tokens_, blocks_[static_cast<size_t>(i)], eos_));
+  for (const LmSample& sample : samples) {
+    sources.push_back(as_span(sample.source));
+    targets.push_back(as_span(sample.target));
     batch.target_tokens += sample.target.numel();
   }
   batch.source = pad_sequences(sources, pad_);
@@ -64,7 +62,7 @@ SentencePairBatchMaker::SentencePairBatchMaker(std::vector<std::vector<int64_t>>
 
 SentencePairBatch SentencePairBatchMaker::operator()(const IndexBatch& indices, int64_t) const {
   check_indices(indices, size(), "SentencePairBatchMaker");
-  std::vector<std::vector<int64_t>> rows;
+  std::vector<std::span<const int64_t>> rows;
   std::vector<int64_t> labels;
   for (const int64_t i : indices) {
     rows.push_back(inputs_[static_cast<size_t>(i)]);

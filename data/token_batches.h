@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/tensor.h"
@@ -15,7 +16,7 @@
 namespace qn::data {
 
 // [N, longest] i64, row i = sequences[i] followed by pad.
-Tensor pad_sequences(const std::vector<std::vector<int64_t>>& sequences, int64_t pad);
+Tensor pad_sequences(const std::vector<std::span<const int64_t>>& sequences, int64_t pad);
 
 struct LmBatch {
   Tensor source;  // i64 [N, T]

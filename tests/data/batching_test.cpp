@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <numeric>
 #include <set>
 #include <thread>
@@ -155,7 +154,7 @@ TEST(SampleRandom, DrawsAreUniformAndAddressedByPurposeEpochItem) {
   EXPECT_NE(other_purpose.next_u64(), SampleRandom(9, DrawPurpose::kAugment, 1, 17).next_u64());
 }
 
-// A batch that records its indices, epoch and which thread made it.
+// A batch that records its indices, its epoch and a per-sample random draw.
 struct Recorded {
   IndexBatch indices;
   int64_t epoch = -1;

@@ -239,8 +239,8 @@ namespace qn::data {
 namespace {
 
 // The largest batch's padded size, and every sample seen once.
-template <typename Sizes>
-void expect_budget_and_cover(const std::vector<IndexBatch>& batches, const Sizes& sizes, int64_t max_tokens) {
+void expect_budget_and_cover(const std::vector<IndexBatch>& batches, const std::vector<int64_t>& sizes,
+                             int64_t max_tokens) {
   std::vector<int> seen(sizes.size(), 0);
   for (const IndexBatch& batch : batches) {
     int64_t longest = 0;
