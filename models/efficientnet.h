@@ -30,12 +30,16 @@ struct EfficientNetConfig {
   int64_t resolution = 224;
   double dropout = 0.2;
   int64_t num_classes = 1000;
+  int64_t in_channels = 3;    // 1 for grayscale images (Fashion-MNIST)
+  int64_t stem_stride = 2;    // 1 keeps small images (28x28, 32x32) from shrinking to 1x1 before the last stages
   double drop_connect = 0.2;  // the last block's rate; block i of n uses drop_connect * i / n
   bool torchvision = false;   // padding and BatchNorm as torchvision (see above); false: the TF reference
-  // Quant-Noise on every conv and the classifier (Conv2d kxk blocks follow the PQ layout).
+  // Quant-Noise on the 1x1 convolutions and the classifier, in blocks of quant_noise.block_size (less where it
+  // does not divide a layer's input channels); scalar noise on every convolution. See fitted_noise.
   nn::quant::QuantNoise quant_noise;
 
-  // "efficientnet_b0" .. "efficientnet_b7", with the paper's scaling coefficients.
+  // "efficientnet_b0" .. "efficientnet_b7", with the paper's scaling coefficients, and "efficientnet_tiny"
+  // (width 0.25, depth 0.25, 32x32 input, stem stride 1: small images and tests).
   static EfficientNetConfig named(const std::string& name);
 };
 
@@ -55,7 +59,7 @@ class MBConv : public nn::Module {
 class EfficientNet : public nn::Module {
  public:
   explicit EfficientNet(const EfficientNetConfig& config);
-  // images (N, 3, H, W) -> logits (N, num_classes).
+  // images (N, in_channels, H, W) -> logits (N, num_classes).
   Tensor forward(const Tensor& images) override;
 
   const EfficientNetConfig config;

@@ -34,9 +34,19 @@ class Overrides {
   }
 
   // Quant-Noise under fairseq's flag names.
+  // quant_noise_scalar p > 0 selects int8 noise (quant_bits 4: int4) with rate p instead of block noise.
   void bind_quant_noise(nn::quant::QuantNoise& noise) {
     bind("quant_noise_pq", noise.p);
     bind("quant_noise_pq_block_size", noise.block_size);
+    double scalar_p = 0.0;
+    int64_t bits = 8;
+    bind("quant_noise_scalar", scalar_p);
+    bind("quant_bits", bits);
+    QN_CHECK(bits == 8 || bits == 4, "config", "quant_bits of ", model_, " must be 8 or 4, got ", bits);
+    if (scalar_p == 0.0) return;
+    QN_CHECK(noise.p == 0.0, "config", model_, " takes either quant_noise_pq or quant_noise_scalar, not both");
+    noise.p = scalar_p;
+    noise.mode = bits == 4 ? nn::quant::NoiseMode::kInt4 : nn::quant::NoiseMode::kInt8;
   }
 
   void finish() const {
@@ -118,6 +128,10 @@ BuiltModel build_model(const std::string& name, const nlohmann::json& overrides)
   if (name.starts_with("efficientnet")) {
     EfficientNetConfig c = EfficientNetConfig::named(name);
     o.bind("num_classes", c.num_classes);
+    o.bind("width", c.width);
+    o.bind("depth", c.depth);
+    o.bind("in_channels", c.in_channels);
+    o.bind("stem_stride", c.stem_stride);
     o.bind("resolution", c.resolution);
     o.bind("dropout", c.dropout);
     o.bind("drop_connect", c.drop_connect);
@@ -128,7 +142,7 @@ BuiltModel build_model(const std::string& name, const nlohmann::json& overrides)
   }
   throw_error("models", detail::concat("unknown model '", name,
                                        "' (transformer_lm_wiki103 / _small / _tiny, roberta_base / _large / _tiny, "
-                                       "efficientnet_b0 .. efficientnet_b7)"));
+                                       "efficientnet_b0 .. efficientnet_b7, efficientnet_tiny)"));
 }
 
 ModelOutputs BuiltModel::run(const Tensor& inputs, const Tensor& targets) const {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages quantnoise builds with, only those missing (as root, or via sudo).
 #   tools/setup.sh           build dependencies
+#   tools/setup.sh --main    also dataset-fashion-mnist (the main job's data)
 #   tools/setup.sh --tests   also python3-torch, python3-torchvision and python3-regex (the references the tests
 #                            compare against) and
 #                            dataset-fashion-mnist (real data for the data and end-to-end tests)
@@ -12,6 +13,9 @@ packages=(
   libgtest-dev libbenchmark-dev
   libstb-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libyaml-cpp-dev
 )
+if [[ "${1:-}" == "--main" ]]; then
+  packages+=(dataset-fashion-mnist)
+fi
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=(python3-torch python3-torchvision python3-regex dataset-fashion-mnist)
 fi

@@ -76,15 +76,13 @@ nlohmann::json IpqSchedule::state() const {
   return {{"ipq", {{"stages_done", stages_done_}, {"layers", layers}}}};
 }
 
-void IpqSchedule::restore(const nlohmann::json& state, Optimizer& optimizer) {
+int64_t restore_pq_layers(nn::Module& model, const nlohmann::json& state) {
   QN_CHECK(state.is_object() && state.contains("ipq"), kOp,
-           "the checkpoint holds no iPQ state: it was not written by a run with this quantization config");
+           "the checkpoint holds no iPQ state: it was not written by a run with a quantization config");
   const nlohmann::json& ipq = state.at("ipq");
   try {
     const auto done = ipq.at("stages_done").get<int64_t>();
-    QN_CHECK(done >= 0 && done <= config_.num_stages(), kOp, "the checkpoint is at stage ", done, " of a config with ",
-             config_.num_stages(), " stages");
-    const auto layers = nn::quantizable_layers(model_);
+    const auto layers = nn::quantizable_layers(model);
     for (const nlohmann::json& entry : ipq.at("layers")) {
       const auto name = entry.at("name").get<std::string>();
       const auto found = layers.find(name);
@@ -94,10 +92,17 @@ void IpqSchedule::restore(const nlohmann::json& state, Optimizer& optimizer) {
                                             entry.at("n_centroids").get<int64_t>(),
                                             entry.at("mean_gradient").get<bool>());
     }
-    stages_done_ = done;
+    return done;
   } catch (const nlohmann::json::exception& e) {
     throw_error(kOp, detail::concat("malformed iPQ state in the checkpoint: ", e.what()));
   }
+}
+
+void IpqSchedule::restore(const nlohmann::json& state, Optimizer& optimizer) {
+  const int64_t done = restore_pq_layers(model_, state);
+  QN_CHECK(done >= 0 && done <= config_.num_stages(), kOp, "the checkpoint is at stage ", done, " of a config with ",
+           config_.num_stages(), " stages");
+  stages_done_ = done;
   reset_optimizer(optimizer);
 }
 

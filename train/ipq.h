@@ -45,6 +45,11 @@ struct IpqScheduleOptions {
   Generator* generator = nullptr;  // k-means draws; nullptr: the default generator
 };
 
+// Gives the layers named in a checkpoint's iPQ state (IpqSchedule::state) their PQ shapes, so that the
+// checkpoint's tensors load into the model; layers already product-quantized are left as they are. Returns
+// the number of stages done. Throws qn::Error on a malformed state or a layer the model does not have.
+int64_t restore_pq_layers(nn::Module& model, const nlohmann::json& state);
+
 class IpqSchedule : public TrainingHooks {
  public:
   IpqSchedule(nn::Module& model, nn::quant::IpqConfig config, IpqScheduleOptions options);

@@ -1,9 +1,12 @@
 #include "nn/quant/compressed.h"
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
 #include "core/safetensors.h"
+#include "nn/quant/scalar.h"
 #include "nn/quant/size_report.h"
 
 namespace qn::nn::quant {
@@ -12,9 +15,54 @@ namespace {
 constexpr const char* kOp = "compressed model";
 
 void check_supported(const CompressOptions& o) {
-  QN_CHECK(o.centroid_bits == 16 && o.other_bits == 32, kOp,
-           "files store fp16 centroids and f32 other parameters; centroid_bits ", o.centroid_bits, " / other_bits ",
-           o.other_bits, " exist only in the size report");
+  QN_CHECK(o.centroid_bits == 16 || o.centroid_bits == 8, kOp, "centroids are stored at 16 or 8 bits, got ",
+           o.centroid_bits);
+  QN_CHECK(o.other_bits == 32 || o.other_bits == 8 || o.other_bits == 4, kOp,
+           "other parameters are stored at 32, 8 or 4 bits, got ", o.other_bits);
+}
+
+// N-bit affine codes of x (any float dtype), clamp(round(x / s + z), 0, qmax) in f32 with round half to even,
+// and their values (code - z) s as f32.
+Tensor scalar_codes(const Tensor& x, const QParams& q) {
+  const Tensor values = x.detach().to(DType::f32).contiguous();
+  Tensor codes = empty({values.numel()}, DType::i64);
+  const float* in = values.data_ptr<float>();
+  int64_t* out = codes.data_ptr<int64_t>();
+  const float inverse = 1.0f / q.scale[0];
+  const auto qmax = static_cast<float>(q.qmax());
+  for (int64_t i = 0; i < values.numel(); ++i) {
+    const float code = std::nearbyint(in[i] * inverse + static_cast<float>(q.zero_point[0]));
+    out[i] = static_cast<int64_t>(std::clamp(code, 0.0f, qmax));
+  }
+  return codes;
+}
+
+Tensor dequantize_codes(const Tensor& codes, const Shape& shape, float scale, int32_t zero_point) {
+  Tensor out = empty(shape, DType::f32);
+  const Tensor c = codes.contiguous();
+  const int64_t* in = c.data_ptr<int64_t>();
+  float* values = out.data_ptr<float>();
+  for (int64_t i = 0; i < out.numel(); ++i) values[i] = static_cast<float>(in[i] - zero_point) * scale;
+  return out;
+}
+
+float checked_scale(const nlohmann::json& value, const std::string& path) {
+  const auto scale = value.get<float>();
+  QN_CHECK(std::isfinite(scale) && scale > 0, kOp, "'", path, "' has a quantization scale of ", scale);
+  return scale;
+}
+
+int32_t checked_zero_point(const nlohmann::json& value, int bits, const std::string& path) {
+  const auto zero_point = value.get<int64_t>();
+  QN_CHECK(zero_point >= 0 && zero_point < (int64_t{1} << bits), kOp, "'", path, "' has a ", bits,
+           "-bit zero point of ", zero_point);
+  return static_cast<int32_t>(zero_point);
+}
+
+nlohmann::json shape_json(const Shape& shape) {
+  nlohmann::json out = nlohmann::json::array();
+  for (int64_t d : shape) out.push_back(d);
+  return out;
 }
 
 // "a.b.centroids" -> is it the PQ state of layer "a.b"?
@@ -63,52 +111,102 @@ Tensor unpack_codes(std::span<const uint8_t> packed, int64_t count, int bits, in
   return out;
 }
 
-void round_to_storage(Module& model, const CompressOptions& options) {
+CompressedModel encode_compressed(const Module& model, const CompressOptions& options,
+                                  const nlohmann::json& model_info) {
   check_supported(options);
   NoGradGuard no_grad;
-  for (const auto& [name, layer] : quantizable_layers(model, true)) {
-    Tensor centroids = layer->pq().centroids;
-    centroids.copy_(centroids.to(DType::f16));
-  }
-}
-
-void save_compressed(const std::string& path, const Module& model, const CompressOptions& options,
-                     const nlohmann::json& model_info) {
-  check_supported(options);
   const auto layers = quantizable_layers(model, true);
-  std::vector<NamedTensor> tensors;
+  CompressedModel out;
   nlohmann::json layers_json = nlohmann::json::array();
   for (const auto& [name, layer] : layers) {
     const PqWeight& pq = layer->pq();
-    const int bits = code_bits(pq.n_centroids());
-    const std::vector<uint8_t> packed = pack_codes(pq.assignments, bits);
-    tensors.push_back({name + ".codes", from_vector<uint8_t>(packed)});
-    tensors.push_back({name + ".centroids", pq.centroids.detach().to(DType::f16)});
-    nlohmann::json shape = nlohmann::json::array();
-    for (int64_t d : layer->weight_shape()) shape.push_back(d);
-    layers_json.push_back({{"name", name},
-                           {"type", layer->type_name()},
-                           {"block_size", pq.layout.block_size},
-                           {"n_centroids", pq.n_centroids()},
-                           {"num_blocks", pq.layout.num_blocks()},
-                           {"weight_shape", shape},
-                           {"mean_gradient", pq.mean_gradient}});
+    out.file_tensors.push_back(
+        {name + ".codes", from_vector<uint8_t>(pack_codes(pq.assignments, code_bits(pq.n_centroids())))});
+    nlohmann::json entry = {{"name", name},
+                            {"type", layer->type_name()},
+                            {"block_size", pq.layout.block_size},
+                            {"n_centroids", pq.n_centroids()},
+                            {"num_blocks", pq.layout.num_blocks()},
+                            {"weight_shape", shape_json(layer->weight_shape())},
+                            {"mean_gradient", pq.mean_gradient}};
+    Tensor stored;
+    if (options.centroid_bits == 16) {
+      out.file_tensors.push_back({name + ".centroids", pq.centroids.detach().to(DType::f16)});
+      stored = pq.centroids.detach().to(DType::f16).to(pq.centroids.dtype());
+    } else {
+      const QParams q = observe(pq.centroids.detach(), 8, Observer::kMinMax);
+      const Tensor codes = scalar_codes(pq.centroids, q);
+      out.file_tensors.push_back({name + ".centroids", codes.to(DType::u8).reshape(pq.centroids.shape())});
+      stored = dequantize_codes(codes, pq.centroids.shape(), q.scale[0], q.zero_point[0]).to(pq.centroids.dtype());
+      entry["centroid_scale"] = q.scale[0];
+      entry["centroid_zero_point"] = q.zero_point[0];
+    }
+    out.stored_values.push_back({name + ".centroids", stored});
+    layers_json.push_back(entry);
   }
+  // Which parameters are the weights of (float) quantizable layers: they take the histogram observer.
+  std::set<std::string> layer_weights;
+  for (const auto& [name, layer] : quantizable_layers(model)) layer_weights.insert(name + ".weight");
+  std::set<std::string> parameters;
+  for (const NamedTensor& t : model.named_parameters()) parameters.insert(t.name);
+
+  nlohmann::json scalar = nlohmann::json::array();
   for (const NamedTensor& t : model.state_dict()) {
     if (is_pq_state(t.name, layers)) continue;
-    tensors.push_back({t.name, t.tensor.detach()});
+    const bool coded = options.other_bits < 32 && parameters.count(t.name) && is_floating(t.tensor.dtype());
+    if (!coded) {
+      out.file_tensors.push_back({t.name, t.tensor.detach()});
+      continue;
+    }
+    const Observer observer = layer_weights.count(t.name) ? Observer::kHistogram : Observer::kMinMax;
+    const QParams q = observe(t.tensor.detach(), options.other_bits, observer);
+    const Tensor codes = scalar_codes(t.tensor, q);
+    out.file_tensors.push_back({t.name, from_vector<uint8_t>(pack_codes(codes, options.other_bits))});
+    out.stored_values.push_back(
+        {t.name, dequantize_codes(codes, t.tensor.shape(), q.scale[0], q.zero_point[0]).to(t.tensor.dtype())});
+    scalar.push_back({{"name", t.name},
+                      {"bits", options.other_bits},
+                      {"shape", shape_json(t.tensor.shape())},
+                      {"scale", q.scale[0]},
+                      {"zero_point", q.zero_point[0]}});
   }
   nlohmann::json buffers = nlohmann::json::array();
   for (const NamedTensor& t : model.named_buffers()) {
     if (!is_pq_state(t.name, layers)) buffers.push_back(t.name);
   }
-  const nlohmann::json meta = {{"format_version", kCompressedFormatVersion},
-                               {"centroid_bits", options.centroid_bits},
-                               {"other_bits", options.other_bits},
-                               {"pq_layers", layers_json},
-                               {"buffers", buffers},
-                               {"model", model_info}};
-  save_safetensors(path, tensors, {{kCompressedMetadataKey, meta.dump()}});
+  out.metadata = {{"format_version", kCompressedFormatVersion},
+                  {"centroid_bits", options.centroid_bits},
+                  {"other_bits", options.other_bits},
+                  {"pq_layers", layers_json},
+                  {"scalar", scalar},
+                  {"buffers", buffers},
+                  {"model", model_info}};
+  return out;
+}
+
+void round_to_storage(Module& model, const CompressedModel& encoded) {
+  NoGradGuard no_grad;
+  std::map<std::string, Tensor> state;
+  for (const NamedTensor& t : model.state_dict()) state.emplace(t.name, t.tensor);
+  for (const NamedTensor& t : encoded.stored_values) {
+    const auto found = state.find(t.name);
+    QN_CHECK(found != state.end() && found->second.shape() == t.tensor.shape(), kOp, "the encoded tensor '", t.name,
+             "' does not fit this model");
+    found->second.copy_(t.tensor);
+  }
+}
+
+void save_compressed(const std::string& path, const CompressedModel& encoded) {
+  save_safetensors(path, encoded.file_tensors, {{kCompressedMetadataKey, encoded.metadata.dump()}});
+}
+
+void round_to_storage(Module& model, const CompressOptions& options) {
+  round_to_storage(model, encode_compressed(model, options));
+}
+
+void save_compressed(const std::string& path, const Module& model, const CompressOptions& options,
+                     const nlohmann::json& model_info) {
+  save_compressed(path, encode_compressed(model, options, model_info));
 }
 
 SizeReport file_size_report(const std::string& path) {
@@ -116,10 +214,17 @@ SizeReport file_size_report(const std::string& path) {
   SizeReport report;
   std::set<std::string> skip;
   LayerSize rest{"(other parameters)", "float"};
+  std::map<std::string, std::pair<int, int64_t>> scalar_coded;  // by name: bits and entries
   const auto found = content.metadata.find(kCompressedMetadataKey);
   if (found != content.metadata.end()) {
     try {
       const nlohmann::json meta = nlohmann::json::parse(found->second);
+      const int centroid_bits = meta.at("centroid_bits").get<int>();
+      for (const nlohmann::json& entry : meta.value("scalar", nlohmann::json::array())) {
+        int64_t entries = 1;
+        for (const nlohmann::json& d : entry.at("shape")) entries *= d.get<int64_t>();
+        scalar_coded[entry.at("name").get<std::string>()] = {entry.at("bits").get<int>(), entries};
+      }
       for (const nlohmann::json& entry : meta.at("pq_layers")) {
         LayerSize s{entry.at("name").get<std::string>(), "pq"};
         s.parameters = 1;
@@ -129,7 +234,7 @@ SizeReport file_size_report(const std::string& path) {
         QN_CHECK(s.block_size > 0 && s.parameters > 0 && s.parameters % s.block_size == 0, kOp, "'", path, "': layer '",
                  s.name, "' has an impossible shape");
         s.code_bytes = static_cast<double>(s.parameters / s.block_size) * code_bits(s.n_centroids) / 8.0;
-        s.centroid_bytes = static_cast<double>(s.n_centroids * s.block_size) * 2.0;
+        s.centroid_bytes = static_cast<double>(s.n_centroids * s.block_size) * centroid_bits / 8.0;
         report.parameters += s.parameters;
         report.layers.push_back(s);
         skip.insert(s.name + ".codes");
@@ -142,7 +247,16 @@ SizeReport file_size_report(const std::string& path) {
   }
   const bool checkpoint = content.metadata.count("quantnoise") > 0;
   for (const NamedTensor& t : content.tensors) {
-    if (skip.count(t.name) || !is_floating(t.tensor.dtype())) continue;
+    if (skip.count(t.name)) continue;
+    const auto coded = scalar_coded.find(t.name);
+    if (coded != scalar_coded.end()) {  // packed codes: count the entries they stand for
+      const auto [bits, entries] = coded->second;
+      rest.parameters += entries;
+      rest.other_bytes += static_cast<double>(entries) * bits / 8.0;
+      rest.scheme = bits == 8 ? "int8" : "int4";
+      continue;
+    }
+    if (!is_floating(t.tensor.dtype())) continue;
     if (checkpoint && t.name.rfind("model.", 0) != 0) continue;  // optimizer state
     const bool statistics = t.name.ends_with("running_mean") || t.name.ends_with("running_var");
     if (found == content.metadata.end() && statistics) continue;
@@ -163,6 +277,7 @@ CompressedInfo load_compressed(const std::string& path, Module& model) {
   CompressedInfo info;
   const auto quantizable = quantizable_layers(model);
   std::set<std::string> pq_tensors;
+  std::map<std::string, Tensor> scalar_values;  // decoded scalar-coded tensors
   try {
     const nlohmann::json meta = nlohmann::json::parse(found->second);
     const int version = meta.at("format_version").get<int>();
@@ -187,8 +302,10 @@ CompressedInfo load_compressed(const std::string& path, Module& model) {
                    pq.layout.num_blocks() == entry.at("num_blocks").get<int64_t>(),
                kOp, "'", path, "': layer '", name, "' does not fit this model's layer");
       const Tensor& centroids = content.at(name + ".centroids");
-      QN_CHECK(centroids.dtype() == DType::f16 && centroids.shape() == pq.centroids.shape(), kOp, "'", path,
-               "': ", name, ".centroids is ", centroids.describe(), ", expected f16 ", pq.centroids.shape());
+      const DType centroid_dtype = info.options.centroid_bits == 16 ? DType::f16 : DType::u8;
+      QN_CHECK(centroids.dtype() == centroid_dtype && centroids.shape() == pq.centroids.shape(), kOp, "'", path,
+               "': ", name, ".centroids is ", centroids.describe(), ", expected ", dtype_name(centroid_dtype), " ",
+               pq.centroids.shape());
       const Tensor& packed = content.at(name + ".codes");
       QN_CHECK(packed.dtype() == DType::u8 && packed.dim() == 1, kOp, "'", path, "': ", name, ".codes is ",
                packed.describe(), ", expected u8 bytes");
@@ -197,13 +314,43 @@ CompressedInfo load_compressed(const std::string& path, Module& model) {
                                         pq.layout.num_blocks(), code_bits(k), k);
       PqCodebook book;
       book.layout = pq.layout;
-      book.centroids = centroids.to(pq.centroids.dtype());
+      if (info.options.centroid_bits == 16) {
+        book.centroids = centroids.to(pq.centroids.dtype());
+      } else {
+        const Tensor codes8 = centroids.to(DType::i64);
+        book.centroids = dequantize_codes(codes8, centroids.shape(), checked_scale(entry.at("centroid_scale"), path),
+                                          checked_zero_point(entry.at("centroid_zero_point"), 8, path))
+                             .to(pq.centroids.dtype());
+      }
       book.assignments = codes;
       book.counts = from_vector<int64_t>(count_per_cluster(codes, k));
       layer->second->set_codebook(book, pq.mean_gradient);
       pq_tensors.insert(name + ".codes");
       pq_tensors.insert(name + ".centroids");
       ++info.pq_layers;
+    }
+    for (const nlohmann::json& entry : meta.value("scalar", nlohmann::json::array())) {
+      const auto name = entry.at("name").get<std::string>();
+      const int bits = entry.at("bits").get<int>();
+      QN_CHECK(bits == info.options.other_bits, kOp, "'", path, "': '", name, "' has ", bits, "-bit codes, the file ",
+               info.options.other_bits);
+      Shape shape;
+      int64_t numel = 1;
+      for (const nlohmann::json& d : entry.at("shape")) {
+        const auto size = d.get<int64_t>();
+        QN_CHECK(size >= 0 && size <= (int64_t{1} << 40) / std::max<int64_t>(numel, 1), kOp, "'", path, "': '", name,
+                 "' has an impossible shape");
+        shape.push_back(size);
+        numel *= size;
+      }
+      const Tensor& packed = content.at(name);
+      QN_CHECK(packed.dtype() == DType::u8 && packed.dim() == 1, kOp, "'", path, "': '", name, "' is ",
+               packed.describe(), ", expected u8 codes");
+      const Tensor bytes = packed.contiguous();
+      const Tensor codes = unpack_codes({bytes.data_ptr<uint8_t>(), static_cast<size_t>(bytes.numel())}, numel, bits,
+                                        int64_t{1} << bits);
+      scalar_values[name] = dequantize_codes(codes, shape, checked_scale(entry.at("scale"), path),
+                                             checked_zero_point(entry.at("zero_point"), bits, path));
     }
   } catch (const nlohmann::json::exception& e) {
     throw_error(kOp, detail::concat("'", path, "' has malformed metadata: ", e.what()));
@@ -212,7 +359,9 @@ CompressedInfo load_compressed(const std::string& path, Module& model) {
   const auto layers = quantizable_layers(model, true);
   std::vector<NamedTensor> rest;
   for (const NamedTensor& t : content.tensors) {
-    if (!pq_tensors.count(t.name)) rest.push_back(t);
+    if (pq_tensors.count(t.name)) continue;
+    const auto decoded = scalar_values.find(t.name);
+    rest.push_back(decoded == scalar_values.end() ? t : NamedTensor{t.name, decoded->second});
   }
   std::vector<NamedTensor> expected_rest;
   for (const NamedTensor& t : model.state_dict()) {

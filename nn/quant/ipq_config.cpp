@@ -136,6 +136,8 @@ IpqConfig IpqConfig::parse(const std::string& yaml_text, const std::string& sour
         QN_CHECK(config.eps > 0, kOp, source, ": eps must be positive, got ", config.eps);
       } else if (key == "clamp_centroids") {
         config.clamp_centroids = value.as<bool>();
+      } else if (key == "fit_block_size") {
+        config.fit_block_size = value.as<bool>();
       } else if (key == "centroid_gradient") {
         const auto mode = value.as<std::string>();
         QN_CHECK(mode == "mean" || mode == "sum", kOp, source, ": centroid_gradient is mean or sum, got '", mode, "'");
@@ -143,7 +145,7 @@ IpqConfig IpqConfig::parse(const std::string& yaml_text, const std::string& sour
       } else {
         throw_error(kOp, detail::concat(source, ": unknown key '", key,
                                         "' (expected n_centroids, block_sizes, layers_to_quantize, n_iter, eps, ",
-                                        "max_tentatives, centroid_gradient, clamp_centroids)"));
+                                        "max_tentatives, centroid_gradient, clamp_centroids, fit_block_size)"));
       }
     }
   } catch (const YAML::Exception& e) {
@@ -166,6 +168,15 @@ IpqConfig IpqConfig::load(const std::string& path) {
 PqOptions IpqConfig::options_for(const std::string& name, const QuantizableLayer& layer) const {
   PqOptions o;
   o.block_size = choose(block_sizes, "block_sizes", name, layer);
+  if (fit_block_size) {  // the largest size up to the chosen one that the weight's rows can be cut into
+    for (; o.block_size > 1; --o.block_size) {
+      try {
+        (void)BlockLayout::of(layer.layer_kind(), layer.weight_shape(), o.block_size);
+        break;
+      } catch (const Error&) {
+      }
+    }
+  }
   o.kmeans.n_centroids = choose(n_centroids, "n_centroids", name, layer);
   if (clamp_centroids) {
     const int64_t blocks = layer.weight_numel() / o.block_size;

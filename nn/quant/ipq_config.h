@@ -13,7 +13,9 @@
 // out_channels/groups/kernel_size ("(3, 3)", as Python prints it), any of them fuzzy_name; "*" is the
 // fallback value. Optional extras (ours): n_iter (k-means iterations, default 15 as fairseq's
 // quantize_model_), eps (1e-6), max_tentatives (100), centroid_gradient (mean | sum, default mean),
-// clamp_centroids (kill-the-bits' rule: K at most the largest power of two strictly below blocks / 4).
+// clamp_centroids (kill-the-bits' rule: K at most the largest power of two strictly below blocks / 4),
+// fit_block_size (a block size that does not divide a layer's rows falls to the largest one below it that
+// does: EfficientNet's squeeze-and-excitation convolutions have 4, 6, 10, ... input channels).
 //
 // A pattern written with doubled backslashes in a plain YAML scalar (fairseq's shipped example) keeps
 // them, matches nothing, and the stage that selects no layer is an error naming its pattern.
@@ -43,6 +45,7 @@ struct IpqConfig {
   int64_t max_tentatives = 100;
   bool mean_gradient = true;
   bool clamp_centroids = false;
+  bool fit_block_size = false;
 
   // Throws qn::Error with the file name and what is wrong (YAML syntax, a missing or mistyped key, a bad
   // regular expression, a non-positive size).

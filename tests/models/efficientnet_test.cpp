@@ -55,5 +55,34 @@ TEST(EfficientNet, SamePaddingKeepsCeilSizes) {
   EXPECT_QN_ERROR(net(testing::random({2, 1, 32, 32})), "expected images (N, 3, H, W)");
 }
 
+// Grayscale input, a stride-1 stem (28x28 images keep 28x28 in stage 1), and Quant-Noise only where its blocks
+// fit: 1x1 convolutions in blocks dividing their input channels (SE's fc2 has 4 here), none on kxk ones.
+TEST(EfficientNet, TinyGrayscaleWithFittedQuantNoise) {
+  EfficientNetConfig c = EfficientNetConfig::named("efficientnet_tiny");
+  c.in_channels = 1;
+  c.num_classes = 10;
+  c.quant_noise.p = 0.1;
+  c.quant_noise.block_size = 8;
+  EfficientNet net(c);
+  EXPECT_EQ(net(testing::random({2, 1, 28, 28}, DType::f32, 4)).shape(), Shape({2, 10}));
+  int64_t noisy = 0, quiet = 0;
+  for (const auto& [name, layer] : nn::quantizable_layers(net)) {
+    const Shape& w = layer->weight_shape();
+    const bool kxk = w.size() == 4 && w[2] > 1;
+    if (kxk) {
+      EXPECT_EQ(layer->noise(), nullptr) << name;
+      ++quiet;
+    } else {
+      ASSERT_NE(layer->noise(), nullptr) << name;
+      EXPECT_EQ(w[1] % layer->noise()->options().block_size, 0) << name;
+      EXPECT_LE(layer->noise()->options().block_size, 8) << name;
+      ++noisy;
+    }
+  }
+  EXPECT_GT(noisy, 0);
+  EXPECT_GT(quiet, 0);
+  EXPECT_QN_ERROR(net(testing::random({2, 3, 28, 28})), "expected images (N, 1, H, W)");
+}
+
 }  // namespace
 }  // namespace qn::models

@@ -13,6 +13,7 @@
 #include "data/token_file.h"
 #include "models/registry.h"
 #include "models/roberta.h"
+#include "tests/qn_binary.h"
 #include "tests/reference.h"
 
 namespace qn::models {
@@ -20,30 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class QnBinary : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("qn_forward_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  // Runs qn with the arguments; returns the exit status and keeps stderr.
-  int qn(const std::string& arguments) {
-    const std::string command = std::string(QN_BINARY) + " " + arguments + " 2>" + path("stderr");
-    const int status = std::system(command.c_str());
-    std::ifstream in(path("stderr"));
-    std::stringstream text;
-    text << in.rdbuf();
-    stderr_ = text.str();
-    return status;
-  }
-
-  fs::path dir_;
-  std::string stderr_;
-};
+using testing::QnBinary;
 
 void expect_equal(const Tensor& ours, const Tensor& theirs, const std::string& what) {
   SCOPED_TRACE(what);

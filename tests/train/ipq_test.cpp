@@ -113,6 +113,25 @@ TEST(Ipq, BlockSizeAndKFollowNameAndType) {
 }
 
 // fairseq's shipped example: doubled backslashes in plain scalars stay doubled and match nothing.
+// fit_block_size: a block size that does not divide a layer's rows falls to the largest one below it that does
+// (in_features 6: 8 -> 6; 10: 8 -> 5; 16: stays 8); without it such a layer is an error.
+TEST(Ipq, FitBlockSizeFallsToTheLargestDivisor) {
+  const std::string yaml =
+      "n_centroids: {Linear: {key: in_features, value: {'*': 4}}}\n"
+      "block_sizes: {Linear: {key: in_features, value: {'*': 8}}}\n"
+      "layers_to_quantize: ['.*']\n";
+  const IpqConfig fitted = IpqConfig::parse(yaml + "fit_block_size: true\n", "fit.yaml");
+  for (const auto& [in, expected] :
+       std::vector<std::pair<int64_t, int64_t>>{{6, 6}, {10, 5}, {16, 8}, {7, 7}, {11, 1}}) {
+    nn::Linear layer(nn::LinearOptions(in, 4));
+    EXPECT_EQ(fitted.options_for("fc", layer).block_size, expected) << in;
+  }
+  nn::Linear six(nn::LinearOptions(6, 4));
+  const IpqConfig strict = IpqConfig::parse(yaml, "strict.yaml");
+  EXPECT_EQ(strict.options_for("fc", six).block_size, 8);
+  EXPECT_QN_ERROR(six.quantize(strict.options_for("fc", six)), "block size 8");
+}
+
 TEST(Ipq, DoublyEscapedPatternsSelectNothingAndSaySo) {
   const IpqConfig shipped = IpqConfig::parse(R"(
 n_centroids:

@@ -15,5 +15,11 @@ void add_forward_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
 // qn preprocess: a dictionary and binarized token files from text (fairseq-preprocess, monolingual).
 void add_preprocess_command(CLI::App& app);
+// qn train: train a model on a task (fairseq's flag names), with Quant-Noise and iPQ during training.
+void add_train_command(CLI::App& app);
+// qn eval: evaluate checkpoints and compressed models on a split, with their sizes.
+void add_eval_command(CLI::App& app);
+// qn compress: a trained checkpoint compressed with iPQ (fine-tuned between stages) and/or int8/int4.
+void add_compress_command(CLI::App& app);
 
 }  // namespace qn::tools

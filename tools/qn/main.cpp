@@ -14,10 +14,21 @@ int main(int argc, char** argv) {
   qn::tools::add_forward_command(app);
   qn::tools::add_convert_command(app);
   qn::tools::add_preprocess_command(app);
+  qn::tools::add_train_command(app);
+  qn::tools::add_eval_command(app);
+  qn::tools::add_compress_command(app);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line, as every other error: CLI11's own exit() adds a second.
+    std::fprintf(stderr, "qn: error: %s (--help lists the options)\n", e.what());
+    return e.get_exit_code();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "qn: error: %s\n", e.what());
     return 1;

@@ -1,0 +1,160 @@
+// language_modeling: a `qn preprocess` directory (dict.txt and {train,valid,test}.tok). Training blocks are
+// fairseq's TokenBlockDataset with --tokens-per-sample and --sample-break-mode, batched by --max-tokens
+// (fairseq's batch_by_size) or --batch-size. Evaluation is fairseq-eval-lm's: with --context-window C the
+// blocks are tokens_per_sample - C long and each is scored with up to C tokens of the text before it as
+// context (its own targets only); loss is nats per token and ppl = exp(loss).
+#include <cmath>
+#include <filesystem>
+
+#include "data/dictionary.h"
+#include "data/lm_blocks.h"
+#include "data/loader.h"
+#include "data/token_batches.h"
+#include "data/token_file.h"
+#include "tools/tasks/task_parts.h"
+
+namespace qn::tasks {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr const char* kOp = "language_modeling";
+
+std::vector<int64_t> values(const Tensor& t) {
+  const Tensor c = t.contiguous();
+  return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
+}
+
+// fairseq-eval-lm's scored windows: block [begin, end) with context [context_begin, begin) before it.
+struct ScoredWindow {
+  int64_t context_begin = 0, begin = 0, end = 0;
+};
+
+class LanguageModelingTask : public Task {
+ public:
+  explicit LanguageModelingTask(const TaskOptions& options) : options_(options) {
+    const fs::path dir = options.data;
+    QN_CHECK(fs::is_regular_file(dir / "dict.txt"), kOp, "'", options.data,
+             "' has no dict.txt (make the directory with qn preprocess)");
+    vocabulary_ = data::Dictionary::load((dir / "dict.txt").string()).size();
+    break_mode_ = data::parse_break_mode(options.sample_break_mode);
+    QN_CHECK(options.tokens_per_sample > options.context_window && options.context_window >= 0, kOp,
+             "--tokens-per-sample (", options.tokens_per_sample, ") must exceed --context-window (",
+             options.context_window, ")");
+    train_tokens_ = open_split("train");
+  }
+
+  nlohmann::json model_defaults(const std::string& arch) const override {
+    QN_CHECK(arch.starts_with("transformer_lm"), kOp, "trains a language model (transformer_lm_*), not '", arch, "'");
+    return {{"vocab_size", vocabulary_}, {"max_positions", options_.tokens_per_sample}};
+  }
+
+  void set_model(const models::BuiltModel& model) override {
+    QN_CHECK(model.family == models::ModelFamily::kLanguageModel, kOp, "needs a language model");
+    model_ = model;
+    if (train_loader_) return;
+    train_maker_ = std::make_unique<data::LmBatchMaker>(
+        *train_tokens_, data::token_blocks(*train_tokens_, options_.tokens_per_sample, break_mode_),
+        data::Dictionary::kEos, data::Dictionary::kPad);
+    train_sizes_ = train_maker_->sizes();
+    train_loader_ = std::make_unique<data::Loader<data::LmBatch>>(
+        [this](int64_t epoch) { return plan(epoch); },
+        [this](const data::IndexBatch& indices, int64_t epoch) { return (*train_maker_)(indices, epoch); },
+        data::LoaderOptions{options_.workers, 2});
+    batches_per_epoch_ = static_cast<int64_t>(plan(0).size());
+  }
+
+  void begin_epoch(int64_t epoch) override { train_loader_->begin_epoch(epoch); }
+  int64_t batches_per_epoch() const override { return batches_per_epoch_; }
+
+  train::MicroBatchLoss train_loss(int64_t index) override {
+    const data::LmBatch batch = train_loader_->batch(index);
+    return {model_.run(batch.source, batch.target).loss, batch.target_tokens};
+  }
+
+  train::Metrics evaluate_split(const std::string& split) override {
+    const std::unique_ptr<data::TokenFile> tokens = open_split(split);
+    const int64_t block = options_.tokens_per_sample - options_.context_window;
+    std::vector<ScoredWindow> windows;
+    for (const data::TokenRange& r : data::token_blocks(*tokens, block, break_mode_)) {
+      windows.push_back({std::max<int64_t>(0, r.begin - options_.context_window), r.begin, r.end});
+    }
+    const int64_t batch_size = options_.eval_batch_size > 0 ? options_.eval_batch_size
+                               : options_.batch_size > 0    ? options_.batch_size
+                                                            : 8;
+    double nll_sum = 0.0;
+    int64_t scored = 0;
+    for (size_t start = 0; start < windows.size(); start += static_cast<size_t>(batch_size)) {
+      const size_t stop = std::min(windows.size(), start + static_cast<size_t>(batch_size));
+      std::vector<std::vector<int64_t>> sources, targets;
+      for (size_t w = start; w < stop; ++w) {
+        const ScoredWindow& window = windows[w];
+        const data::LmSample sample =
+            data::lm_sample(*tokens, {window.context_begin, window.end}, data::Dictionary::kEos);
+        sources.push_back(values(sample.source));
+        std::vector<int64_t> target = values(sample.target);
+        // The context's own targets are not scored (fairseq's LMContextWindowDataset pads them).
+        std::fill(target.begin(), target.begin() + (window.begin - window.context_begin), data::Dictionary::kPad);
+        targets.push_back(std::move(target));
+        scored += window.end - window.begin;
+      }
+      const Tensor source = data::pad_sequences(spans(sources), data::Dictionary::kPad);
+      const Tensor target = data::pad_sequences(spans(targets), data::Dictionary::kPad);
+      int64_t counted = 0;
+      for (size_t w = 0; w < stop - start; ++w) counted += windows[start + w].end - windows[start + w].begin;
+      nll_sum += model_.run(source, target).loss.item<double>() * static_cast<double>(counted);
+    }
+    QN_CHECK(scored > 0, kOp, "the ", split, " split of '", options_.data, "' has no tokens");
+    const double loss = nll_sum / static_cast<double>(scored);
+    return {{"loss", loss}, {"ppl", std::exp(loss)}, {"tokens", static_cast<double>(scored)}};
+  }
+
+  std::string validation_split() const override { return "valid"; }
+  std::pair<std::string, bool> best_metric() const override { return {"loss", false}; }
+
+ private:
+  std::unique_ptr<data::TokenFile> open_split(const std::string& split) const {
+    const fs::path path = fs::path(options_.data) / (split + ".tok");
+    QN_CHECK(fs::is_regular_file(path), kOp, "'", options_.data, "' has no ", split, ".tok");
+    auto tokens = std::make_unique<data::TokenFile>(path.string());
+    QN_CHECK(tokens->vocabulary_size() <= vocabulary_, kOp, path.string(), " was made with a vocabulary of ",
+             tokens->vocabulary_size(), " words; dict.txt has ", vocabulary_);
+    return tokens;
+  }
+
+  std::vector<data::IndexBatch> plan(int64_t epoch) const {
+    if (options_.max_tokens > 0) {
+      data::TokenBatchOptions o;
+      o.max_tokens = options_.max_tokens;
+      o.max_sentences = options_.batch_size;
+      o.seed = options_.seed;
+      return data::token_batches(train_sizes_, epoch, o);
+    }
+    QN_CHECK(options_.batch_size > 0, kOp, "give --max-tokens or --batch-size");
+    data::FixedBatchOptions o;
+    o.batch_size = options_.batch_size;
+    o.seed = options_.seed;
+    return data::fixed_size_batches(train_maker_->size(), epoch, o);
+  }
+
+  static std::vector<std::span<const int64_t>> spans(const std::vector<std::vector<int64_t>>& rows) {
+    return {rows.begin(), rows.end()};
+  }
+
+  TaskOptions options_;
+  int64_t vocabulary_ = 0;
+  data::BreakMode break_mode_ = data::BreakMode::none;
+  std::unique_ptr<data::TokenFile> train_tokens_;
+  std::unique_ptr<data::LmBatchMaker> train_maker_;
+  std::vector<int64_t> train_sizes_;
+  std::unique_ptr<data::Loader<data::LmBatch>> train_loader_;
+  int64_t batches_per_epoch_ = 0;
+  models::BuiltModel model_;
+};
+
+}  // namespace
+
+std::unique_ptr<Task> make_language_modeling_task(const TaskOptions& options) {
+  return std::make_unique<LanguageModelingTask>(options);
+}
+
+}  // namespace qn::tasks
