@@ -209,14 +209,17 @@ ProgressState Trainer::progress_state(int64_t batches_per_epoch) const {
   const int64_t done = progress_.num_updates - first_update_;
   if (done > 0) {
     const int64_t f = options_.update_freq;
-    int64_t left = std::numeric_limits<int64_t>::max();
+    // In doubles: a huge max_epochs (no real limit) must not overflow into "nothing left".
+    double left = std::numeric_limits<double>::infinity();
     if (options_.max_epochs > 0) {
-      const int64_t per_epoch = (batches_per_epoch + f - 1) / f;
-      left = (options_.max_epochs - progress_.epoch) * per_epoch - progress_.data_position / f;
+      const auto per_epoch = static_cast<double>((batches_per_epoch + f - 1) / f);
+      left = static_cast<double>(options_.max_epochs - progress_.epoch) * per_epoch -
+             static_cast<double>(progress_.data_position / f);
     }
-    if (options_.max_updates > 0) left = std::min(left, options_.max_updates - progress_.num_updates);
-    s.eta_seconds =
-        seconds_since(run_start_) / static_cast<double>(done) * static_cast<double>(std::max<int64_t>(left, 0));
+    if (options_.max_updates > 0)
+      left = std::min(left, static_cast<double>(options_.max_updates - progress_.num_updates));
+    if (std::isfinite(left))
+      s.eta_seconds = seconds_since(run_start_) / static_cast<double>(done) * std::max(left, 0.0);
   }
   return s;
 }

@@ -1,6 +1,7 @@
 // qn eval DATA --task T --path MODEL [--path MODEL2 ...] [--gen-subset test] [--json]: evaluates trained
 // checkpoints and compressed files alike on one split, and prints for each its size as the paper counts it,
 // the compression ratio against its float model, and the task's metrics (accuracy, perplexity, ...).
+#include <algorithm>
 #include <iostream>
 
 #include "core/parallel.h"
@@ -27,11 +28,11 @@ struct EvalRow {
 };
 
 void print_table(const std::vector<EvalRow>& rows, const std::string& split) {
-  std::printf("%-44s %-10s %10s %7s  %s\n", "model", "kind", "size MiB", "ratio", (split + " metrics").c_str());
+  int width = 5;
+  for (const EvalRow& row : rows) width = std::max(width, static_cast<int>(row.path.size()));
+  std::printf("%-*s %-10s %10s %7s  %s\n", width, "model", "kind", "size MiB", "ratio", (split + " metrics").c_str());
   for (const EvalRow& row : rows) {
-    std::string name = row.path;
-    if (name.size() > 44) name = "..." + name.substr(name.size() - 41);
-    std::printf("%-44s %-10s %10.3f %6.1fx  %s\n", name.c_str(), row.compressed ? "compressed" : "float",
+    std::printf("%-*s %-10s %10.3f %6.1fx  %s\n", width, row.path.c_str(), row.compressed ? "compressed" : "float",
                 row.size.total_bytes() / nn::quant::kMiB, row.size.ratio(), format_metrics(row.metrics).c_str());
   }
 }

@@ -185,7 +185,7 @@ train::TrainerOptions trainer_options(const LoopFlags& l, const tasks::Task& tas
   QN_CHECK(l.max_update > 0 || l.max_epoch > 0, "train", "give --max-update or --max-epoch");
   QN_CHECK(l.update_freq >= 1, "train", "--update-freq must be at least 1, got ", l.update_freq);
   train::TrainerOptions o;
-  o.max_epochs = l.max_epoch > 0 ? l.max_epoch : std::numeric_limits<int64_t>::max();
+  o.max_epochs = l.max_epoch;  // 0: --max-update decides
   o.max_updates = l.max_update;
   o.update_freq = l.update_freq;
   o.clip_norm = l.clip_norm;

@@ -4,7 +4,6 @@
 // blocks are tokens_per_sample - C long and each is scored with up to C tokens of the text before it as
 // context (its own targets only); loss is nats per token and ppl = exp(loss).
 #include <cmath>
-#include <filesystem>
 
 #include "data/dictionary.h"
 #include "data/lm_blocks.h"
@@ -16,7 +15,6 @@
 namespace qn::tasks {
 namespace {
 
-namespace fs = std::filesystem;
 constexpr const char* kOp = "language_modeling";
 
 std::vector<int64_t> values(const Tensor& t) {
@@ -32,10 +30,7 @@ struct ScoredWindow {
 class LanguageModelingTask : public Task {
  public:
   explicit LanguageModelingTask(const TaskOptions& options) : options_(options) {
-    const fs::path dir = options.data;
-    QN_CHECK(fs::is_regular_file(dir / "dict.txt"), kOp, "'", options.data,
-             "' has no dict.txt (make the directory with qn preprocess)");
-    vocabulary_ = data::Dictionary::load((dir / "dict.txt").string()).size();
+    vocabulary_ = dictionary_size(options, kOp);
     break_mode_ = data::parse_break_mode(options.sample_break_mode);
     QN_CHECK(options.tokens_per_sample > options.context_window && options.context_window >= 0, kOp,
              "--tokens-per-sample (", options.tokens_per_sample, ") must exceed --context-window (",
@@ -113,27 +108,11 @@ class LanguageModelingTask : public Task {
 
  private:
   std::unique_ptr<data::TokenFile> open_split(const std::string& split) const {
-    const fs::path path = fs::path(options_.data) / (split + ".tok");
-    QN_CHECK(fs::is_regular_file(path), kOp, "'", options_.data, "' has no ", split, ".tok");
-    auto tokens = std::make_unique<data::TokenFile>(path.string());
-    QN_CHECK(tokens->vocabulary_size() <= vocabulary_, kOp, path.string(), " was made with a vocabulary of ",
-             tokens->vocabulary_size(), " words; dict.txt has ", vocabulary_);
-    return tokens;
+    return open_token_split(options_, split, vocabulary_, kOp);
   }
 
   std::vector<data::IndexBatch> plan(int64_t epoch) const {
-    if (options_.max_tokens > 0) {
-      data::TokenBatchOptions o;
-      o.max_tokens = options_.max_tokens;
-      o.max_sentences = options_.batch_size;
-      o.seed = options_.seed;
-      return data::token_batches(train_sizes_, epoch, o);
-    }
-    QN_CHECK(options_.batch_size > 0, kOp, "give --max-tokens or --batch-size");
-    data::FixedBatchOptions o;
-    o.batch_size = options_.batch_size;
-    o.seed = options_.seed;
-    return data::fixed_size_batches(train_maker_->size(), epoch, o);
+    return text_batches(train_sizes_, epoch, options_, 0, kOp);
   }
 
   static std::vector<std::span<const int64_t>> spans(const std::vector<std::vector<int64_t>>& rows) {

@@ -5,7 +5,6 @@
 // The vocabulary is dict.txt's plus <mask> (the last id). Draws come from SampleRandom(seed, kAugment, epoch,
 // sample), so a sample is masked the same way whoever makes it; evaluation uses epoch 0's masks.
 #include <cmath>
-#include <filesystem>
 
 #include "data/dictionary.h"
 #include "data/lm_blocks.h"
@@ -18,7 +17,6 @@
 namespace qn::tasks {
 namespace {
 
-namespace fs = std::filesystem;
 constexpr const char* kOp = "masked_lm";
 constexpr int64_t kIgnore = -100;  // RoBERTa's MLM loss skips these targets
 
@@ -90,10 +88,7 @@ class MlmBatchMaker {
 class MaskedLmTask : public Task {
  public:
   explicit MaskedLmTask(const TaskOptions& options) : options_(options) {
-    const fs::path dir = options.data;
-    QN_CHECK(fs::is_regular_file(dir / "dict.txt"), kOp, "'", options.data,
-             "' has no dict.txt (make the directory with qn preprocess)");
-    vocabulary_ = data::Dictionary::load((dir / "dict.txt").string()).size() + 1;  // and <mask>
+    vocabulary_ = dictionary_size(options, kOp) + 1;  // and <mask>
     QN_CHECK(options.tokens_per_sample >= 2, kOp, "--tokens-per-sample must be at least 2");
     QN_CHECK(options.mask_prob > 0 && options.mask_prob < 1, kOp, "--mask-prob must lie in (0, 1), got ",
              options.mask_prob);
@@ -149,29 +144,14 @@ class MaskedLmTask : public Task {
 
  private:
   std::unique_ptr<MlmBatchMaker> make_split(const std::string& split) const {
-    const fs::path path = fs::path(options_.data) / (split + ".tok");
-    QN_CHECK(fs::is_regular_file(path), kOp, "'", options_.data, "' has no ", split, ".tok");
-    auto tokens = std::make_unique<data::TokenFile>(path.string());
-    QN_CHECK(tokens->vocabulary_size() < vocabulary_, kOp, path.string(), " was made with a vocabulary of ",
-             tokens->vocabulary_size(), " words; dict.txt has ", vocabulary_ - 1);
+    auto tokens = open_token_split(options_, split, vocabulary_ - 1, kOp);
     return std::make_unique<MlmBatchMaker>(std::move(tokens), options_.tokens_per_sample - 1,
                                            data::parse_break_mode(options_.sample_break_mode), vocabulary_,
                                            options_.mask_prob, options_.seed);
   }
 
   std::vector<data::IndexBatch> plan(int64_t epoch) const {
-    if (options_.max_tokens > 0) {
-      data::TokenBatchOptions o;
-      o.max_tokens = options_.max_tokens;
-      o.max_sentences = options_.batch_size;
-      o.seed = options_.seed;
-      return data::token_batches(train_sizes_, epoch, o);
-    }
-    QN_CHECK(options_.batch_size > 0, kOp, "give --max-tokens or --batch-size");
-    data::FixedBatchOptions o;
-    o.batch_size = options_.batch_size;
-    o.seed = options_.seed;
-    return data::fixed_size_batches(train_->size(), epoch, o);
+    return text_batches(train_sizes_, epoch, options_, 0, kOp);
   }
 
   TaskOptions options_;

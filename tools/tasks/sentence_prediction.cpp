@@ -116,17 +116,7 @@ class SentencePredictionTask : public Task {
   }
 
   std::vector<data::IndexBatch> plan(int64_t epoch) const {
-    if (options_.max_tokens > 0) {
-      data::TokenBatchOptions o;
-      o.max_tokens = options_.max_tokens;
-      o.max_sentences = options_.batch_size;
-      o.seed = options_.seed;
-      return data::token_batches(train_sizes_, epoch, o);
-    }
-    data::FixedBatchOptions o;
-    o.batch_size = options_.batch_size > 0 ? options_.batch_size : 16;
-    o.seed = options_.seed;
-    return data::fixed_size_batches(train_->size(), epoch, o);
+    return text_batches(train_sizes_, epoch, options_, 16, kOp);
   }
 
   TaskOptions options_;

@@ -1,5 +1,8 @@
 #include "tools/tasks/task.h"
 
+#include <filesystem>
+
+#include "data/dictionary.h"
 #include "kernels/reduce.h"
 #include "tools/tasks/task_parts.h"
 
@@ -37,6 +40,39 @@ std::string join(const std::vector<std::string>& parts, const std::string& separ
   std::string out;
   for (const std::string& part : parts) out += (out.empty() ? "" : separator) + part;
   return out;
+}
+
+std::vector<data::IndexBatch> text_batches(const std::vector<int64_t>& sizes, int64_t epoch, const TaskOptions& options,
+                                           int64_t default_batch_size, const char* op) {
+  if (options.max_tokens > 0) {
+    data::TokenBatchOptions o;
+    o.max_tokens = options.max_tokens;
+    o.max_sentences = options.batch_size;
+    o.seed = options.seed;
+    return data::token_batches(sizes, epoch, o);
+  }
+  data::FixedBatchOptions o;
+  o.batch_size = options.batch_size > 0 ? options.batch_size : default_batch_size;
+  QN_CHECK(o.batch_size > 0, op, "give --max-tokens or --batch-size");
+  o.seed = options.seed;
+  return data::fixed_size_batches(static_cast<int64_t>(sizes.size()), epoch, o);
+}
+
+int64_t dictionary_size(const TaskOptions& options, const char* op) {
+  const std::filesystem::path dict = std::filesystem::path(options.data) / "dict.txt";
+  QN_CHECK(std::filesystem::is_regular_file(dict), op, "'", options.data,
+           "' has no dict.txt (make the folder with qn preprocess)");
+  return data::Dictionary::load(dict.string()).size();
+}
+
+std::unique_ptr<data::TokenFile> open_token_split(const TaskOptions& options, const std::string& split,
+                                                  int64_t dictionary_words, const char* op) {
+  const std::filesystem::path path = std::filesystem::path(options.data) / (split + ".tok");
+  QN_CHECK(std::filesystem::is_regular_file(path), op, "'", options.data, "' has no ", split, ".tok");
+  auto tokens = std::make_unique<data::TokenFile>(path.string());
+  QN_CHECK(tokens->vocabulary_size() <= dictionary_words, op, path.string(), " was made with a vocabulary of ",
+           tokens->vocabulary_size(), " words; dict.txt has ", dictionary_words);
+  return tokens;
 }
 
 }  // namespace qn::tasks

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "autograd/ops.h"
+#include "data/batching.h"
+#include "data/token_file.h"
 #include "tools/tasks/task.h"
 
 namespace qn::tasks {
@@ -28,5 +30,17 @@ class ClassificationMeter {
 };
 
 std::string join(const std::vector<std::string>& parts, const std::string& separator);
+
+// A text task's training batches (sizes: each sample's tokens): fairseq's batch_by_size under --max-tokens (at
+// most --batch-size samples each), else fixed batches of --batch-size, or of default_batch_size when it is not
+// given (0: one of the two flags is required).
+std::vector<data::IndexBatch> text_batches(const std::vector<int64_t>& sizes, int64_t epoch, const TaskOptions& options,
+                                           int64_t default_batch_size, const char* op);
+
+// The words of a `qn preprocess` folder's dict.txt (specials included), and one split's token file, checked to
+// have been made with a vocabulary no larger.
+int64_t dictionary_size(const TaskOptions& options, const char* op);
+std::unique_ptr<data::TokenFile> open_token_split(const TaskOptions& options, const std::string& split,
+                                                  int64_t dictionary_words, const char* op);
 
 }  // namespace qn::tasks
