@@ -131,8 +131,9 @@ CompressedModel encode_compressed(const Module& model, const CompressOptions& op
                             {"mean_gradient", pq.mean_gradient}};
     Tensor stored;
     if (options.centroid_bits == 16) {
-      out.file_tensors.push_back({name + ".centroids", pq.centroids.detach().to(DType::f16)});
-      stored = pq.centroids.detach().to(DType::f16).to(pq.centroids.dtype());
+      const Tensor half = pq.centroids.detach().to(DType::f16);
+      out.file_tensors.push_back({name + ".centroids", half});
+      stored = half.to(pq.centroids.dtype());
     } else {
       const QParams q = observe(pq.centroids.detach(), 8, Observer::kMinMax);
       const Tensor codes = scalar_codes(pq.centroids, q);

@@ -323,6 +323,31 @@ TEST(Trainer, SigtermSavesAtTheUpdateBoundaryAndResumesExactly) {
   fs::remove_all(dir);
 }
 
+// With an epoch limit too large to matter (qn train without --max-epoch once passed INT64_MAX), the ETA comes
+// from max_updates; it used to overflow and read 0:00 all run long.
+TEST(Trainer, EtaFollowsMaxUpdatesUnderAHugeEpochLimit) {
+  TrainingSetup setup(17);
+  setup.task.delay = std::chrono::milliseconds(40);  // 28 updates left after 2: at least 1.1 s
+  TrainerOptions options;
+  options.max_epochs = std::numeric_limits<int64_t>::max() / 2;
+  options.max_updates = 30;
+  options.log_interval = 2;
+  options.eval_each_epoch = false;
+  options.progress = ProgressStyle::kLines;
+  options.handle_signals = false;
+  std::ostringstream out;
+  Trainer trainer(setup.model, *setup.optimizer, &setup.schedule, setup.generator, setup.task,
+                  {"regression", {{"hidden", 16}}, {}}, options);
+  trainer.set_output(out);
+  trainer.fit();
+  const std::string text = out.str();
+  const size_t line = text.find("| update 2 |");
+  ASSERT_NE(line, std::string::npos) << text;
+  const std::string first = text.substr(line, text.find('\n', line) - line);
+  EXPECT_NE(first.find("ETA"), std::string::npos) << first;
+  EXPECT_EQ(first.find("ETA 0:00"), std::string::npos) << first;
+}
+
 TEST(Trainer, RejectsOptionsThatCannotRun) {
   TrainingSetup run(1);
   TrainerOptions options;

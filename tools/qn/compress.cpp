@@ -32,8 +32,7 @@ struct CompressArgs {
 void product_quantize(const CompressArgs& args, const SavedModel& saved, const models::BuiltModel& built,
                       tasks::Task& task) {
   nn::Module& model = *built.module;
-  const nn::quant::IpqConfig stages = nn::quant::IpqConfig::load(args.quantization_config);
-  for (int64_t stage = 0; stage < stages.num_stages(); ++stage) (void)nn::quant::select_stage(model, stages, stage);
+  const nn::quant::IpqConfig stages = load_ipq_stages(args.quantization_config, model);
   train::IpqScheduleOptions o;
   o.max_updates = args.loop.max_update;
   if (args.loop.max_update == 0) {  // quantize every stage at once, no fine-tuning

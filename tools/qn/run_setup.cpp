@@ -235,6 +235,12 @@ SavedModel describe_saved_model(const std::string& path) {
   return saved;
 }
 
+nn::quant::IpqConfig load_ipq_stages(const std::string& path, const nn::Module& model) {
+  nn::quant::IpqConfig stages = nn::quant::IpqConfig::load(path);
+  for (int64_t stage = 0; stage < stages.num_stages(); ++stage) (void)nn::quant::select_stage(model, stages, stage);
+  return stages;
+}
+
 nlohmann::json without_noise(nlohmann::json config) {
   if (!config.is_object()) return config;
   config.erase("quant_noise_pq");

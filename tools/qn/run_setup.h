@@ -8,6 +8,7 @@
 #include <string>
 
 #include "models/registry.h"
+#include "nn/quant/ipq_config.h"
 #include "tools/tasks/task.h"
 #include "train/lr_schedule.h"
 #include "train/optimizer.h"
@@ -87,6 +88,10 @@ nlohmann::json model_info(const std::string& arch, const nlohmann::json& config)
 // Builds the saved model (training noise off: evaluation and compression see the weights as trained) and
 // loads its weights, PQ layers included.
 models::BuiltModel load_saved_model(const std::string& path, const SavedModel& saved);
+
+// An iPQ stages YAML, each of whose stages is checked to select layers of model now, rather than when the stage
+// comes, possibly hours into a run.
+nn::quant::IpqConfig load_ipq_stages(const std::string& path, const nn::Module& model);
 
 // A config with Quant-Noise switched off (iPQ fine-tuning and evaluation run without it).
 nlohmann::json without_noise(nlohmann::json config);

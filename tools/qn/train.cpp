@@ -63,9 +63,7 @@ void run(const TrainArgs& args) {
   if (!args.quantization_config.empty()) {
     QN_CHECK(args.loop.max_update > 0, "train",
              "--quantization-config-path needs --max-update (split over the stages)");
-    const nn::quant::IpqConfig stages = nn::quant::IpqConfig::load(args.quantization_config);
-    // Every stage must select layers: check now rather than hours into the run.
-    for (int64_t stage = 0; stage < stages.num_stages(); ++stage) (void)nn::quant::select_stage(model, stages, stage);
+    const nn::quant::IpqConfig stages = load_ipq_stages(args.quantization_config, model);
     train::IpqScheduleOptions o;
     o.max_updates = args.loop.max_update;
     ipq = std::make_unique<train::IpqSchedule>(model, stages, o);

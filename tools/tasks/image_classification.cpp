@@ -111,30 +111,25 @@ class ImageClassificationTask : public Task {
              " classes of ", channels_, "-channel images");
     image_size_ = static_cast<int>(config.resolution);
     train_split_ = make_split("train", true);
-    train_loader_ = std::make_unique<data::Loader<data::ImageBatch>>(
-        [this](int64_t epoch) { return data::fixed_size_batches(train_split_->size(), epoch, train_batches()); },
+    train_batches_ = std::make_unique<TrainingBatches<data::ImageBatch>>(
+        [this](int64_t epoch) { return data::fixed_size_batches(train_split_->size(), epoch, train_plan()); },
         [this](const data::IndexBatch& indices, int64_t epoch) { return train_split_->make(indices, epoch); },
-        data::LoaderOptions{options_.workers, 2});
+        options_.workers);
   }
 
-  void begin_epoch(int64_t epoch) override { train_loader_->begin_epoch(epoch); }
-  int64_t batches_per_epoch() const override {
-    const int64_t b = train_batches().batch_size;
-    return (train_split_->size() + b - 1) / b;
-  }
+  void begin_epoch(int64_t epoch) override { train_batches_->begin_epoch(epoch); }
+  int64_t batches_per_epoch() const override { return train_batches_->batches_per_epoch(); }
 
   train::MicroBatchLoss train_loss(int64_t index) override {
-    const data::ImageBatch batch = train_loader_->batch(index);
+    const data::ImageBatch batch = train_batches_->batch(index);
     return {model_.run(batch.images, batch.labels).loss, batch.labels.size(0)};
   }
 
   train::Metrics evaluate_split(const std::string& split) override {
     const std::unique_ptr<ImageSplit> images = make_split(split, false);
-    data::FixedBatchOptions batching;
-    batching.batch_size = options_.eval_batch_size > 0 ? options_.eval_batch_size : 256;
-    batching.shuffle = false;
+    const int64_t batch_size = options_.eval_batch_size > 0 ? options_.eval_batch_size : 256;
     data::Loader<data::ImageBatch> loader(
-        [&](int64_t epoch) { return data::fixed_size_batches(images->size(), epoch, batching); },
+        [&](int64_t) { return in_order(images->size(), batch_size); },
         [&](const data::IndexBatch& indices, int64_t epoch) { return images->make(indices, epoch); },
         data::LoaderOptions{options_.workers, 2});
     loader.begin_epoch(0);
@@ -149,7 +144,7 @@ class ImageClassificationTask : public Task {
   std::pair<std::string, bool> best_metric() const override { return {"accuracy", true}; }
 
  private:
-  data::FixedBatchOptions train_batches() const {
+  data::FixedBatchOptions train_plan() const {
     data::FixedBatchOptions o;
     o.batch_size = options_.batch_size > 0 ? options_.batch_size : 32;
     o.seed = options_.seed;
@@ -244,7 +239,7 @@ class ImageClassificationTask : public Task {
   models::BuiltModel model_;
   int image_size_ = 224;
   std::unique_ptr<ImageSplit> train_split_;
-  std::unique_ptr<data::Loader<data::ImageBatch>> train_loader_;
+  std::unique_ptr<TrainingBatches<data::ImageBatch>> train_batches_;
 };
 
 }  // namespace

@@ -7,7 +7,6 @@
 
 #include "data/dictionary.h"
 #include "data/lm_blocks.h"
-#include "data/loader.h"
 #include "data/token_batches.h"
 #include "data/token_file.h"
 #include "tools/tasks/task_parts.h"
@@ -46,23 +45,21 @@ class LanguageModelingTask : public Task {
   void set_model(const models::BuiltModel& model) override {
     QN_CHECK(model.family == models::ModelFamily::kLanguageModel, kOp, "needs a language model");
     model_ = model;
-    if (train_loader_) return;
+    if (train_batches_) return;
     train_maker_ = std::make_unique<data::LmBatchMaker>(
         *train_tokens_, data::token_blocks(*train_tokens_, options_.tokens_per_sample, break_mode_),
         data::Dictionary::kEos, data::Dictionary::kPad);
-    train_sizes_ = train_maker_->sizes();
-    train_loader_ = std::make_unique<data::Loader<data::LmBatch>>(
-        [this](int64_t epoch) { return plan(epoch); },
+    train_batches_ = std::make_unique<TrainingBatches<data::LmBatch>>(
+        [this, sizes = train_maker_->sizes()](int64_t epoch) { return text_batches(sizes, epoch, options_, 0, kOp); },
         [this](const data::IndexBatch& indices, int64_t epoch) { return (*train_maker_)(indices, epoch); },
-        data::LoaderOptions{options_.workers, 2});
-    batches_per_epoch_ = static_cast<int64_t>(plan(0).size());
+        options_.workers);
   }
 
-  void begin_epoch(int64_t epoch) override { train_loader_->begin_epoch(epoch); }
-  int64_t batches_per_epoch() const override { return batches_per_epoch_; }
+  void begin_epoch(int64_t epoch) override { train_batches_->begin_epoch(epoch); }
+  int64_t batches_per_epoch() const override { return train_batches_->batches_per_epoch(); }
 
   train::MicroBatchLoss train_loss(int64_t index) override {
-    const data::LmBatch batch = train_loader_->batch(index);
+    const data::LmBatch batch = train_batches_->batch(index);
     return {model_.run(batch.source, batch.target).loss, batch.target_tokens};
   }
 
@@ -78,11 +75,11 @@ class LanguageModelingTask : public Task {
                                                             : 8;
     double nll_sum = 0.0;
     int64_t scored = 0;
-    for (size_t start = 0; start < windows.size(); start += static_cast<size_t>(batch_size)) {
-      const size_t stop = std::min(windows.size(), start + static_cast<size_t>(batch_size));
+    for (const data::IndexBatch& indices : in_order(static_cast<int64_t>(windows.size()), batch_size)) {
       std::vector<std::vector<int64_t>> sources, targets;
-      for (size_t w = start; w < stop; ++w) {
-        const ScoredWindow& window = windows[w];
+      int64_t batch_scored = 0;
+      for (const int64_t w : indices) {
+        const ScoredWindow& window = windows[static_cast<size_t>(w)];
         const data::LmSample sample =
             data::lm_sample(*tokens, {window.context_begin, window.end}, data::Dictionary::kEos);
         sources.push_back(values(sample.source));
@@ -90,13 +87,12 @@ class LanguageModelingTask : public Task {
         // The context's own targets are not scored (fairseq's LMContextWindowDataset pads them).
         std::fill(target.begin(), target.begin() + (window.begin - window.context_begin), data::Dictionary::kPad);
         targets.push_back(std::move(target));
-        scored += window.end - window.begin;
+        batch_scored += window.end - window.begin;
       }
       const Tensor source = data::pad_sequences(spans(sources), data::Dictionary::kPad);
       const Tensor target = data::pad_sequences(spans(targets), data::Dictionary::kPad);
-      int64_t counted = 0;
-      for (size_t w = 0; w < stop - start; ++w) counted += windows[start + w].end - windows[start + w].begin;
-      nll_sum += model_.run(source, target).loss.item<double>() * static_cast<double>(counted);
+      nll_sum += model_.run(source, target).loss.item<double>() * static_cast<double>(batch_scored);
+      scored += batch_scored;
     }
     QN_CHECK(scored > 0, kOp, "the ", split, " split of '", options_.data, "' has no tokens");
     const double loss = nll_sum / static_cast<double>(scored);
@@ -111,10 +107,6 @@ class LanguageModelingTask : public Task {
     return open_token_split(options_, split, vocabulary_, kOp);
   }
 
-  std::vector<data::IndexBatch> plan(int64_t epoch) const {
-    return text_batches(train_sizes_, epoch, options_, 0, kOp);
-  }
-
   static std::vector<std::span<const int64_t>> spans(const std::vector<std::vector<int64_t>>& rows) {
     return {rows.begin(), rows.end()};
   }
@@ -124,9 +116,7 @@ class LanguageModelingTask : public Task {
   data::BreakMode break_mode_ = data::BreakMode::none;
   std::unique_ptr<data::TokenFile> train_tokens_;
   std::unique_ptr<data::LmBatchMaker> train_maker_;
-  std::vector<int64_t> train_sizes_;
-  std::unique_ptr<data::Loader<data::LmBatch>> train_loader_;
-  int64_t batches_per_epoch_ = 0;
+  std::unique_ptr<TrainingBatches<data::LmBatch>> train_batches_;
   models::BuiltModel model_;
 };
 

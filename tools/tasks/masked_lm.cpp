@@ -8,7 +8,6 @@
 
 #include "data/dictionary.h"
 #include "data/lm_blocks.h"
-#include "data/loader.h"
 #include "data/sample_random.h"
 #include "data/token_batches.h"
 #include "data/token_file.h"
@@ -103,20 +102,17 @@ class MaskedLmTask : public Task {
   void set_model(const models::BuiltModel& model) override {
     QN_CHECK(model.family == models::ModelFamily::kRoberta, kOp, "needs a RoBERTa model");
     model_ = model;
-    if (train_loader_) return;
-    train_sizes_ = train_->sizes();
-    train_loader_ = std::make_unique<data::Loader<MlmBatch>>(
-        [this](int64_t epoch) { return plan(epoch); },
-        [this](const data::IndexBatch& indices, int64_t epoch) { return (*train_)(indices, epoch); },
-        data::LoaderOptions{options_.workers, 2});
-    batches_per_epoch_ = static_cast<int64_t>(plan(0).size());
+    if (train_batches_) return;
+    train_batches_ = std::make_unique<TrainingBatches<MlmBatch>>(
+        [this, sizes = train_->sizes()](int64_t epoch) { return text_batches(sizes, epoch, options_, 0, kOp); },
+        [this](const data::IndexBatch& indices, int64_t epoch) { return (*train_)(indices, epoch); }, options_.workers);
   }
 
-  void begin_epoch(int64_t epoch) override { train_loader_->begin_epoch(epoch); }
-  int64_t batches_per_epoch() const override { return batches_per_epoch_; }
+  void begin_epoch(int64_t epoch) override { train_batches_->begin_epoch(epoch); }
+  int64_t batches_per_epoch() const override { return train_batches_->batches_per_epoch(); }
 
   train::MicroBatchLoss train_loss(int64_t index) override {
-    const MlmBatch batch = train_loader_->batch(index);
+    const MlmBatch batch = train_batches_->batch(index);
     return {model_.run(batch.tokens, batch.targets).loss, batch.masked};
   }
 
@@ -127,9 +123,7 @@ class MaskedLmTask : public Task {
                                                             : 8;
     double nll_sum = 0.0;
     int64_t masked = 0;
-    for (int64_t start = 0; start < samples->size(); start += batch_size) {
-      data::IndexBatch indices;
-      for (int64_t i = start; i < std::min(samples->size(), start + batch_size); ++i) indices.push_back(i);
+    for (const data::IndexBatch& indices : in_order(samples->size(), batch_size)) {
       const MlmBatch batch = (*samples)(indices, 0);
       if (batch.masked == 0) continue;
       nll_sum += model_.run(batch.tokens, batch.targets).loss.item<double>() * static_cast<double>(batch.masked);
@@ -150,16 +144,10 @@ class MaskedLmTask : public Task {
                                            options_.mask_prob, options_.seed);
   }
 
-  std::vector<data::IndexBatch> plan(int64_t epoch) const {
-    return text_batches(train_sizes_, epoch, options_, 0, kOp);
-  }
-
   TaskOptions options_;
   int64_t vocabulary_ = 0;
   std::unique_ptr<MlmBatchMaker> train_;
-  std::vector<int64_t> train_sizes_;
-  std::unique_ptr<data::Loader<MlmBatch>> train_loader_;
-  int64_t batches_per_epoch_ = 0;
+  std::unique_ptr<TrainingBatches<MlmBatch>> train_batches_;
   models::BuiltModel model_;
 };
 

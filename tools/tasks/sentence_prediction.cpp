@@ -9,7 +9,6 @@
 #include "data/dictionary.h"
 #include "data/glue.h"
 #include "data/gpt2_bpe.h"
-#include "data/loader.h"
 #include "data/token_batches.h"
 #include "tools/tasks/task_parts.h"
 
@@ -59,20 +58,17 @@ class SentencePredictionTask : public Task {
   void set_model(const models::BuiltModel& model) override {
     QN_CHECK(model.family == models::ModelFamily::kRoberta, kOp, "needs a RoBERTa model");
     model_ = model;
-    if (train_loader_) return;
-    train_sizes_ = train_->sizes();
-    train_loader_ = std::make_unique<data::Loader<data::SentencePairBatch>>(
-        [this](int64_t epoch) { return plan(epoch); },
-        [this](const data::IndexBatch& indices, int64_t epoch) { return (*train_)(indices, epoch); },
-        data::LoaderOptions{options_.workers, 2});
-    batches_per_epoch_ = static_cast<int64_t>(plan(0).size());
+    if (train_batches_) return;
+    train_batches_ = std::make_unique<TrainingBatches<data::SentencePairBatch>>(
+        [this, sizes = train_->sizes()](int64_t epoch) { return text_batches(sizes, epoch, options_, 16, kOp); },
+        [this](const data::IndexBatch& indices, int64_t epoch) { return (*train_)(indices, epoch); }, options_.workers);
   }
 
-  void begin_epoch(int64_t epoch) override { train_loader_->begin_epoch(epoch); }
-  int64_t batches_per_epoch() const override { return batches_per_epoch_; }
+  void begin_epoch(int64_t epoch) override { train_batches_->begin_epoch(epoch); }
+  int64_t batches_per_epoch() const override { return train_batches_->batches_per_epoch(); }
 
   train::MicroBatchLoss train_loss(int64_t index) override {
-    const data::SentencePairBatch batch = train_loader_->batch(index);
+    const data::SentencePairBatch batch = train_batches_->batch(index);
     return {model_.run(batch.tokens, batch.labels).loss, batch.labels.size(0)};
   }
 
@@ -82,9 +78,7 @@ class SentencePredictionTask : public Task {
                                : options_.batch_size > 0    ? options_.batch_size
                                                             : 16;
     ClassificationMeter meter;
-    for (int64_t start = 0; start < examples->size(); start += batch_size) {
-      data::IndexBatch indices;
-      for (int64_t i = start; i < std::min(examples->size(), start + batch_size); ++i) indices.push_back(i);
+    for (const data::IndexBatch& indices : in_order(examples->size(), batch_size)) {
       const data::SentencePairBatch batch = (*examples)(indices, 0);
       meter.add(model_.run(batch.tokens, batch.labels), batch.labels);
     }
@@ -115,18 +109,12 @@ class SentencePredictionTask : public Task {
                                                           data::RobertaInputEncoder::kPad);
   }
 
-  std::vector<data::IndexBatch> plan(int64_t epoch) const {
-    return text_batches(train_sizes_, epoch, options_, 16, kOp);
-  }
-
   TaskOptions options_;
   const data::GlueTask& glue_;
   int64_t vocabulary_ = 0;
   std::unique_ptr<data::RobertaInputEncoder> encoder_;
   std::unique_ptr<data::SentencePairBatchMaker> train_;
-  std::vector<int64_t> train_sizes_;
-  std::unique_ptr<data::Loader<data::SentencePairBatch>> train_loader_;
-  int64_t batches_per_epoch_ = 0;
+  std::unique_ptr<TrainingBatches<data::SentencePairBatch>> train_batches_;
   models::BuiltModel model_;
 };
 

@@ -58,6 +58,13 @@ std::vector<data::IndexBatch> text_batches(const std::vector<int64_t>& sizes, in
   return data::fixed_size_batches(static_cast<int64_t>(sizes.size()), epoch, o);
 }
 
+std::vector<data::IndexBatch> in_order(int64_t n, int64_t batch_size) {
+  data::FixedBatchOptions o;
+  o.batch_size = batch_size;
+  o.shuffle = false;
+  return data::fixed_size_batches(n, 0, o);
+}
+
 int64_t dictionary_size(const TaskOptions& options, const char* op) {
   const std::filesystem::path dict = std::filesystem::path(options.data) / "dict.txt";
   QN_CHECK(std::filesystem::is_regular_file(dict), op, "'", options.data,

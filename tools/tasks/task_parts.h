@@ -7,6 +7,7 @@
 
 #include "autograd/ops.h"
 #include "data/batching.h"
+#include "data/loader.h"
 #include "data/token_file.h"
 #include "tools/tasks/task.h"
 
@@ -16,6 +17,25 @@ std::unique_ptr<Task> make_image_classification_task(const TaskOptions& options)
 std::unique_ptr<Task> make_language_modeling_task(const TaskOptions& options);
 std::unique_ptr<Task> make_sentence_prediction_task(const TaskOptions& options);
 std::unique_ptr<Task> make_masked_lm_task(const TaskOptions& options);
+
+// A task's training split as the Trainer reads it: the epoch's batches planned by plan(epoch) and made by
+// make(indices, epoch) on the loader's workers. batches_per_epoch() is the current epoch's plan size (the Trainer
+// asks for it after begin_epoch).
+template <class Batch>
+class TrainingBatches {
+ public:
+  TrainingBatches(typename data::Loader<Batch>::Plan plan, typename data::Loader<Batch>::Make make, int workers)
+      : loader_(std::move(plan), std::move(make), data::LoaderOptions{workers, 2}) {}
+  void begin_epoch(int64_t epoch) { loader_.begin_epoch(epoch); }
+  int64_t batches_per_epoch() const { return loader_.batches_in_epoch(); }
+  Batch batch(int64_t index) { return loader_.batch(index); }
+
+ private:
+  data::Loader<Batch> loader_;
+};
+
+// Indices 0..n-1 in order, in batches of batch_size (evaluation).
+std::vector<data::IndexBatch> in_order(int64_t n, int64_t batch_size);
 
 // Mean loss and accuracy (in percent, as fairseq reports it) over the batches of an evaluation.
 class ClassificationMeter {
