@@ -1,11 +1,13 @@
 // Kernel benchmarks: matmul GFLOP/s at 256..2048 against cblas_sgemm called directly (same library:
 // the engine's overhead must be negligible), and elementwise add / softmax over 16M floats against a
-// plain OpenMP loop with the same memory traffic (the bandwidth these ops can reach).
+// plain OpenMP loop with the same memory traffic (the bandwidth these ops can reach); depthwise convolutions
+// against PyTorch (bench/peer/kernels_peer.py).
 //   build/bin/bench_kernels --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
 #include "core/generator.h"
+#include "kernels/conv.h"
 #include "kernels/elementwise.h"
 #include "kernels/matmul.h"
 #include "kernels/softmax.h"
@@ -100,6 +102,33 @@ void BM_Softmax(benchmark::State& state) {
   set_bytes(state, 3 * kElements * 4);
 }
 
+// Depthwise convolution, forward and both gradients, batch 64, at the shapes of EfficientNet on 28x28 images
+// (stem stride 2): args channels, plane size, kernel, stride.
+void BM_DepthwiseConv(benchmark::State& state) {
+  const int64_t channels = state.range(0), size = state.range(1), kernel = state.range(2), stride = state.range(3);
+  const auto pad = same_padding(size, kernel, stride);
+  const Conv2dParams params =
+      Conv2dParams{}.with_groups(channels).with_stride(stride).with_padding(pad[0], pad[1], pad[0], pad[1]);
+  Tensor x = randn({64, channels, size, size});
+  Tensor w = randn({channels, 1, kernel, kernel});
+  Tensor y = conv2d(x, w, Tensor(), params);
+  Tensor dy = randn(y.shape());
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(conv2d(x, w, Tensor(), params).raw_data());
+    benchmark::DoNotOptimize(conv2d_backward_input(dy, w, x.shape(), params).raw_data());
+    benchmark::DoNotOptimize(conv2d_backward_weight(dy, x, w.shape(), params).raw_data());
+  }
+  set_flops(state, 3.0 * 2 * static_cast<double>(y.numel()) * kernel * kernel);
+}
+
+BENCHMARK(BM_DepthwiseConv)
+    ->Args({96, 14, 3, 2})
+    ->Args({144, 7, 5, 1})
+    ->Args({240, 4, 3, 2})
+    ->Args({672, 2, 5, 1})
+    ->Args({1152, 1, 3, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_Matmul)->Arg(256)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CblasSgemm)->Arg(256)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_MatmulTransposed)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -25,6 +25,29 @@ def main():
             ms = median_ms(lambda: torch.softmax(x, -1))
             print(f"softmax {cols:5d}: {ms:8.3f} ms  {3 * elements * 4 / ms * 1e-6:7.1f} GB/s")
 
+    for channels, size, kernel, stride in ((96, 14, 3, 2), (144, 7, 5, 1), (240, 4, 3, 2), (672, 2, 5, 1),
+                                           (1152, 1, 3, 1)):
+        depthwise(channels, size, kernel, stride)
+
+
+def depthwise(channels, size, kernel, stride):
+    """Forward and both gradients of a depthwise convolution with TensorFlow 'same' padding, batch 64."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    pad = (total // 2, total - total // 2)
+    x = torch.randn(64, channels, size, size, requires_grad=True)
+    w = torch.randn(channels, 1, kernel, kernel, requires_grad=True)
+
+    def step():
+        y = torch.nn.functional.conv2d(torch.nn.functional.pad(x, (pad[0], pad[1], pad[0], pad[1])), w,
+                                       stride=stride, groups=channels)
+        gx, gw = torch.autograd.grad(y, (x, w), torch.ones_like(y))
+        return gx, gw
+
+    ms = median_ms(step)
+    flops = 3 * 2 * 64 * channels * out * out * kernel * kernel
+    print(f"depthwise {channels}/{size}/{kernel}/{stride}: {ms:8.3f} ms  {flops / ms * 1e-6:7.1f} GFLOP/s")
+
 
 if __name__ == "__main__":
     main()

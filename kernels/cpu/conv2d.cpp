@@ -3,7 +3,7 @@
 //   col (Cg*KH*KW, HO*WO):  col[(c, i, j), (y, x)] = input[c, y*sh - pt + i*dh, x*sw - pl + j*dw] (0 outside)
 //   out_g (Og, HO*WO) = weight_g (Og, Cg*KH*KW) @ col
 // A 1x1 convolution with stride 1 and no padding needs no col: the image itself is (Cg, H*W).
-// Depthwise (one input channel per group) is a direct loop: each output channel is a KHxKW stencil.
+// Depthwise convolutions (one input channel per group) have their own kernels: conv2d_depthwise.cpp.
 #include <omp.h>
 
 #include <algorithm>
@@ -111,54 +111,6 @@ void conv_im2col_typed(const Tensor& input, const Tensor& weight, const Tensor& 
   }
 }
 
-// The output columns xo of a row whose input column xo * stride + offset lies in [0, w): [lo, hi). With
-// them the inner loops of the depthwise kernels run over a plain range, without a test per pixel.
-struct ColumnRange {
-  int64_t lo, hi;
-};
-ColumnRange valid_columns(int64_t offset, int64_t stride, int64_t w, int64_t wo) {
-  const int64_t lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
-  const int64_t hi = offset > w - 1 ? 0 : std::min(wo, (w - 1 - offset) / stride + 1);
-  return {lo, std::max(lo, hi)};
-}
-
-// Depthwise forward, tap by tap: out[y, x] += k[i, j] * in[y s - pt + i d, x s - pl + j d] over the valid rows
-// and columns, so the inner loop is a stride-s run the compiler vectorizes.
-template <class T>
-void conv_depthwise_typed(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
-                          Tensor& out) {
-  const Geometry g = geometry(input.shape(), weight.shape(), out.shape(), p.groups);
-  const int64_t multiplier = g.og;  // outputs per input channel
-  const int64_t sy = p.stride[0], sx = p.stride[1];
-  const T* in = input.data_ptr<T>();
-  const T* w = weight.data_ptr<T>();
-  const T* b = bias.defined() ? bias.data_ptr<T>() : nullptr;
-  T* o = out.data_ptr<T>();
-  parallel_for(0, g.n * g.o, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t oc = t % g.o;
-      const T* channel = in + (t / g.o * g.c + oc / multiplier) * g.h * g.w;
-      const T* kernel = w + oc * g.kh * g.kw;
-      T* dst = o + t * g.ho * g.wo;
-      std::fill(dst, dst + g.ho * g.wo, b ? b[oc] : T(0));
-      for (int64_t i = 0; i < g.kh; ++i) {
-        for (int64_t j = 0; j < g.kw; ++j) {
-          const T k = kernel[i * g.kw + j];
-          const int64_t offset = j * p.dilation[1] - p.padding[2];
-          const ColumnRange cols = valid_columns(offset, sx, g.w, g.wo);
-          for (int64_t y = 0; y < g.ho; ++y) {
-            const int64_t iy = y * sy - p.padding[0] + i * p.dilation[0];
-            if (iy < 0 || iy >= g.h) continue;
-            const T* src = channel + iy * g.w;
-            T* row = dst + y * g.wo;
-            for (int64_t x = cols.lo; x < cols.hi; ++x) row[x] += k * src[x * sx + offset];
-          }
-        }
-      }
-    }
-  });
-}
-
 // Adds col (cg*kh*kw, ho*wo) back into channels [c0, c0 + cg) of one image: the adjoint of im2col.
 template <class T>
 void col2im(const T* col, const Geometry& g, const Conv2dParams& p, int64_t c0, T* image) {
@@ -250,93 +202,36 @@ void backward_weight_im2col(const T* dy, const T* x, const Geometry& g, const Co
   }
 }
 
-// Depthwise gradients, tap by tap as the forward: dx[iy, x s + off] += k * dy[y, x], and dw[i, j] = the sum
-// over images and pixels of x[iy, x s + off] * dy[y, x], accumulated column-wise in a row of partial sums
-// (vectorized, no reduction per row) that is added up in f64 at the end, in a fixed order.
-template <class T>
-void backward_depthwise(const T* dy, const T* x, const T* w, const Geometry& g, const Conv2dParams& p, T* dx, T* dw) {
-  const int64_t multiplier = g.og;
-  const int64_t taps = g.kh * g.kw;
-  const int64_t sy = p.stride[0], sx = p.stride[1];
-  // Parallel over input channels: each owns its dx plane and the dw rows of its outputs.
-  parallel_for(0, g.c, 1, [&](int64_t begin, int64_t end) {
-    std::vector<T> partial(static_cast<size_t>(g.wo));
-    for (int64_t c = begin; c < end; ++c) {
-      for (int64_t m = 0; m < multiplier; ++m) {
-        const int64_t oc = c * multiplier + m;
-        for (int64_t i = 0; i < g.kh; ++i) {
-          for (int64_t j = 0; j < g.kw; ++j) {
-            const int64_t offset = j * p.dilation[1] - p.padding[2];
-            const ColumnRange cols = valid_columns(offset, sx, g.w, g.wo);
-            const T k = w ? w[oc * taps + i * g.kw + j] : T(0);
-            std::fill(partial.begin(), partial.end(), T(0));
-            T* acc = partial.data();
-            for (int64_t n = 0; n < g.n; ++n) {
-              const T* dy_plane = dy + (n * g.o + oc) * g.ho * g.wo;
-              for (int64_t y = 0; y < g.ho; ++y) {
-                const int64_t iy = y * sy - p.padding[0] + i * p.dilation[0];
-                if (iy < 0 || iy >= g.h) continue;
-                const T* d = dy_plane + y * g.wo;
-                if (dx) {
-                  T* dst = dx + (n * g.c + c) * g.h * g.w + iy * g.w;
-                  for (int64_t xo = cols.lo; xo < cols.hi; ++xo) dst[xo * sx + offset] += k * d[xo];
-                }
-                if (dw) {
-                  const T* src = x + (n * g.c + c) * g.h * g.w + iy * g.w;
-                  for (int64_t xo = cols.lo; xo < cols.hi; ++xo) acc[xo] += src[xo * sx + offset] * d[xo];
-                }
-              }
-            }
-            if (dw) {
-              double sum = 0;
-              for (int64_t xo = cols.lo; xo < cols.hi; ++xo) sum += static_cast<double>(acc[xo]);
-              dw[oc * taps + i * g.kw + j] = static_cast<T>(sum);
-            }
-          }
-        }
-      }
-    }
-  });
+// One input channel per group (and more than one group: a single-channel image is an ordinary convolution).
+bool is_depthwise(const Shape& input, const Shape& weight, const Conv2dParams& p) {
+  return weight[1] == 1 && p.groups == input[1] && input[1] > 1;
 }
 
 }  // namespace
 
 void conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const Conv2dParams& p, Tensor& dx) {
+  if (is_depthwise(dx.shape(), weight.shape(), p)) return conv2d_depthwise_backward_input(grad_out, weight, p, dx);
   visit_floating(dx.dtype(), "conv2d_backward_input", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const Geometry g = geometry(dx.shape(), weight.shape(), grad_out.shape(), p.groups);
     sync_blas_threads();
-    if (g.cg == 1 && g.groups == g.c && g.c > 1) {
-      backward_depthwise<T>(grad_out.data_ptr<T>(), nullptr, weight.data_ptr<T>(), g, p, dx.data_ptr<T>(), nullptr);
-    } else {
-      backward_input_im2col<T>(grad_out.data_ptr<T>(), weight.data_ptr<T>(), g, p, dx.data_ptr<T>());
-    }
+    backward_input_im2col<T>(grad_out.data_ptr<T>(), weight.data_ptr<T>(), g, p, dx.data_ptr<T>());
   });
 }
 
 void conv2d_backward_weight(const Tensor& grad_out, const Tensor& input, const Conv2dParams& p, Tensor& dw) {
+  if (is_depthwise(input.shape(), dw.shape(), p)) return conv2d_depthwise_backward_weight(grad_out, input, p, dw);
   visit_floating(dw.dtype(), "conv2d_backward_weight", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const Geometry g = geometry(input.shape(), dw.shape(), grad_out.shape(), p.groups);
     sync_blas_threads();
-    if (g.cg == 1 && g.groups == g.c && g.c > 1) {
-      dw.zero_();
-      backward_depthwise<T>(grad_out.data_ptr<T>(), input.data_ptr<T>(), nullptr, g, p, nullptr, dw.data_ptr<T>());
-    } else {
-      backward_weight_im2col<T>(grad_out.data_ptr<T>(), input.data_ptr<T>(), g, p, dw.data_ptr<T>());
-    }
+    backward_weight_im2col<T>(grad_out.data_ptr<T>(), input.data_ptr<T>(), g, p, dw.data_ptr<T>());
   });
 }
 
 void conv2d_im2col(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p, Tensor& out) {
   visit_floating(input.dtype(), "conv2d",
                  [&](auto tag) { conv_im2col_typed<typename decltype(tag)::type>(input, weight, bias, p, out); });
-}
-
-void conv2d_depthwise(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
-                      Tensor& out) {
-  visit_floating(input.dtype(), "conv2d",
-                 [&](auto tag) { conv_depthwise_typed<typename decltype(tag)::type>(input, weight, bias, p, out); });
 }
 
 }  // namespace qn::kernels::cpu

@@ -53,6 +53,8 @@ void index_add(int dim, const Tensor& index, const Tensor& src, Tensor& out);
 void conv2d_im2col(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p, Tensor& out);
 void conv2d_depthwise(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
                       Tensor& out);
+void conv2d_depthwise_backward_input(const Tensor& grad_out, const Tensor& weight, const Conv2dParams& p, Tensor& dx);
+void conv2d_depthwise_backward_weight(const Tensor& grad_out, const Tensor& input, const Conv2dParams& p, Tensor& dw);
 
 // dx must arrive zeroed; dw is overwritten.
 void conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const Conv2dParams& p, Tensor& dx);

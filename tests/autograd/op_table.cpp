@@ -282,6 +282,17 @@ std::vector<OpCase> build() {
        {in({1, 2, 5, 5}), in({4, 1, 3, 3})},
        [](X x) { return conv2d(x[0], x[1], Tensor(), Conv2dParams{}.with_groups(2)); },
        "F.conv2d(x0, x1, groups=2)"},
+      {"conv2d_depthwise_dilated_asymmetric",
+       {strided({2, 3, 7, 6}), in({6, 1, 3, 2})},
+       [](X x) {
+         return conv2d(x[0], x[1], Tensor(),
+                       Conv2dParams{}.with_groups(3).with_stride(2).with_dilation(2).with_padding(1, 2, 0, 1));
+       },
+       "F.conv2d(F.pad(x0, (0, 1, 1, 2)), x1, stride=2, dilation=2, groups=3)"},
+      {"conv2d_depthwise_kernel_over_plane",  // a 5x5 kernel on 2x2 planes, as in a network's last stages
+       {in({3, 4, 2, 2}), in({4, 1, 5, 5}), in({4})},
+       [](X x) { return conv2d(x[0], x[1], x[2], Conv2dParams{}.with_groups(4).with_padding(2)); },
+       "F.conv2d(x0, x1, x2, padding=2, groups=4)"},
       {"max_pool2d",
        {in({2, 2, 6, 7})},
        [](X x) { return max_pool2d(x[0], Pool2dParams::square(3, 2, 1)); },
