@@ -22,6 +22,7 @@ int threads_from_environment() {
 }
 
 std::atomic<int> g_threads{0};
+thread_local bool t_serial = false;
 
 }  // namespace
 
@@ -35,6 +36,9 @@ int get_num_threads() {
   }
   return n;
 }
+
+void run_serially_on_this_thread() { t_serial = true; }
+bool runs_serially() { return t_serial; }
 
 void set_num_threads(int threads) {
   QN_CHECK(threads >= 1, "set_num_threads", "expected a positive thread count, got ", threads);

@@ -14,13 +14,20 @@ namespace qn {
 int get_num_threads();
 void set_num_threads(int threads);
 
+// Makes every parallel_for on the calling thread run serially, for threads that work beside the engine's pool
+// (data loader workers): a second OpenMP team would compete with the pool for the cores, and with more
+// OpenMP threads than cores libgomp stops letting idle pool threads spin, so every region start wakes them
+// from sleep.
+void run_serially_on_this_thread();
+bool runs_serially();
+
 // Calls body(begin, end) on disjoint sub-ranges covering [begin, end). Ranges shorter than grain
 // (elements of work per thread worth the fork) run on the calling thread.
 template <class Body>
 void parallel_for(int64_t begin, int64_t end, int64_t grain, const Body& body) {
   const int64_t n = end - begin;
   if (n <= 0) return;
-  const int max_threads = omp_in_parallel() ? 1 : get_num_threads();
+  const int max_threads = omp_in_parallel() || runs_serially() ? 1 : get_num_threads();
   const int64_t threads =
       std::min<int64_t>(max_threads, (n + std::max<int64_t>(grain, 1) - 1) / std::max<int64_t>(grain, 1));
   if (threads <= 1) {

@@ -8,7 +8,8 @@
 //
 // workers = 0 makes each batch on the calling thread when it is asked for. Otherwise each worker takes the
 // next unclaimed batch as long as it is fewer than workers * prefetch_per_worker batches ahead of the
-// consumer. A batch whose make() threw rethrows in the consumer when that batch is asked for.
+// consumer. A batch whose make() threw rethrows in the consumer when that batch is asked for. Workers run
+// their kernels serially (one thread each), leaving the OpenMP pool to the consumer.
 #pragma once
 
 #include <condition_variable>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "data/batching.h"
 
 namespace qn::data {
@@ -133,6 +135,7 @@ class Loader {
   };
 
   void work() {
+    run_serially_on_this_thread();  // the engine's pool is the consumer's; see core/parallel.h
     std::unique_lock lock(mutex_);
     for (;;) {
       const int64_t window = static_cast<int64_t>(options_.workers) * options_.prefetch_per_worker;

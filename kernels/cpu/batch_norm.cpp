@@ -1,7 +1,15 @@
-// BatchNorm on the CPU: x viewed as (N, C, S), S = H*W; each channel's N planes of S contiguous values are
-// summed plane by plane (a vectorized f32 sum per plane, the planes added in f64), parallel over channels,
-// so results do not depend on the thread count.
+// BatchNorm on the CPU: x viewed as (N, C, S), S = H*W. A channel's statistics sum N*S values, in one of two
+// orders chosen by the shape alone, so results do not depend on the thread count:
+//   planes  (S >= kPlanePixels): each plane of S contiguous values summed in a vectorized loop, the N plane
+//           sums added in f64; parallel over channels.
+//   columns (smaller S, the late stages of a convolutional network, down to 1x1): x as N rows of C*S columns;
+//           each column summed over the rows in f64, vectorized across columns (a plane of a few pixels would
+//           leave a per-plane loop in its scalar tail), then a channel's S columns added.
+// Elementwise passes follow the same layout: per channel over planes, or across columns with per-channel
+// values spread over each channel's S columns.
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/dtype.h"
 #include "core/parallel.h"
@@ -10,22 +18,99 @@
 namespace qn::kernels::cpu {
 namespace {
 
+constexpr int64_t kPlanePixels = 64;
+
 struct Planes {
   int64_t n, c, s;
+  bool by_columns() const { return s < kPlanePixels; }
+  int64_t columns() const { return c * s; }
 };
 Planes planes_of(const Tensor& x) { return {x.size(0), x.size(1), x.dim() == 4 ? x.size(2) * x.size(3) : 1}; }
 
-// sum over the channel's planes of f(plane pointer(s), s), each plane's part from a vectorized loop.
-template <class PlaneSum>
-double channel_sum(const Planes& p, int64_t channel, const PlaneSum& plane_sum) {
-  double total = 0;
-  for (int64_t n = 0; n < p.n; ++n) total += static_cast<double>(plane_sum((n * p.c + channel) * p.s));
-  return total;
+// Per-channel values indexed as the loops below index them: by channel over planes, by column over columns.
+template <class T>
+class ChannelValues {
+ public:
+  ChannelValues(const Planes& p, const std::vector<T>& per_channel) : values_(per_channel) {
+    if (!p.by_columns() || p.s == 1) return;
+    values_.resize(static_cast<size_t>(p.columns()));
+    for (int64_t c = 0; c < p.c; ++c) {
+      for (int64_t i = 0; i < p.s; ++i) values_[c * p.s + i] = per_channel[c];
+    }
+  }
+  const T* data() const { return values_.data(); }
+
+ private:
+  std::vector<T> values_;
+};
+
+// sums[c] = the sum over channel c's elements of term(at, k): at the element's flat index, k the index of
+// its channel's entries in ChannelValues.
+template <class T, class Term>
+void channel_sums(const Planes& p, const Term& term, std::vector<double>& sums) {
+  sums.assign(static_cast<size_t>(p.c), 0.0);
+  if (!p.by_columns()) {
+    parallel_for(0, p.c, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        double total = 0;
+        for (int64_t n = 0; n < p.n; ++n) {
+          const int64_t at = (n * p.c + c) * p.s;
+          T sum = 0;
+#pragma omp simd reduction(+ : sum)
+          for (int64_t i = 0; i < p.s; ++i) sum += term(at + i, c);
+          total += static_cast<double>(sum);
+        }
+        sums[c] = total;
+      }
+    });
+    return;
+  }
+  const int64_t columns = p.columns();
+  std::vector<double> column_sums(static_cast<size_t>(columns), 0.0);
+  parallel_for(0, columns, 256, [&](int64_t j0, int64_t j1) {
+    double* acc = column_sums.data();
+    for (int64_t n = 0; n < p.n; ++n) {
+      const int64_t row = n * columns;
+#pragma omp simd
+      for (int64_t j = j0; j < j1; ++j) acc[j] += static_cast<double>(term(row + j, j));
+    }
+  });
+  for (int64_t c = 0; c < p.c; ++c) {
+    double total = 0;
+    for (int64_t i = 0; i < p.s; ++i) total += static_cast<double>(column_sums[c * p.s + i]);
+    sums[c] = total;
+  }
+}
+
+// Calls apply(at, k) for every element, k as in channel_sums.
+template <class Apply>
+void for_each_element(const Planes& p, const Apply& apply) {
+  if (!p.by_columns()) {
+    parallel_for(0, p.c, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        for (int64_t n = 0; n < p.n; ++n) {
+          const int64_t at = (n * p.c + c) * p.s;
+#pragma omp simd
+          for (int64_t i = 0; i < p.s; ++i) apply(at + i, c);
+        }
+      }
+    });
+    return;
+  }
+  const int64_t columns = p.columns();
+  parallel_for(0, p.n, std::max<int64_t>(1, 4096 / columns), [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+#pragma omp simd
+      for (int64_t j = 0; j < columns; ++j) apply(n * columns + j, j);
+    }
+  });
 }
 
 template <class T>
-T value_or(const Tensor& t, int64_t c, T fallback) {
-  return t.defined() ? t.data_ptr<T>()[c] : fallback;
+std::vector<T> values_of(const Tensor& t, int64_t channels, T fallback) {
+  if (!t.defined()) return std::vector<T>(static_cast<size_t>(channels), fallback);
+  const T* data = t.data_ptr<T>();
+  return std::vector<T>(data, data + channels);
 }
 
 }  // namespace
@@ -36,30 +121,24 @@ void batch_norm_moments(const Tensor& x, Tensor& mean, Tensor& var) {
     const Planes p = planes_of(x);
     const T* data = x.data_ptr<T>();
     const double count = static_cast<double>(p.n * p.s);
-    parallel_for(0, p.c, 1, [&](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) {
-        const double m = channel_sum(p, c,
-                                     [&](int64_t at) {
-                                       T sum = 0;
-#pragma omp simd reduction(+ : sum)
-                                       for (int64_t i = 0; i < p.s; ++i) sum += data[at + i];
-                                       return sum;
-                                     }) /
-                         count;
-        const auto mt = static_cast<T>(m);
-        const double v = channel_sum(p, c,
-                                     [&](int64_t at) {
-                                       T sum = 0;
-#pragma omp simd reduction(+ : sum)
-                                       for (int64_t i = 0; i < p.s; ++i)
-                                         sum += (data[at + i] - mt) * (data[at + i] - mt);
-                                       return sum;
-                                     }) /
-                         count;
-        mean.data_ptr<T>()[c] = mt;
-        var.data_ptr<T>()[c] = static_cast<T>(v);
-      }
-    });
+    std::vector<double> sums;
+    channel_sums<T>(
+        p, [&](int64_t at, int64_t) { return data[at]; }, sums);
+    std::vector<T> means(static_cast<size_t>(p.c));
+    for (int64_t c = 0; c < p.c; ++c) means[c] = static_cast<T>(sums[c] / count);
+    const ChannelValues<T> m(p, means);
+    const T* mk = m.data();
+    channel_sums<T>(
+        p,
+        [&](int64_t at, int64_t k) {
+          const T d = data[at] - mk[k];
+          return d * d;
+        },
+        sums);
+    for (int64_t c = 0; c < p.c; ++c) {
+      mean.data_ptr<T>()[c] = means[c];
+      var.data_ptr<T>()[c] = static_cast<T>(sums[c] / count);
+    }
   });
 }
 
@@ -68,21 +147,13 @@ void batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& rstd,
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const Planes p = planes_of(x);
-    const T* in = x.data_ptr<T>();
+    // y = (x - mean) * (rstd * w) + b
+    std::vector<T> scale = values_of<T>(weight, p.c, T(1));
+    for (int64_t c = 0; c < p.c; ++c) scale[c] *= rstd.data_ptr<T>()[c];
+    const ChannelValues<T> m(p, values_of<T>(mean, p.c, T(0))), a(p, scale), b(p, values_of<T>(bias, p.c, T(0)));
+    const T *in = x.data_ptr<T>(), *mk = m.data(), *ak = a.data(), *bk = b.data();
     T* y = out.data_ptr<T>();
-    parallel_for(0, p.c, 1, [&](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) {
-        // y = (x - mean) * (rstd * w) + b
-        const T m = mean.data_ptr<T>()[c];
-        const T a = rstd.data_ptr<T>()[c] * value_or<T>(weight, c, T(1));
-        const T b = value_or<T>(bias, c, T(0));
-        for (int64_t n = 0; n < p.n; ++n) {
-          const T* src = in + (n * p.c + c) * p.s;
-          T* dst = y + (n * p.c + c) * p.s;
-          for (int64_t i = 0; i < p.s; ++i) dst[i] = (src[i] - m) * a + b;
-        }
-      }
-    });
+    for_each_element(p, [&](int64_t at, int64_t k) { y[at] = (in[at] - mk[k]) * ak[k] + bk[k]; });
   });
 }
 
@@ -93,36 +164,28 @@ void batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& mean
     const Planes p = planes_of(x);
     const T* g = grad.data_ptr<T>();
     const T* in = x.data_ptr<T>();
-    T* out = dx.data_ptr<T>();
     const double count = static_cast<double>(p.n * p.s);
-    parallel_for(0, p.c, 1, [&](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) {
-        const T m = mean.data_ptr<T>()[c];
-        const T r = rstd.data_ptr<T>()[c];
-        const double sum_g = channel_sum(p, c, [&](int64_t at) {
-          T sum = 0;
-#pragma omp simd reduction(+ : sum)
-          for (int64_t i = 0; i < p.s; ++i) sum += g[at + i];
-          return sum;
-        });
-        const double sum_gx = channel_sum(p, c, [&](int64_t at) {
-          T sum = 0;
-#pragma omp simd reduction(+ : sum)
-          for (int64_t i = 0; i < p.s; ++i) sum += g[at + i] * (in[at + i] - m);
-          return sum;
-        });
-        if (dweight.defined()) dweight.data_ptr<T>()[c] = static_cast<T>(sum_gx * r);
-        if (dbias.defined()) dbias.data_ptr<T>()[c] = static_cast<T>(sum_g);
-        // dx = a g + k (x - mean) + shift, with a = w rstd
-        const T a = r * value_or<T>(weight, c, T(1));
-        const T k = training ? static_cast<T>(-static_cast<double>(a) * r * r * sum_gx / count) : T(0);
-        const T shift = training ? static_cast<T>(-static_cast<double>(a) * sum_g / count) : T(0);
-        for (int64_t n = 0; n < p.n; ++n) {
-          const int64_t at = (n * p.c + c) * p.s;
-          for (int64_t i = 0; i < p.s; ++i) out[at + i] = a * g[at + i] + k * (in[at + i] - m) + shift;
-        }
-      }
-    });
+    const ChannelValues<T> m(p, values_of<T>(mean, p.c, T(0)));
+    const T* mk = m.data();
+    std::vector<double> sum_g, sum_gx;
+    channel_sums<T>(
+        p, [&](int64_t at, int64_t) { return g[at]; }, sum_g);
+    channel_sums<T>(
+        p, [&](int64_t at, int64_t k) { return g[at] * (in[at] - mk[k]); }, sum_gx);
+    // dx = a g + k (x - mean) + shift, with a = w rstd
+    std::vector<T> a(static_cast<size_t>(p.c)), slope(a.size()), shift(a.size());
+    for (int64_t c = 0; c < p.c; ++c) {
+      const T r = rstd.data_ptr<T>()[c];
+      if (dweight.defined()) dweight.data_ptr<T>()[c] = static_cast<T>(sum_gx[c] * r);
+      if (dbias.defined()) dbias.data_ptr<T>()[c] = static_cast<T>(sum_g[c]);
+      a[c] = r * (weight.defined() ? weight.data_ptr<T>()[c] : T(1));
+      slope[c] = training ? static_cast<T>(-static_cast<double>(a[c]) * r * r * sum_gx[c] / count) : T(0);
+      shift[c] = training ? static_cast<T>(-static_cast<double>(a[c]) * sum_g[c] / count) : T(0);
+    }
+    const ChannelValues<T> ak(p, a), sk(p, slope), hk(p, shift);
+    const T *av = ak.data(), *sv = sk.data(), *hv = hk.data();
+    T* out = dx.data_ptr<T>();
+    for_each_element(p, [&](int64_t at, int64_t k) { out[at] = av[k] * g[at] + sv[k] * (in[at] - mk[k]) + hv[k]; });
   });
 }
 

@@ -244,6 +244,10 @@ std::vector<OpCase> build() {
        {in({4, 3, 2, 2}), in({3}), in({3})},
        [](X x) { return batch_norm(x[0], Tensor(), Tensor(), x[1], x[2], true); },
        "F.batch_norm(x0, None, None, x1, x2, training=True)"},
+      {"batch_norm_train_large_planes",  // planes of 72 pixels: summed plane by plane, not by columns
+       {in({2, 3, 8, 9}), in({3}), in({3})},
+       [](X x) { return batch_norm(x[0], Tensor(), Tensor(), x[1], x[2], true); },
+       "F.batch_norm(x0, None, None, x1, x2, training=True)"},
       {"batch_norm_train_2d",
        {strided({5, 3})},
        [](X x) { return batch_norm(x[0], Tensor(), Tensor(), Tensor(), Tensor(), true); },

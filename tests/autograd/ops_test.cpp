@@ -50,24 +50,33 @@ TEST(StraightThrough, ForwardIsTheValueBackwardPassesTheGradient) {
 }
 
 TEST(BatchNorm, UpdatesRunningStatisticsLikePyTorch) {
-  // running = (1 - momentum) running + momentum batch, the variance unbiased (n / (n - 1)).
-  const Tensor x = testing::random({4, 2, 3, 3}, DType::f64);
-  Tensor running_mean = zeros({2}, DType::f64);
-  Tensor running_var = ones({2}, DType::f64);
-  batch_norm(x, running_mean, running_var, Tensor(), Tensor(), true, 0.1, 1e-5);
-  for (int64_t c = 0; c < 2; ++c) {
-    double s = 0, ss = 0;
-    const int64_t n = 4 * 3 * 3;
-    for (int64_t i = 0; i < 4; ++i)
-      for (int64_t h = 0; h < 3; ++h)
-        for (int64_t w = 0; w < 3; ++w) s += at(x, {i, c, h, w});
-    const double mean = s / n;
-    for (int64_t i = 0; i < 4; ++i)
-      for (int64_t h = 0; h < 3; ++h)
-        for (int64_t w = 0; w < 3; ++w) ss += std::pow(at(x, {i, c, h, w}) - mean, 2);
-    EXPECT_NEAR(at(running_mean, {c}), 0.1 * mean, 1e-12);
-    EXPECT_NEAR(at(running_var, {c}), 0.9 + 0.1 * ss / (n - 1), 1e-12);
+  // running = (1 - momentum) running + momentum batch, the variance unbiased (n / (n - 1)). The shapes take
+  // each summation order of the kernels: small planes by columns (one block of rows, and several with 2D
+  // input of 130 rows) and large planes one by one.
+  for (const Shape& shape : {Shape{4, 2, 3, 3}, Shape{130, 3}, Shape{3, 2, 9, 9}}) {
+    const Tensor x = testing::random(shape, DType::f64);
+    SCOPED_TRACE(x.describe());
+    const int64_t channels = shape[1];
+    const int64_t plane = shape.size() == 4 ? shape[2] * shape[3] : 1;
+    const int64_t n = shape[0] * plane;
+    Tensor running_mean = zeros({channels}, DType::f64);
+    Tensor running_var = ones({channels}, DType::f64);
+    batch_norm(x, running_mean, running_var, Tensor(), Tensor(), true, 0.1, 1e-5);
+    const double* data = x.contiguous().data_ptr<double>();
+    for (int64_t c = 0; c < channels; ++c) {
+      double s = 0, ss = 0;
+      for (int64_t i = 0; i < shape[0]; ++i) {
+        for (int64_t k = 0; k < plane; ++k) s += data[(i * channels + c) * plane + k];
+      }
+      const double mean = s / static_cast<double>(n);
+      for (int64_t i = 0; i < shape[0]; ++i) {
+        for (int64_t k = 0; k < plane; ++k) ss += std::pow(data[(i * channels + c) * plane + k] - mean, 2);
+      }
+      EXPECT_NEAR(at(running_mean, {c}), 0.1 * mean, 1e-12);
+      EXPECT_NEAR(at(running_var, {c}), 0.9 + 0.1 * ss / static_cast<double>(n - 1), 1e-12);
+    }
   }
+  const Tensor x = testing::random({4, 2, 3, 3}, DType::f64);
   EXPECT_QN_ERROR(batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), false), "batch_norm", "running_mean");
   EXPECT_QN_ERROR(batch_norm(ones({1, 2}, DType::f64), Tensor(), Tensor(), Tensor(), Tensor(), true), "batch_norm",
                   "more than one value");

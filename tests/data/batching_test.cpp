@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <numeric>
 #include <set>
 #include <thread>
@@ -243,6 +244,26 @@ TEST(Loader, AWorkerErrorSurfacesAtItsBatch) {
   EXPECT_EQ(loader.next(), 1);
   EXPECT_QN_ERROR(loader.next(), "sample 2 is bad");
   EXPECT_EQ(loader.next(), 3);
+}
+
+TEST(Loader, WorkersLeaveTheThreadPoolToTheConsumer) {
+  // A worker's kernels run on the worker alone: a second OpenMP team beside the pool would compete with it
+  // for the cores (and, with more OpenMP threads than cores, libgomp puts idle pool threads to sleep).
+  const int threads = get_num_threads();
+  set_num_threads(2);
+  auto pieces_of_a_parallel_loop = [](const IndexBatch&, int64_t) {
+    std::atomic<int> pieces{0};
+    parallel_for(0, 1000, 1, [&](int64_t, int64_t) { ++pieces; });
+    return pieces.load();
+  };
+  auto plan = [](int64_t) { return std::vector<IndexBatch>{{0}, {1}}; };
+  Loader<int> inline_loader(plan, pieces_of_a_parallel_loop, {0, 2});
+  Loader<int> with_worker(plan, pieces_of_a_parallel_loop, {1, 2});
+  inline_loader.begin_epoch(0);
+  with_worker.begin_epoch(0);
+  EXPECT_EQ(inline_loader.next(), 2);  // the consumer's own thread uses the pool
+  EXPECT_EQ(with_worker.next(), 1);
+  set_num_threads(threads);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Each model against its PyTorch definition with the same weights (our state dict loaded strictly into
-// theirs): logits against PyTorch in f32 (rtol 1e-4) and every parameter gradient against PyTorch in f64
+// theirs): logits against PyTorch in f32 (rtol 1e-4, or as close to PyTorch's f64 result as its own f32
+// result is) and every parameter gradient against PyTorch in f64
 // (1e-3 of the tensor's scale, or as close as PyTorch's own f32 result), in eval mode and in train mode with
 // dropout and drop-connect off (BatchNorm on batch statistics). EfficientNet is compared with
 // torchvision's own efficientnet_b0, our torchvision variant (its padding and BatchNorm settings); the
@@ -209,7 +210,19 @@ class ModelParity : public ::testing::TestWithParam<std::string> {};
 TEST_P(ModelParity, LogitsAndGradientsMatchPyTorch) {
   const Results& r = results();
   const Ours& mine = r.ours.at(GetParam());
-  expect_close(mine.logits, r.torch.at(GetParam() + ".out"), 1e-4, "logits");
+  // Logits within 1e-4 of PyTorch's f32 result, or no further from the f64 result than 2x PyTorch f32's own
+  // error: in training mode BatchNorm on a batch of 2 amplifies rounding, and two f32 sums of the same
+  // values in different orders then differ by more than 1e-4 while equally far from the exact logits.
+  {
+    const Tensor t32 = r.torch.at(GetParam() + ".out").to(DType::f64);
+    const Tensor t64 = r.torch.at(GetParam() + "_f64.out");
+    double ours_err = 0, torch_err = 0;
+    for (const auto& i : testing::all_indices(t64.shape())) {
+      ours_err = std::max(ours_err, std::abs(at(mine.logits, i) - at(t64, i)));
+      torch_err = std::max(torch_err, std::abs(at(t32, i) - at(t64, i)));
+    }
+    if (ours_err > 2 * torch_err) expect_close(mine.logits, r.torch.at(GetParam() + ".out"), 1e-4, "logits");
+  }
   // Gradients against PyTorch in f64: within 1e-3 of each tensor's largest entry, or no further from the f64
   // result than 4x PyTorch's own f32 error (for gradients that are zero up to rounding: a BatchNorm bias
   // that a following BatchNorm in training mode makes irrelevant).
