@@ -1,9 +1,10 @@
 """A reference GPT-2 byte-level BPE encoder, written from the published algorithm (OpenAI's gpt-2
 src/encoder.py: bytes_to_unicode, get_pairs, bpe, encode) with the `regex` module it uses.
 
-Usage: gpt2_reference.py VOCAB_JSON MERGES_TXT TEXT_FILE OUT_FILE
+Usage: gpt2_reference.py VOCAB_JSON MERGES_TXT TEXT_FILE OUT_FILE [--strip]
 Encodes each line of TEXT_FILE (without its newline; "\\n" written in a line stands for a newline inside the
-text) and writes its ids, space-separated, one line per input line.
+text) and writes its ids, space-separated, one line per input line. With --strip each line is encoded as
+fairseq's multiprocessing_bpe_encoder does: line.strip(), no escapes.
 """
 import json
 import sys
@@ -80,6 +81,7 @@ class Encoder:
 
 def main():
     vocab_json, merges_txt, text_file, out_file = sys.argv[1:5]
+    strip = sys.argv[5:] == ["--strip"]
     with open(vocab_json, encoding="utf-8") as f:
         encoder = json.load(f)
     with open(merges_txt, encoding="utf-8") as f:
@@ -88,7 +90,8 @@ def main():
     bpe = Encoder(encoder, merges)
     with open(text_file, encoding="utf-8", newline="\n") as f, open(out_file, "w") as out:
         for line in f.read().split("\n")[:-1]:
-            out.write(" ".join(map(str, bpe.encode(line.replace("\\n", "\n")))) + "\n")
+            text = line.strip() if strip else line.replace("\\n", "\n")
+            out.write(" ".join(map(str, bpe.encode(text))) + "\n")
 
 
 if __name__ == "__main__":

@@ -129,6 +129,23 @@ void expect_bpe_matches_reference(const std::string& vocab, const std::string& m
   EXPECT_GE(non_ascii, 40);
 }
 
+// bpe_encode_text, the first step of `qn preprocess --bpe-dir`, against the reference encoder with fairseq's
+// multiprocessing_bpe_encoder's handling of lines: stripped (Unicode whitespace too), empty lines kept.
+TEST(Gpt2BpeReal, EncodesATextFileLikeFairseqsEncoder) {
+  REQUIRE_SHARED_DATA("gpt2-bpe");
+  ScratchDir dir("bpe_file");
+  const std::string corpus = read_text(QN_SOURCE_DIR "/tests/data/bpe_lines.txt") +
+                             "\n   \n\t indented, then spaces and a no-break space   \u00a0\n\u3000ideographic space\n";
+  const std::string lines = dir.write("lines.txt", corpus);
+  const std::string vocab = (data_dir / "encoder.json").string(), merges = (data_dir / "vocab.bpe").string();
+  const std::string ours = dir.path("ours.bpe"), reference = dir.path("reference.bpe");
+  EXPECT_EQ(bpe_encode_text(lines, Gpt2Bpe::load(vocab, merges), ours), std::count(corpus.begin(), corpus.end(), '\n'));
+  const std::string command = "/usr/bin/python3 " QN_SOURCE_DIR "/tests/data/gpt2_reference.py " + vocab + " " +
+                              merges + " " + lines + " " + reference + " --strip";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  EXPECT_EQ(read_text(ours), read_text(reference));
+}
+
 // The crafted lines of tests/data/bpe_lines.txt (scripts, emoji, contractions, every kind of whitespace) and
 // WikiText-2's validation text, with GPT-2's encoder.json/vocab.bpe and roberta-base's vocab.json/merges.txt.
 TEST(Gpt2BpeReal, MatchesTheReferenceEncoderOnAThousandLines) {
