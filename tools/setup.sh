@@ -2,6 +2,7 @@
 # Installs the Debian packages quantnoise builds with, only those missing (as root, or via sudo).
 #   tools/setup.sh           build dependencies
 #   tools/setup.sh --main    also dataset-fashion-mnist (the main job's data)
+#   tools/setup.sh --mini    also gnuplot (tools/reproduce_mini.sh's plot)
 #   tools/setup.sh --tests   also python3-torch, python3-torchvision and python3-regex (the references the tests
 #                            compare against) and
 #                            dataset-fashion-mnist (real data for the data and end-to-end tests)
@@ -15,6 +16,9 @@ packages=(
 )
 if [[ "${1:-}" == "--main" ]]; then
   packages+=(dataset-fashion-mnist)
+fi
+if [[ "${1:-}" == "--mini" ]]; then
+  packages+=(gnuplot-nox)
 fi
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=(python3-torch python3-torchvision python3-regex dataset-fashion-mnist)

@@ -1,0 +1,125 @@
+#!/usr/bin/python3
+"""Writes the miniature Table 1 measured by tools/reproduce_mini.sh: docs/RESULTS.md and a gnuplot plot.
+
+    mini_report.py RESULTS_TSV --scale S --minutes M --markdown docs/RESULTS.md --plot docs/mini_table1.svg
+
+RESULTS_TSV holds one line per evaluated file: task, variant (none | noise), row, size MiB, ratio, metric.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+TASKS = {
+    "lm": ("Transformer LM, WikiText-2", "test perplexity", "lower is better"),
+    "cifar10": ("EfficientNet (efficientnet_tiny), CIFAR-10", "test top-1 %", "higher is better"),
+    "rte": ("RoBERTa (4 layers, d 128), MLM on WikiText-2 then RTE", "dev accuracy %", "higher is better"),
+}
+ROWS = ["float", "int8", "int4", "iPQ", "iPQ & int8"]
+
+
+def read(path):
+    results = {}
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) != 6:
+                sys.exit(f"mini_report: {path} line {number}: expected 6 tab-separated fields")
+            task, variant, row, size, ratio, metric = fields
+            results[(task, variant, row)] = (float(size), float(ratio), float(metric))
+    return results
+
+
+def drop(task, float_metric, metric):
+    """How much worse than float, in the metric's own units (positive = worse)."""
+    return metric - float_metric if task == "lm" else float_metric - metric
+
+
+def markdown(results, scale, minutes):
+    lines = [
+        "# A miniature of the paper's Table 1, measured",
+        "",
+        "Written by `tools/reproduce_mini.sh` (through `tools/mini_report.py`); do not edit by hand.",
+        "",
+        f"Run: `QN_MINI_SCALE={scale} bash tools/reproduce_mini.sh`, {minutes} minutes on this machine "
+        "(2 cores). Every number below is `qn eval --json` of the file named in the script.",
+        "",
+        "Without Quant-Noise every row comes from one model trained without noise. With Quant-Noise, float is the",
+        "model trained with iPQ noise (p 0.1), int8 and int4 come from a model trained with scalar int4 noise",
+        "(p 0.1), and iPQ and iPQ & int8 from the iPQ-noise model, fine-tuned during iPQ as the paper does.",
+        "Sizes count as the paper counts them (PAPER.md section 4): MiB of the stored model, ratio to float.",
+        "",
+    ]
+    verdicts = []
+    for task, (title, metric_name, direction) in TASKS.items():
+        if not any(key[0] == task for key in results):
+            continue
+        lines += [f"## {title}", "", f"{metric_name} ({direction})", ""]
+        lines += ["| row | size MiB | ratio | without Quant-Noise | with Quant-Noise |", "|---|---|---|---|---|"]
+        for row in ROWS:
+            none = results.get((task, "none", row))
+            noise = results.get((task, "noise", row))
+            if not none or not noise:
+                continue
+            lines.append(f"| {row} | {none[0]:.3f} | {none[1]:.1f}x | {none[2]:.2f} | {noise[2]:.2f} |")
+        lines.append("")
+        for row in ("int4", "iPQ"):
+            keys = [(task, v, r) for v in ("none", "noise") for r in ("float", row)]
+            if not all(k in results for k in keys):
+                continue
+            without = drop(task, results[(task, "none", "float")][2], results[(task, "none", row)][2])
+            with_noise = drop(task, results[(task, "noise", "float")][2], results[(task, "noise", row)][2])
+            holds = with_noise < without
+            verdicts.append(
+                f"- {title}, {row}: the drop from float is {without:+.2f} without Quant-Noise and {with_noise:+.2f} "
+                f"with it — {'smaller with Quant-Noise, as the paper claims' if holds else 'NOT smaller: the paper’s claim does not hold here'}.")
+    lines += ["## What the paper claims, checked", "",
+              "With Quant-Noise the drop after iPQ and after int4 should be smaller than without.", ""]
+    lines += verdicts or ["- (no complete task in this run)"]
+    lines.append("")
+    lines += ["![size against metric](mini_table1.svg)", ""]
+    return "\n".join(lines)
+
+
+def plot(results, path):
+    tasks = [task for task in TASKS if any(key[0] == task for key in results)]
+    with tempfile.TemporaryDirectory() as tmp:
+        script = [f"set terminal svg size {400 * len(tasks)},400 dynamic", f"set output '{path}.tmp'",
+                  f"set multiplot layout 1,{len(tasks)}", "set logscale x", "set xlabel 'size (MiB)'",
+                  "set key bottom right", "set grid"]
+        for task in tasks:
+            title, metric_name, _ = TASKS[task]
+            for variant in ("none", "noise"):
+                with open(os.path.join(tmp, f"{task}-{variant}.dat"), "w", encoding="utf-8") as f:
+                    for row in ROWS:
+                        if (task, variant, row) in results:
+                            size, _, metric = results[(task, variant, row)]
+                            f.write(f"{size} {metric} \"{row}\"\n")
+            script += [f"set title '{title}' noenhanced", f"set ylabel '{metric_name}'",
+                       f"plot '{tmp}/{task}-none.dat' using 1:2 with points pt 7 title 'without Quant-Noise', "
+                       f"'{tmp}/{task}-noise.dat' using 1:2 with points pt 5 title 'with Quant-Noise', "
+                       f"'{tmp}/{task}-noise.dat' using 1:2:3 with labels offset 0,1 font ',8' notitle"]
+        script.append("unset multiplot")
+        subprocess.run(["gnuplot"], input="\n".join(script), text=True, check=True)
+    os.replace(path + ".tmp", path)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results")
+    parser.add_argument("--scale", default="1")
+    parser.add_argument("--minutes", default="?")
+    parser.add_argument("--markdown", required=True)
+    parser.add_argument("--plot", required=True)
+    args = parser.parse_args()
+    results = read(args.results)
+    plot(results, args.plot)
+    text = markdown(results, args.scale, args.minutes)
+    with open(args.markdown + ".tmp", "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(args.markdown + ".tmp", args.markdown)
+
+
+if __name__ == "__main__":
+    main()
