@@ -116,6 +116,20 @@ inline void multiply_add(T* __restrict acc, const T* __restrict k, const T* __re
   for (int64_t i = 0; i < len; ++i) acc[i] += k[i] * v[i];
 }
 
+// Calls f(tap, pixel) for each tap i kw + j of output pixel (y, x) that reads an input pixel iy w + ix inside
+// the image (the others read padding).
+template <class F>
+void for_each_tap(const DepthwiseGeometry& g, int64_t y, int64_t x, const F& f) {
+  for (int64_t i = 0; i < g.kh; ++i) {
+    const int64_t iy = g.input_row(y, i);
+    if (iy < 0 || iy >= g.h) continue;
+    for (int64_t j = 0; j < g.kw; ++j) {
+      const int64_t ix = g.input_col(x, j);
+      if (ix >= 0 && ix < g.w) f(i * g.kw + j, iy * g.w + ix);
+    }
+  }
+}
+
 // Calls body(image, scratch) for every image, with two channels-last buffers of `first` and `second`
 // elements per thread. Images split over threads; a single image runs on the calling thread, where the
 // parallel_for calls inside body split its rows instead (nested in a parallel region they run serially).
@@ -146,15 +160,9 @@ void forward_typed(const Tensor& input, const Tensor& weight, const Tensor& bias
           } else {
             std::fill(acc, acc + o, T(0));
           }
-          for (int64_t i = 0; i < g.kh; ++i) {
-            const int64_t iy = g.input_row(y, i);
-            if (iy < 0 || iy >= g.h) continue;
-            for (int64_t j = 0; j < g.kw; ++j) {
-              const int64_t ix = g.input_col(x, j);
-              if (ix < 0 || ix >= g.w) continue;
-              multiply_add(acc, taps.get() + (i * g.kw + j) * o, in_rows + (iy * g.w + ix) * o, o);
-            }
-          }
+          for_each_tap(g, y, x, [&](int64_t tap, int64_t pixel) {
+            multiply_add(acc, taps.get() + tap * o, in_rows + pixel * o, o);
+          });
         }
       }
     });
@@ -219,15 +227,9 @@ void backward_weight_typed(const Tensor& grad_out, const Tensor& input, const Co
         for (int64_t y = 0; y < g.ho; ++y) {
           for (int64_t x = 0; x < g.wo; ++x) {
             const T* d = dy_rows.get() + (y * g.wo + x) * o;
-            for (int64_t i = 0; i < g.kh; ++i) {
-              const int64_t iy = g.input_row(y, i);
-              if (iy < 0 || iy >= g.h) continue;
-              for (int64_t j = 0; j < g.kw; ++j) {
-                const int64_t ix = g.input_col(x, j);
-                if (ix < 0 || ix >= g.w) continue;
-                multiply_add(sums + (i * g.kw + j) * o, d, in_rows.get() + (iy * g.w + ix) * o, o);
-              }
-            }
+            for_each_tap(g, y, x, [&](int64_t tap, int64_t pixel) {
+              multiply_add(sums + tap * o, d, in_rows.get() + pixel * o, o);
+            });
           }
         }
       }
