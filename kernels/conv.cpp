@@ -38,6 +38,12 @@ Shape conv_output_shape(const Tensor& input, const Tensor& weight, const Tensor&
 
 bool is_depthwise(const Tensor& input, const Conv2dParams& p) { return p.groups == input.size(1); }
 
+// The direct depthwise kernels serve a 4-D convolution with one input channel per group, forward and backward
+// alike (with one channel in all it is an ordinary convolution: im2col).
+bool uses_depthwise_kernels(const Shape& input, const Conv2dParams& p) {
+  return input.size() == 4 && p.groups == input[1] && input[1] > 1;
+}
+
 }  // namespace
 
 std::array<int64_t, 2> same_padding(int64_t size, int64_t kernel, int64_t stride, int64_t dilation) {
@@ -71,7 +77,11 @@ Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const
   QN_CHECK(conv_output_shape(probe, weight, Tensor(), params) == grad_out.shape(), "conv2d_backward_input", "gradient ",
            grad_out.describe(), " does not match the convolution of ", input_shape, " by ", weight.describe());
   Tensor dx = zeros(input_shape, weight.options());
-  cpu::conv2d_backward_input(grad_out.contiguous(), weight.contiguous(), params, dx);
+  if (uses_depthwise_kernels(input_shape, params)) {
+    cpu::conv2d_depthwise_backward_input(grad_out.contiguous(), weight.contiguous(), params, dx);
+  } else {
+    cpu::conv2d_im2col_backward_input(grad_out.contiguous(), weight.contiguous(), params, dx);
+  }
   return dx;
 }
 
@@ -82,12 +92,16 @@ Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& input, const
   QN_CHECK(conv_output_shape(input, probe, Tensor(), params) == grad_out.shape(), "conv2d_backward_weight", "gradient ",
            grad_out.describe(), " does not match the convolution of ", input.describe(), " by ", weight_shape);
   Tensor dw = empty(weight_shape, input.options());
-  cpu::conv2d_backward_weight(grad_out.contiguous(), input.contiguous(), params, dw);
+  if (uses_depthwise_kernels(input.shape(), params)) {
+    cpu::conv2d_depthwise_backward_weight(grad_out.contiguous(), input.contiguous(), params, dw);
+  } else {
+    cpu::conv2d_im2col_backward_weight(grad_out.contiguous(), input.contiguous(), params, dw);
+  }
   return dw;
 }
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
-  if (input.dim() == 4 && is_depthwise(input, params) && input.size(1) > 1) {
+  if (uses_depthwise_kernels(input.shape(), params)) {
     return conv2d_depthwise(input, weight, bias, params);
   }
   return conv2d_im2col(input, weight, bias, params);

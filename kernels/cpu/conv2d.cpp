@@ -202,15 +202,9 @@ void backward_weight_im2col(const T* dy, const T* x, const Geometry& g, const Co
   }
 }
 
-// One input channel per group (and more than one group: a single-channel image is an ordinary convolution).
-bool is_depthwise(const Shape& input, const Shape& weight, const Conv2dParams& p) {
-  return weight[1] == 1 && p.groups == input[1] && input[1] > 1;
-}
-
 }  // namespace
 
-void conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const Conv2dParams& p, Tensor& dx) {
-  if (is_depthwise(dx.shape(), weight.shape(), p)) return conv2d_depthwise_backward_input(grad_out, weight, p, dx);
+void conv2d_im2col_backward_input(const Tensor& grad_out, const Tensor& weight, const Conv2dParams& p, Tensor& dx) {
   visit_floating(dx.dtype(), "conv2d_backward_input", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const Geometry g = geometry(dx.shape(), weight.shape(), grad_out.shape(), p.groups);
@@ -219,8 +213,7 @@ void conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const C
   });
 }
 
-void conv2d_backward_weight(const Tensor& grad_out, const Tensor& input, const Conv2dParams& p, Tensor& dw) {
-  if (is_depthwise(input.shape(), dw.shape(), p)) return conv2d_depthwise_backward_weight(grad_out, input, p, dw);
+void conv2d_im2col_backward_weight(const Tensor& grad_out, const Tensor& input, const Conv2dParams& p, Tensor& dw) {
   visit_floating(dw.dtype(), "conv2d_backward_weight", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const Geometry g = geometry(input.shape(), dw.shape(), grad_out.shape(), p.groups);

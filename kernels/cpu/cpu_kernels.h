@@ -50,15 +50,15 @@ void gather(const Tensor& x, int dim, const Tensor& index, Tensor& out);
 void scatter_add(int dim, const Tensor& index, const Tensor& src, Tensor& out);
 void index_add(int dim, const Tensor& index, const Tensor& src, Tensor& out);
 
+// Convolution by im2col + GEMM (any groups), and the direct depthwise kernels (one input channel per group);
+// kernels/conv.cpp picks one. Backward: dx must arrive zeroed; dw is overwritten.
 void conv2d_im2col(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p, Tensor& out);
+void conv2d_im2col_backward_input(const Tensor& grad_out, const Tensor& weight, const Conv2dParams& p, Tensor& dx);
+void conv2d_im2col_backward_weight(const Tensor& grad_out, const Tensor& input, const Conv2dParams& p, Tensor& dw);
 void conv2d_depthwise(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
                       Tensor& out);
 void conv2d_depthwise_backward_input(const Tensor& grad_out, const Tensor& weight, const Conv2dParams& p, Tensor& dx);
 void conv2d_depthwise_backward_weight(const Tensor& grad_out, const Tensor& input, const Conv2dParams& p, Tensor& dw);
-
-// dx must arrive zeroed; dw is overwritten.
-void conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const Conv2dParams& p, Tensor& dx);
-void conv2d_backward_weight(const Tensor& grad_out, const Tensor& input, const Conv2dParams& p, Tensor& dw);
 
 void max_pool2d(const Tensor& x, const Pool2dParams& p, Tensor& out, Tensor& indices);
 void avg_pool2d(const Tensor& x, const Pool2dParams& p, Tensor& out);
