@@ -84,8 +84,15 @@ void bind_transformer(Overrides& o, Config& c) {
 
 }  // namespace
 
-nlohmann::json load_overrides(const std::string& path) {
-  if (path.empty()) return nullptr;
+nlohmann::json load_overrides(const std::string& text) {
+  if (text.empty()) return nullptr;
+  const size_t first = text.find_first_not_of(" \t\n");
+  if (first != std::string::npos && text[first] == '{') {
+    const nlohmann::json config = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    QN_CHECK(!config.is_discarded(), "config", "the model config is not valid JSON: ", text);
+    return config;
+  }
+  const std::string& path = text;
   std::ifstream in(path);
   QN_CHECK(in.good(), "config", "cannot read the config file ", path);
   const nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
@@ -143,6 +150,15 @@ BuiltModel build_model(const std::string& name, const nlohmann::json& overrides)
   throw_error("models", detail::concat("unknown model '", name,
                                        "' (transformer_lm_wiki103 / _small / _tiny, roberta_base / _large / _tiny, "
                                        "efficientnet_b0 .. efficientnet_b7, efficientnet_tiny)"));
+}
+
+Tensor BuiltModel::loss(const Tensor& inputs, const Tensor& targets) const {
+  QN_CHECK(targets.defined(), "models", "the loss needs targets");
+  if (family == ModelFamily::kLanguageModel) {
+    auto& lm = static_cast<TransformerLM&>(*module);
+    return lm.loss_from_features(lm.decoder().features(inputs), targets);
+  }
+  return run(inputs, targets).loss;
 }
 
 ModelOutputs BuiltModel::run(const Tensor& inputs, const Tensor& targets) const {

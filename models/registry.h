@@ -24,11 +24,17 @@ struct BuiltModel {
   // One forward of inputs (token ids (N, T) or images (N, 3, H, W)) to the logits and, given targets, the
   // training loss from the same pass (language model: next-token targets (N, T); RoBERTa: MLM targets (N, T)
   // with -100 ignored when it has the LM head, else labels (N); image models: labels (N)).
-  ModelOutputs run(const Tensor& inputs, const Tensor& targets = {}) const;
+  ModelOutputs run(const Tensor& inputs, const Tensor& targets) const;
+  ModelOutputs run(const Tensor& inputs) const { return run(inputs, Tensor{}); }
+  // The training loss alone: what training and loss-only evaluation need. The language model then never forms
+  // its full-vocabulary output (its loss is scored from the hidden states: adaptive softmax only on each
+  // target's band), which is most of an adaptive-softmax model's evaluation time.
+  Tensor loss(const Tensor& inputs, const Tensor& targets) const;
 };
 
-// The overrides in a JSON file (null for an empty path); a missing or malformed file is an error naming it.
-nlohmann::json load_overrides(const std::string& path);
+// The overrides given inline (text starting with '{') or in a JSON file (null for empty text); malformed JSON or
+// a missing file is an error naming it. Whether they form an object is build_model's check.
+nlohmann::json load_overrides(const std::string& text);
 
 // overrides: a JSON object (or null). Throws qn::Error on an unknown model or field.
 BuiltModel build_model(const std::string& name, const nlohmann::json& overrides = nullptr);

@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "models/registry.h"
 #include "models/sequence.h"
 #include "nn/quant/ipq_config.h"
 #include "nn/quant/size_report.h"
@@ -117,6 +118,24 @@ TEST(TransformerLM, AdaptiveSoftmaxIsADistributionAndItsLossAgrees) {
     }
   }
   EXPECT_NEAR(lm.loss(tokens, targets).item<float>(), expected / counted, 1e-5);
+}
+
+// BuiltModel::loss skips the full-vocabulary output that run() forms; the loss must be run()'s all the same,
+// with adaptive softmax and with a plain tied output.
+TEST(TransformerLM, BuiltModelLossIsRunsLoss) {
+  for (const char* overrides : {R"({"dropout": 0})", R"({"dropout": 0, "adaptive_input": false,
+                                   "adaptive_softmax": false, "tie_adaptive_weights": false,
+                                   "tie_adaptive_proj": false})"}) {
+    SCOPED_TRACE(overrides);
+    manual_seed(5);
+    const BuiltModel built = build_model("transformer_lm_tiny", nlohmann::json::parse(overrides));
+    built.module->eval();
+    const Tensor tokens = from_vector<int64_t>({4, 250, 999, 17, 600, 3, 1, 1}, {2, 4});
+    const Tensor targets = from_vector<int64_t>({250, 999, 17, 600, 3, 201, 501, 1}, {2, 4});
+    const double from_run = built.run(tokens, targets).loss.item<double>();
+    EXPECT_GT(from_run, 1.0);
+    EXPECT_NEAR(built.loss(tokens, targets).item<double>(), from_run, 1e-6 * from_run);
+  }
 }
 
 TEST(TransformerLM, LayerDropSkipsLayersInTrainingOnly) {

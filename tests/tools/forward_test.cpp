@@ -103,6 +103,27 @@ TEST_F(QnBinary, BadInputIsOneClearLine) {
   EXPECT_FALSE(fs::exists(path("out.safetensors")));
 }
 
+// qn size --model takes its --config inline or from a file, as qn train's --model-config does: both give the
+// overridden model's parameter count (the tiny LM at 3 layers: its count in process).
+TEST_F(QnBinary, SizeOfAModelConfigInlineOrInAFile) {
+  const int64_t expected = [] {
+    int64_t count = 0;
+    for (const NamedTensor& p : build_model("transformer_lm_tiny", {{"layers", 3}}).module->named_parameters()) {
+      count += p.tensor.numel();
+    }
+    return count;
+  }();
+  std::ofstream(path("three.json")) << R"({"layers": 3})";
+  for (const std::string& config : {std::string("'{\"layers\": 3}'"), path("three.json")}) {
+    SCOPED_TRACE(config);
+    ASSERT_EQ(qn("size --json --model transformer_lm_tiny --config " + config), 0) << stderr_;
+    EXPECT_EQ(nlohmann::json::parse(stdout_).at("parameters").get<int64_t>(), expected);
+  }
+  EXPECT_NE(qn("size --model transformer_lm_tiny --config '{\"layers\": }'"), 0);
+  EXPECT_NE(stderr_.find("not valid JSON"), std::string::npos) << stderr_;
+  EXPECT_EQ(std::count(stderr_.begin(), stderr_.end(), '\n'), 1) << stderr_;
+}
+
 }  // namespace
 }  // namespace qn::models
 

@@ -31,10 +31,7 @@ std::pair<double, double> parse_betas(const std::string& text) {
 // The JSON object of --model-config: inline when it starts with '{', else a file.
 nlohmann::json parse_model_config(const std::string& text) {
   if (text.empty()) return nlohmann::json::object();
-  const bool inline_json =
-      text.find_first_not_of(" \t") != std::string::npos && text[text.find_first_not_of(" \t")] == '{';
-  nlohmann::json config = inline_json ? nlohmann::json::parse(text, nullptr, false) : models::load_overrides(text);
-  QN_CHECK(!config.is_discarded(), "config", "--model-config is not valid JSON: ", text);
+  nlohmann::json config = models::load_overrides(text);
   QN_CHECK(config.is_object(), "config", "--model-config must be a JSON object, got ", config.dump());
   return config;
 }
@@ -86,6 +83,8 @@ void add_optimizer_flags(CLI::App& cmd, OptimizerFlags& o) {
   cmd.add_option("--momentum", o.momentum, "sgd, nag and rmsprop momentum");
   cmd.add_option("--adam-betas", o.adam_betas, "Adam's betas, '(0.9, 0.999)'");
   cmd.add_option("--adam-eps", o.adam_eps, "Adam's epsilon");
+  cmd.add_option("--rmsprop-alpha", o.rmsprop_alpha, "RMSProp's smoothing constant (TensorFlow's decay)");
+  cmd.add_option("--rmsprop-eps", o.rmsprop_eps, "RMSProp's epsilon");
   cmd.add_option("--weight-decay", o.weight_decay, "weight decay (decoupled for adamw)");
   cmd.add_option("--lr-scheduler", o.lr_scheduler, "fixed | inverse_sqrt | cosine | polynomial_decay | step");
   cmd.add_option("--warmup-updates", o.warmup_updates, "linear warmup updates");
@@ -144,6 +143,8 @@ std::unique_ptr<train::Optimizer> make_optimizer(const OptimizerFlags& f, const 
   if (f.optimizer == "rmsprop") {
     train::RmsPropOptions o;
     o.momentum = f.momentum;
+    o.alpha = f.rmsprop_alpha;
+    o.eps = f.rmsprop_eps;
     return std::make_unique<train::RmsProp>(groups, o);
   }
   throw_error("optimizer", detail::concat("unknown --optimizer '", f.optimizer, "' (adam, adamw, sgd, nag, rmsprop)"));

@@ -33,6 +33,8 @@ struct OptimizerFlags {
   double momentum = 0.0;
   std::string adam_betas = "(0.9, 0.999)";
   double adam_eps = 1e-8;
+  double rmsprop_alpha = 0.99;  // PyTorch's defaults; EfficientNet's recipe: 0.9 and 1e-3
+  double rmsprop_eps = 1e-8;
   double weight_decay = 0.0;
   std::string lr_scheduler = "fixed";  // fixed | inverse_sqrt | cosine | polynomial_decay | step
   int64_t warmup_updates = 0;

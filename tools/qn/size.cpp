@@ -1,7 +1,7 @@
 // qn size FILE [--json]: the model's size as the paper counts it (PAPER.md 4.1), from a compressed model
 // file (its PQ layers, codes and centroids) or from any safetensors checkpoint or state dict (its floating
 // parameters at fp32, with what int8 and int4 would make of them).
-// qn size --model NAME [--config cfg.json] [--ipq stages.yaml] [--json]: the same for a model config, with
+// qn size --model NAME [--config JSON|cfg.json] [--ipq stages.yaml] [--json]: the same for a model config, with
 // its parameter count, and with --ipq the size iPQ would give it.
 #include <cstdio>
 #include <fstream>
@@ -33,7 +33,8 @@ void add_size_command(CLI::App& app) {
   auto* file = cmd->add_option("file", path, "a compressed model, checkpoint or state dict (.safetensors)");
   auto* model_option = cmd->add_option("--model", model, "a model config instead of a file (e.g. roberta_base)");
   file->excludes(model_option);
-  cmd->add_option("--config", config, "with --model: JSON object overriding config fields")->needs(model_option);
+  cmd->add_option("--config", config, "with --model: JSON object overriding config fields, inline or a file")
+      ->needs(model_option);
   cmd->add_option("--ipq", ipq, "with --model: an iPQ stages YAML; report the size it would give")->needs(model_option);
   cmd->add_flag("--json", json, "print the report as JSON");
   cmd->callback([] {

@@ -122,7 +122,7 @@ class ImageClassificationTask : public Task {
 
   train::MicroBatchLoss train_loss(int64_t index) override {
     const data::ImageBatch batch = train_batches_->batch(index);
-    return {model_.run(batch.images, batch.labels).loss, batch.labels.size(0)};
+    return {model_.loss(batch.images, batch.labels), batch.labels.size(0)};
   }
 
   train::Metrics evaluate_split(const std::string& split) override {

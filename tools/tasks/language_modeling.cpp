@@ -60,7 +60,7 @@ class LanguageModelingTask : public Task {
 
   train::MicroBatchLoss train_loss(int64_t index) override {
     const data::LmBatch batch = train_batches_->batch(index);
-    return {model_.run(batch.source, batch.target).loss, batch.target_tokens};
+    return {model_.loss(batch.source, batch.target), batch.target_tokens};
   }
 
   train::Metrics evaluate_split(const std::string& split) override {
@@ -91,7 +91,7 @@ class LanguageModelingTask : public Task {
       }
       const Tensor source = data::pad_sequences(spans(sources), data::Dictionary::kPad);
       const Tensor target = data::pad_sequences(spans(targets), data::Dictionary::kPad);
-      nll_sum += model_.run(source, target).loss.item<double>() * static_cast<double>(batch_scored);
+      nll_sum += model_.loss(source, target).item<double>() * static_cast<double>(batch_scored);
       scored += batch_scored;
     }
     QN_CHECK(scored > 0, kOp, "the ", split, " split of '", options_.data, "' has no tokens");

@@ -113,7 +113,7 @@ class MaskedLmTask : public Task {
 
   train::MicroBatchLoss train_loss(int64_t index) override {
     const MlmBatch batch = train_batches_->batch(index);
-    return {model_.run(batch.tokens, batch.targets).loss, batch.masked};
+    return {model_.loss(batch.tokens, batch.targets), batch.masked};
   }
 
   train::Metrics evaluate_split(const std::string& split) override {
@@ -126,7 +126,7 @@ class MaskedLmTask : public Task {
     for (const data::IndexBatch& indices : in_order(samples->size(), batch_size)) {
       const MlmBatch batch = (*samples)(indices, 0);
       if (batch.masked == 0) continue;
-      nll_sum += model_.run(batch.tokens, batch.targets).loss.item<double>() * static_cast<double>(batch.masked);
+      nll_sum += model_.loss(batch.tokens, batch.targets).item<double>() * static_cast<double>(batch.masked);
       masked += batch.masked;
     }
     QN_CHECK(masked > 0, kOp, "the ", split, " split of '", options_.data, "' has nothing to score");

@@ -69,7 +69,7 @@ class SentencePredictionTask : public Task {
 
   train::MicroBatchLoss train_loss(int64_t index) override {
     const data::SentencePairBatch batch = train_batches_->batch(index);
-    return {model_.run(batch.tokens, batch.labels).loss, batch.labels.size(0)};
+    return {model_.loss(batch.tokens, batch.labels), batch.labels.size(0)};
   }
 
   train::Metrics evaluate_split(const std::string& split) override {
