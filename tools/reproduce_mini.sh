@@ -11,7 +11,7 @@
 # iPQ & int8 from the iPQ-noise model (the paper trains each row with its own noise). Every file is evaluated
 # by `qn eval --json`. The table goes to docs/RESULTS.md with these commands, the plot to docs/mini_table1.svg.
 #
-# QN_MINI_SCALE (default 1) multiplies every update count: 0.01 is a smoke run of a few minutes.
+# QN_MINI_SCALE (default 1) multiplies every update count (warm-ups included): 0.01 is a smoke run of a few minutes.
 # QN_RUN_DIR (default runs/mini) holds the runs; QN_SHARED_DATA (default ../shared/data) the data sets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,14 +103,14 @@ lm_task="$run/wikitext-2 --task language_modeling --tokens-per-sample 128 --max-
 three_trainings lm "$lm_task" 3000 --arch transformer_lm_tiny \
   --model-config '{"layers": 2, "dim": 128, "heads": 4, "ffn_dim": 512, "cutoffs": [2000, 10000]}' \
   --dropout 0.1 --quant-noise-pq-block-size 8 --optimizer adam --lr 0.002 --lr-scheduler cosine \
-  --warmup-updates 200 --min-lr 1e-5 --clip-norm 1.0
+  --warmup-updates "$(updates 200)" --min-lr 1e-5 --clip-norm 1.0
 eval_args="$lm_task --gen-subset test --context-window 64"
 rows lm "$lm_task" tools/recipes/mini_lm_ipq.yaml 600 0.0005
 
 # --- EfficientNet on CIFAR-10.
 cifar_task="$data/cifar10-jpeg/cifar10-jpeg.tar.gz --task image_classification --batch-size 64 --num-workers 1"
 three_trainings cifar10 "$cifar_task" 4000 --arch efficientnet_tiny --quant-noise-pq-block-size 8 \
-  --optimizer adam --lr 0.004 --lr-scheduler cosine --warmup-updates 200 --min-lr 1e-5
+  --optimizer adam --lr 0.004 --lr-scheduler cosine --warmup-updates "$(updates 200)" --min-lr 1e-5
 eval_args="$cifar_task --gen-subset test"
 rows cifar10 "$cifar_task" tools/recipes/efficientnet_ipq.yaml 600 0.0005
 
@@ -124,13 +124,13 @@ cp "$data/gpt2-bpe/encoder.json" "$data/gpt2-bpe/vocab.bpe" "$run/wikitext-2-bpe
 roberta='{"layers": 4, "dim": 128, "heads": 4, "ffn_dim": 512, "max_positions": 258}'
 train "$run/wikitext-2-bpe --task masked_lm --tokens-per-sample 128 --batch-size 32 --num-workers 1" mlm 6000 \
   --arch roberta_tiny --model-config "$roberta" --optimizer adam --lr 0.001 --lr-scheduler polynomial_decay \
-  --warmup-updates 300 --clip-norm 1.0
+  --warmup-updates "$(updates 300)" --clip-norm 1.0
 rte_task="$data/glue/rte --task sentence_prediction --bpe-dir $bpe --batch-size 16 --tokens-per-sample 256"
 three_trainings rte "$rte_task" 1600 --arch roberta_tiny --model-config "$roberta" \
   --restore-file "$run/mlm/checkpoint_last.safetensors" --quant-noise-pq-block-size 8 --optimizer adam --lr 1e-4 \
-  --lr-scheduler polynomial_decay --warmup-updates 100 --clip-norm 1.0
+  --lr-scheduler polynomial_decay --warmup-updates "$(updates 100)" --clip-norm 1.0
 eval_args="$rte_task --gen-subset valid"  # GLUE's test labels are hidden: dev accuracy, as the paper reports
-rows rte "$rte_task" tools/recipes/mini_roberta_ipq.yaml 300 2e-5
+rows rte "$rte_task" tools/recipes/roberta_ipq.yaml 300 2e-5
 
 say "done"
 /usr/bin/python3 tools/mini_report.py "$results" --scale "$scale" --minutes $((($(date +%s) - started) / 60)) \
