@@ -24,8 +24,7 @@ struct BuiltModel {
   // One forward of inputs (token ids (N, T) or images (N, 3, H, W)) to the logits and, given targets, the
   // training loss from the same pass (language model: next-token targets (N, T); RoBERTa: MLM targets (N, T)
   // with -100 ignored when it has the LM head, else labels (N); image models: labels (N)).
-  ModelOutputs run(const Tensor& inputs, const Tensor& targets) const;
-  ModelOutputs run(const Tensor& inputs) const { return run(inputs, Tensor{}); }
+  ModelOutputs run(const Tensor& inputs, const Tensor& targets = {}) const;
   // The training loss alone: what training and loss-only evaluation need. The language model then never forms
   // its full-vocabulary output (its loss is scored from the hidden states: adaptive softmax only on each
   // target's band), which is most of an adaptive-softmax model's evaluation time.
