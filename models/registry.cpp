@@ -80,6 +80,7 @@ void bind_transformer(Overrides& o, Config& c) {
   o.bind("attention_dropout", c.attention_dropout);
   o.bind("layerdrop", c.layerdrop);
   o.bind_quant_noise(c.quant_noise);
+  o.bind("embedding_projection", c.embedding_projection);
 }
 
 }  // namespace
@@ -97,6 +98,20 @@ nlohmann::json load_overrides(const std::string& text) {
   QN_CHECK(in.good(), "config", "cannot read the config file ", path);
   const nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   QN_CHECK(!config.is_discarded(), "config", "the config file ", path, " is not valid JSON");
+  return config;
+}
+
+nlohmann::json without_quant_noise(const std::string& name, nlohmann::json config) {
+  if (!config.is_object()) return config;
+  const auto rate = [&](const char* key) {
+    return config.contains(key) && config.at(key).is_number() ? config.at(key).get<double>() : 0.0;
+  };
+  const bool noisy = rate("quant_noise_pq") > 0 || rate("quant_noise_scalar") > 0;
+  for (const char* key : {"quant_noise_pq", "quant_noise_pq_block_size", "quant_noise_scalar", "quant_bits"}) {
+    config.erase(key);
+  }
+  if (noisy && (name.starts_with("transformer_lm") || name.starts_with("roberta")))
+    config["embedding_projection"] = true;
   return config;
 }
 

@@ -38,4 +38,9 @@ nlohmann::json load_overrides(const std::string& text);
 // overrides: a JSON object (or null). Throws qn::Error on an unknown model or field.
 BuiltModel build_model(const std::string& name, const nlohmann::json& overrides = nullptr);
 
+// The config of model `name` with Quant-Noise off and the same parameters: the noise fields removed, and the
+// layer that exists only with noise (fairseq's embedding Linear in the Transformer LM and RoBERTa) kept through
+// embedding_projection. What a trained checkpoint is fine-tuned, compressed and evaluated as.
+nlohmann::json without_quant_noise(const std::string& name, nlohmann::json config);
+
 }  // namespace qn::models

@@ -69,7 +69,7 @@ class RobertaEmbeddings : public nn::Module {
           register_module("token_type_embeddings", bert_embedding(c.type_vocab_size, c.dim, std::nullopt));
     }
     layer_norm_ = register_module("LayerNorm", layer_norm(c));
-    if (c.quant_noise.active())
+    if (c.quant_noise.active() || c.embedding_projection)
       quant_noise_ = register_module("quant_noise", bert_linear(c.dim, c.dim, c.quant_noise, false));
   }
 

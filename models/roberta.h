@@ -6,7 +6,8 @@
 //   roberta.embeddings.{word_embeddings, position_embeddings, LayerNorm}
 //   roberta.embeddings.token_type_embeddings         only with type_vocab_size > 0 (Hugging Face has one row;
 //                                                    fairseq, and the paper's count, none)
-//   roberta.embeddings.quant_noise                   with Quant-Noise: fairseq's extra bias-free d x d Linear
+//   roberta.embeddings.quant_noise                   with Quant-Noise (or embedding_projection): fairseq's
+//                                                    extra bias-free d x d Linear
 //                                                    after the embedding LayerNorm and dropout (PAPER.md 1.3)
 //   roberta.encoder.layer.L.attention.self.{query, key, value}
 //   roberta.encoder.layer.L.attention.output.{dense, LayerNorm}
@@ -46,6 +47,9 @@ struct RobertaConfig {
   int64_t num_classes = 0;     // > 0: the sentence classification head
   double pooler_dropout = 0.0;
   nn::quant::QuantNoise quant_noise;
+  // fairseq's extra d x d Linear after the embeddings exists whenever Quant-Noise is on; true keeps it in a
+  // model built without noise, to load a checkpoint trained with it.
+  bool embedding_projection = false;
 
   // "roberta_base", "roberta_large" (PAPER.md 7.2) and "roberta_tiny" (2 layers, d 64, 1,000 words: tests).
   static RobertaConfig named(const std::string& name);

@@ -114,7 +114,7 @@ TransformerDecoder::TransformerDecoder(const TransformerLMConfig& c) : Module("T
     NoGradGuard no_grad;
     embed_tokens_->weight.select(0, c.padding_idx).fill_(0);
   }
-  if (!c.adaptive_input && c.quant_noise.active()) {
+  if (!c.adaptive_input && (c.quant_noise.active() || c.embedding_projection)) {
     quant_noise_ = register_module(
         "quant_noise",
         std::make_shared<nn::Linear>(nn::LinearOptions(c.dim, c.dim).bias(false).quant_noise(c.quant_noise)));

@@ -54,6 +54,9 @@ struct TransformerLMConfig {
   bool tie_adaptive_weights = false;  // softmax tables = input tables
   bool tie_adaptive_proj = false;     // softmax projections = input projections, transposed
   nn::quant::QuantNoise quant_noise;  // attention, FFN, adaptive input projections (and the extra Linear)
+  // fairseq's extra d x d Linear after plain embeddings exists whenever Quant-Noise is on; true keeps it in a
+  // model built without noise, to load a checkpoint trained with it.
+  bool embedding_projection = false;
 
   // "transformer_lm_wiki103" (the paper's 16-layer model, PAPER.md 7.1), "transformer_lm_small" (6 layers,
   // d 512, vocabulary 32,000, tied embeddings: the CPU benchmark's model), "transformer_lm_tiny" (2 layers,

@@ -138,6 +138,40 @@ TEST(TransformerLM, BuiltModelLossIsRunsLoss) {
   }
 }
 
+// A checkpoint trained with Quant-Noise is fine-tuned, compressed and evaluated as the same model without noise
+// (models::without_quant_noise): same parameter names, and with block noise the same outputs in eval mode. The
+// Transformer LM on plain embeddings and RoBERTa carry fairseq's extra embedding Linear only with noise.
+TEST(TransformerLM, WithoutQuantNoiseKeepsEveryParameter) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"transformer_lm_tiny", R"({"adaptive_input": false, "adaptive_softmax": false, "tie_adaptive_weights": false,
+                                  "tie_adaptive_proj": false, "quant_noise_pq": 0.1})"},
+      {"transformer_lm_tiny", R"({"quant_noise_scalar": 0.1, "quant_bits": 4})"},
+      {"roberta_tiny", R"({"quant_noise_pq": 0.2, "quant_noise_pq_block_size": 4})"},
+      {"roberta_tiny", R"({"quant_noise_scalar": 0.1})"},
+      {"efficientnet_tiny", R"({"num_classes": 4, "quant_noise_pq": 0.1})"}};
+  for (const auto& [name, config] : cases) {
+    SCOPED_TRACE(name + " " + config);
+    const nlohmann::json noisy = nlohmann::json::parse(config);
+    const nlohmann::json quiet = without_quant_noise(name, noisy);
+    EXPECT_FALSE(quiet.contains("quant_noise_pq") || quiet.contains("quant_noise_scalar")) << quiet.dump();
+    manual_seed(3);
+    const BuiltModel trained = build_model(name, noisy);
+    const BuiltModel loaded = build_model(name, quiet);
+    loaded.module->load_state_dict(trained.module->state_dict());  // strict: the same names and shapes
+    trained.module->eval();
+    loaded.module->eval();
+    const Tensor inputs = name.starts_with("efficientnet") ? randn({2, 3, 32, 32})
+                                                           : from_vector<int64_t>({4, 250, 999, 17, 600, 3}, {1, 6});
+    // Block noise is off in eval mode; scalar noise, as fairseq's IntLinear, quantizes every weight in eval mode,
+    // so there only the parameters are compared (by the strict load above).
+    if (!noisy.contains("quant_noise_scalar")) {
+      EXPECT_EQ(max_abs_diff(trained.run(inputs).logits, loaded.run(inputs).logits), 0.0);
+    }
+  }
+  const nlohmann::json noiseless = nlohmann::json::parse(R"({"layers": 1})");
+  EXPECT_EQ(without_quant_noise("roberta_tiny", noiseless), noiseless);  // nothing to keep
+}
+
 TEST(TransformerLM, LayerDropSkipsLayersInTrainingOnly) {
   TransformerLMConfig c = TransformerLMConfig::named("transformer_lm_tiny");
   c.dropout = 0;

@@ -242,17 +242,8 @@ nn::quant::IpqConfig load_ipq_stages(const std::string& path, const nn::Module& 
   return stages;
 }
 
-nlohmann::json without_noise(nlohmann::json config) {
-  if (!config.is_object()) return config;
-  config.erase("quant_noise_pq");
-  config.erase("quant_noise_pq_block_size");
-  config.erase("quant_noise_scalar");
-  config.erase("quant_bits");
-  return config;
-}
-
 models::BuiltModel load_saved_model(const std::string& path, const SavedModel& saved) {
-  models::BuiltModel built = models::build_model(saved.arch, without_noise(saved.config));
+  models::BuiltModel built = models::build_model(saved.arch, models::without_quant_noise(saved.arch, saved.config));
   if (saved.compressed) {
     nn::quant::load_compressed(path, *built.module);
     return built;

@@ -95,9 +95,6 @@ models::BuiltModel load_saved_model(const std::string& path, const SavedModel& s
 // comes, possibly hours into a run.
 nn::quant::IpqConfig load_ipq_stages(const std::string& path, const nn::Module& model);
 
-// A config with Quant-Noise switched off (iPQ fine-tuning and evaluation run without it).
-nlohmann::json without_noise(nlohmann::json config);
-
 }  // namespace qn::tools
 
 namespace qn::tools {
