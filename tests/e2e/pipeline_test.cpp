@@ -5,8 +5,11 @@
 // Bad input to each subcommand gives one "qn: error:" line, a non-zero exit and no output file.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "core/safetensors.h"
 #include "data/gz_file.h"
 #include "tests/data/data_files.h"
 #include "tests/qn_binary.h"
@@ -79,6 +82,37 @@ TEST_F(Pipeline, ImageClassificationOnFashionMnist) {
   const double float_mib = float_eval.at(0).at("size").at("float_mib").get<double>();
   const int64_t parameters = float_eval.at(0).at("size").at("parameters").get<int64_t>();
   EXPECT_DOUBLE_EQ(float_mib, 4.0 * static_cast<double>(parameters) / (1024.0 * 1024.0));
+
+  // --rmsprop-alpha and --rmsprop-eps reach the optimizer: one step from zero state saves the square average
+  // v = (1 - alpha) g^2 and moves a weight by lr |g| / (sqrt(v) + eps), so |g| = sqrt(v / (1 - alpha)).
+  ASSERT_EQ(qn("train " + task + " --arch efficientnet_tiny --restore-file " + checkpoint +
+               " --optimizer rmsprop --rmsprop-alpha 0.5 --rmsprop-eps 0.25 --lr 0.01 --max-update 1 "
+               "--no-progress-bar --save-dir " +
+               path("rmsprop")),
+            0)
+      << stderr_;
+  {
+    const SafetensorsContent before = load_safetensors(checkpoint);
+    const SafetensorsContent after = load_safetensors(path("rmsprop/checkpoint_last.safetensors"));
+    const Tensor p0 = before.at("model.classifier.1.bias").contiguous();
+    const Tensor p1 = after.at("model.classifier.1.bias").contiguous();
+    // The optimizer's state is keyed "optimizer.GROUP.INDEX.square_avg" in parameter order, and the classifier
+    // bias is the model's last parameter.
+    int64_t last = -1;
+    for (const NamedTensor& t : after.tensors) {
+      if (t.name.starts_with("optimizer.0.") && t.name.ends_with(".square_avg")) {
+        last = std::max<int64_t>(last, std::stoll(t.name.substr(12)));
+      }
+    }
+    const Tensor v = after.at("optimizer.0." + std::to_string(last) + ".square_avg").contiguous();
+    ASSERT_EQ(v.shape(), p0.shape());
+    for (int64_t i = 0; i < p0.numel(); ++i) {
+      const double vi = v.data_ptr<float>()[i];
+      const double gradient = std::sqrt(vi / 0.5);
+      const double moved = std::abs(double{p1.data_ptr<float>()[i]} - p0.data_ptr<float>()[i]);
+      EXPECT_NEAR(moved, 0.01 * gradient / (std::sqrt(vi) + 0.25), 1e-6) << "classifier bias " << i;
+    }
+  }
 
   const std::string recipe = std::string(QN_SOURCE_DIR) + "/tools/recipes/efficientnet_ipq.yaml";
   const nlohmann::json ipq = compress_and_check(
