@@ -14,15 +14,17 @@ packages=(
   libgtest-dev libbenchmark-dev
   libstb-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libyaml-cpp-dev
 )
-if [[ "${1:-}" == "--main" ]]; then
-  packages+=(dataset-fashion-mnist)
-fi
-if [[ "${1:-}" == "--mini" ]]; then
-  packages+=(gnuplot-nox)
-fi
-if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(python3-torch python3-torchvision python3-regex dataset-fashion-mnist)
-fi
+for flag in "$@"; do  # the flags combine: --tests --mini installs both sets
+  case "$flag" in
+    --main) packages+=(dataset-fashion-mnist) ;;
+    --mini) packages+=(gnuplot-nox) ;;
+    --tests) packages+=(python3-torch python3-torchvision python3-regex dataset-fashion-mnist) ;;
+    *)
+      echo "setup: unknown flag '$flag' (expected --main, --mini or --tests)" >&2
+      exit 2
+      ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
