@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Writes the miniature Table 1 measured by tools/reproduce_mini.sh: docs/RESULTS.md and a gnuplot plot.
 
-    mini_report.py RESULTS_TSV --scale S --minutes M --markdown docs/RESULTS.md --plot docs/mini_table1.svg
+    mini_report.py RESULTS_TSV --minutes MINUTES_TSV --markdown docs/RESULTS.md --plot docs/mini_table1.svg
 
 RESULTS_TSV holds one line per evaluated file: task, variant (none | noise), row, size MiB, ratio, metric.
+MINUTES_TSV one line per task run: task, QN_MINI_SCALE, minutes.
 """
 import argparse
 import os
@@ -31,19 +32,38 @@ def read(path):
     return results
 
 
+def read_minutes(path):
+    minutes = {}
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) != 3:
+                sys.exit(f"mini_report: {path} line {number}: expected 3 tab-separated fields")
+            minutes[fields[0]] = (fields[1], int(fields[2]))
+    return minutes
+
+
+def describe_run(minutes):
+    """The command line(s) and the minutes each task took."""
+    scales = sorted({scale for scale, _ in minutes.values()})
+    parts = ", ".join(f"{task} {m} min" for task, (_, m) in minutes.items())
+    total = sum(m for _, m in minutes.values())
+    command = " or ".join(f"`QN_MINI_SCALE={scale} bash tools/reproduce_mini.sh`" for scale in scales)
+    return f"Run: {command}, {total} minutes on this machine (2 cores; {parts})."
+
+
 def drop(task, float_metric, metric):
     """How much worse than float, in the metric's own units (positive = worse)."""
     return metric - float_metric if task == "lm" else float_metric - metric
 
 
-def markdown(results, scale, minutes):
+def markdown(results, minutes):
     lines = [
         "# A miniature of the paper's Table 1, measured",
         "",
         "Written by `tools/reproduce_mini.sh` (through `tools/mini_report.py`); do not edit by hand.",
         "",
-        f"Run: `QN_MINI_SCALE={scale} bash tools/reproduce_mini.sh`, {minutes} minutes on this machine "
-        "(2 cores). Every number below is `qn eval --json` of the file named in the script.",
+        describe_run(minutes) + " Every number below is `qn eval --json` of the file named in the script.",
         "",
         "Without Quant-Noise every row comes from one model trained without noise. With Quant-Noise, float is the",
         "model trained with iPQ noise (p 0.1), int8 and int4 come from a model trained with scalar int4 noise",
@@ -108,14 +128,13 @@ def plot(results, path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results")
-    parser.add_argument("--scale", default="1")
-    parser.add_argument("--minutes", default="?")
+    parser.add_argument("--minutes", required=True, help="the minutes.tsv of the run")
     parser.add_argument("--markdown", required=True)
     parser.add_argument("--plot", required=True)
     args = parser.parse_args()
     results = read(args.results)
     plot(results, args.plot)
-    text = markdown(results, args.scale, args.minutes)
+    text = markdown(results, read_minutes(args.minutes))
     with open(args.markdown + ".tmp", "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(args.markdown + ".tmp", args.markdown)

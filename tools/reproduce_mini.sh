@@ -11,7 +11,12 @@
 # iPQ & int8 from the iPQ-noise model (the paper trains each row with its own noise). Every file is evaluated
 # by `qn eval --json`. The table goes to docs/RESULTS.md with these commands, the plot to docs/mini_table1.svg.
 #
-# QN_MINI_SCALE (default 1) multiplies every update count (warm-ups included): 0.01 is a smoke run of a few minutes.
+# QN_MINI_SCALE (default 1) multiplies every update count (warm-ups included): 0.01 is a smoke run of a few minutes,
+# whose report goes to $QN_RUN_DIR/RESULTS.md rather than docs/. QN_MINI_TASKS (default "lm cifar10 rte") picks the
+# tasks to run; the rows and minutes of tasks run earlier into the same QN_RUN_DIR stay in the report, so the table
+# can be measured one task at a time (the report lists each task's minutes and their sum). An interrupted run
+# resumes: qn train picks up each model from its last checkpoint in QN_RUN_DIR (a task's minutes are then those
+# of its last run only, so a table meant to show the time is measured without interruption).
 # QN_RUN_DIR (default runs/mini) holds the runs; QN_SHARED_DATA (default ../shared/data) the data sets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,11 +27,29 @@ bash tools/build.sh --target qn
 data=${QN_SHARED_DATA:-../shared/data}
 run=${QN_RUN_DIR:-runs/mini}
 scale=${QN_MINI_SCALE:-1}
+tasks=${QN_MINI_TASKS:-lm cifar10 rte}
 qn=build/bin/qn
 mkdir -p "$run"
-results="$run/results.tsv"
-: >"$results"
+results="$run/results.tsv"  # task, variant, row, size MiB, ratio, metric
+minutes="$run/minutes.tsv"  # task, scale, minutes
+touch "$results" "$minutes"
 started=$(date +%s)
+report=docs
+if [[ "$scale" != 1 ]]; then report=$run; fi
+
+wanted() { [[ " $tasks " == *" $1 "* ]]; }
+
+# forget TASK: drops the task's earlier rows and minutes before it runs again.
+forget() {
+  local file
+  for file in "$results" "$minutes"; do
+    awk -F '\t' -v task="$1" '$1 != task' "$file" >"$file.tmp"
+    mv "$file.tmp" "$file"
+  done
+}
+
+# finish TASK SINCE: records the task's minutes (from the epoch second SINCE).
+finish() { printf '%s\t%s\t%d\n' "$1" "$scale" $((($(date +%s) - $2 + 30) / 60)) >>"$minutes"; }
 
 updates() { awk -v n="$1" -v s="$scale" 'BEGIN { u = int(n * s); print (u < 3 ? 3 : u) }'; }
 say() { printf '\n== %s (%d min)\n' "$*" $((($(date +%s) - started) / 60)); }
@@ -96,6 +119,9 @@ three_trainings() {
 }
 
 # --- Language modeling on WikiText-2 (word level, 33,280 words).
+if wanted lm; then
+forget lm
+lm_started=$(date +%s)
 say "preprocess WikiText-2"
 $qn preprocess --only-source --trainpref "$data/wikitext-2/train.txt.gz" --validpref "$data/wikitext-2/valid.txt.gz" \
   --testpref "$data/wikitext-2/test.txt.gz" --destdir "$run/wikitext-2"
@@ -106,15 +132,25 @@ three_trainings lm "$lm_task" 3000 --arch transformer_lm_tiny \
   --warmup-updates "$(updates 200)" --min-lr 1e-5 --clip-norm 1.0
 eval_args="$lm_task --gen-subset test --context-window 64"
 rows lm "$lm_task" tools/recipes/mini_lm_ipq.yaml 600 0.0005
+finish lm "$lm_started"
+fi
 
 # --- EfficientNet on CIFAR-10.
+if wanted cifar10; then
+forget cifar10
+cifar10_started=$(date +%s)
 cifar_task="$data/cifar10-jpeg/cifar10-jpeg.tar.gz --task image_classification --batch-size 64 --num-workers 1"
 three_trainings cifar10 "$cifar_task" 4000 --arch efficientnet_tiny --quant-noise-pq-block-size 8 \
   --optimizer adam --lr 0.004 --lr-scheduler cosine --warmup-updates "$(updates 200)" --min-lr 1e-5
 eval_args="$cifar_task --gen-subset test"
 rows cifar10 "$cifar_task" tools/recipes/efficientnet_ipq.yaml 600 0.0005
+finish cifar10 "$cifar10_started"
+fi
 
 # --- RoBERTa: MLM pre-training on WikiText-2 in GPT-2 BPE (once, without noise), then RTE fine-tuning.
+if wanted rte; then
+forget rte
+rte_started=$(date +%s)
 say "preprocess WikiText-2 with GPT-2 BPE"
 $qn preprocess --only-source --trainpref "$data/wikitext-2/train.txt.gz" --validpref "$data/wikitext-2/valid.txt.gz" \
   --destdir "$run/wikitext-2-bpe" --bpe-dir "$data/gpt2-bpe"
@@ -131,7 +167,9 @@ three_trainings rte "$rte_task" 1600 --arch roberta_tiny --model-config "$robert
   --lr-scheduler polynomial_decay --warmup-updates "$(updates 100)" --clip-norm 1.0
 eval_args="$rte_task --gen-subset valid"  # GLUE's test labels are hidden: dev accuracy, as the paper reports
 rows rte "$rte_task" tools/recipes/roberta_ipq.yaml 300 2e-5
+finish rte "$rte_started"
+fi
 
 say "done"
-/usr/bin/python3 tools/mini_report.py "$results" --scale "$scale" --minutes $((($(date +%s) - started) / 60)) \
-  --markdown docs/RESULTS.md --plot docs/mini_table1.svg
+/usr/bin/python3 tools/mini_report.py "$results" --minutes "$minutes" --markdown "$report/RESULTS.md" \
+  --plot "$report/mini_table1.svg"
