@@ -20,27 +20,25 @@ TASKS = {
 ROWS = ["float", "int8", "int4", "iPQ", "iPQ & int8"]
 
 
-def read(path):
-    results = {}
+def tsv_lines(path, width):
+    """The lines of a tab-separated file, each split into exactly `width` fields."""
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
             fields = line.rstrip("\n").split("\t")
-            if len(fields) != 6:
-                sys.exit(f"mini_report: {path} line {number}: expected 6 tab-separated fields")
-            task, variant, row, size, ratio, metric = fields
-            results[(task, variant, row)] = (float(size), float(ratio), float(metric))
+            if len(fields) != width:
+                sys.exit(f"mini_report: {path} line {number}: expected {width} tab-separated fields")
+            yield fields
+
+
+def read(path):
+    results = {}
+    for task, variant, row, size, ratio, metric in tsv_lines(path, 6):
+        results[(task, variant, row)] = (float(size), float(ratio), float(metric))
     return results
 
 
 def read_minutes(path):
-    minutes = {}
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) != 3:
-                sys.exit(f"mini_report: {path} line {number}: expected 3 tab-separated fields")
-            minutes[fields[0]] = (fields[1], int(fields[2]))
-    return minutes
+    return {task: (scale, int(minutes)) for task, scale, minutes in tsv_lines(path, 3)}
 
 
 def describe_run(minutes):
