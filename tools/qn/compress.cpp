@@ -28,6 +28,9 @@ struct CompressArgs {
   bool json = false;
 };
 
+// The config the checkpoint's model is built with here: its own, Quant-Noise off (as load_saved_model builds it).
+nlohmann::json built_config(const SavedModel& saved) { return models::without_quant_noise(saved.arch, saved.config); }
+
 // The iPQ stages, with fine-tuning between them when --max-update is given.
 void product_quantize(const CompressArgs& args, const SavedModel& saved, const models::BuiltModel& built,
                       tasks::Task& task) {
@@ -48,7 +51,7 @@ void product_quantize(const CompressArgs& args, const SavedModel& saved, const m
   options.eval_each_epoch = false;  // the compressed model is evaluated once, at the end
   options.best_metric.clear();
   train::Trainer trainer(model, *optimizer, schedule.get(), default_generator(), task,
-                         {saved.arch, models::without_quant_noise(saved.arch, saved.config), {}}, options);
+                         {saved.arch, built_config(saved), {}}, options);
   trainer.set_hooks(&ipq);
   const train::TrainingResult result = trainer.fit();
   QN_CHECK(result.outcome == train::TrainingOutcome::kFinished, "compress",
@@ -71,8 +74,8 @@ void run(const CompressArgs& args) {
   task->set_model(built);
   if (!args.quantization_config.empty()) product_quantize(args, saved, built, *task);
 
-  const nn::quant::CompressedModel encoded = nn::quant::encode_compressed(
-      *built.module, args.storage, model_info(saved.arch, models::without_quant_noise(saved.arch, saved.config)));
+  const nn::quant::CompressedModel encoded =
+      nn::quant::encode_compressed(*built.module, args.storage, model_info(saved.arch, built_config(saved)));
   nn::quant::round_to_storage(*built.module, encoded);
   const train::Metrics metrics = evaluate(*task, *built.module, args.split);
   nn::quant::save_compressed(args.out, encoded);
