@@ -173,6 +173,10 @@ Tensor BuiltModel::loss(const Tensor& inputs, const Tensor& targets) const {
     auto& lm = static_cast<TransformerLM&>(*module);
     return lm.loss_from_features(lm.decoder().features(inputs), targets);
   }
+  if (family == ModelFamily::kRoberta) {
+    auto& roberta = static_cast<Roberta&>(*module);
+    if (roberta.config.lm_head) return roberta.mlm_loss_from_features(roberta.features(inputs), targets);
+  }
   return run(inputs, targets).loss;
 }
 

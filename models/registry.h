@@ -27,7 +27,8 @@ struct BuiltModel {
   ModelOutputs run(const Tensor& inputs, const Tensor& targets = {}) const;
   // The training loss alone: what training and loss-only evaluation need. The language model then never forms
   // its full-vocabulary output (its loss is scored from the hidden states: adaptive softmax only on each
-  // target's band), which is most of an adaptive-softmax model's evaluation time.
+  // target's band), which is most of an adaptive-softmax model's evaluation time; RoBERTa's LM head runs on the
+  // masked positions only.
   Tensor loss(const Tensor& inputs, const Tensor& targets) const;
 };
 

@@ -3,6 +3,8 @@
 #include "models/sequence.h"
 #include "nn/init.h"
 
+#include <vector>
+
 namespace qn::models {
 
 RobertaConfig RobertaConfig::named(const std::string& name) {
@@ -251,6 +253,24 @@ Tensor Roberta::mlm_loss_from_logits(const Tensor& logits, const Tensor& targets
   CrossEntropyOptions o;
   o.ignore_index = kIgnoreIndex;
   return cross_entropy(reshape(logits, {-1, config.vocab_size}), reshape(targets, {-1}), o);
+}
+
+Tensor Roberta::mlm_loss_from_features(const Tensor& features, const Tensor& targets) {
+  QN_CHECK(targets.dtype() == DType::i64 && targets.dim() == 2 && features.dim() == 3 &&
+               targets.size(0) == features.size(0) && targets.size(1) == features.size(1),
+           "Roberta", "expected MLM targets i64 (", features.size(0), ", ", features.size(1), "), got ",
+           targets.describe());
+  const Tensor flat_targets = targets.contiguous().view({-1});
+  const int64_t* target = flat_targets.data_ptr<int64_t>();
+  std::vector<int64_t> scored;
+  for (int64_t i = 0; i < flat_targets.numel(); ++i) {
+    if (target[i] != kIgnoreIndex) scored.push_back(i);
+  }
+  // Nothing scored: the full-output loss gives what cross-entropy gives then.
+  if (scored.empty()) return mlm_loss_from_logits(mlm_logits(features), targets);
+  const Tensor rows = from_vector(scored);                                                   // (M)
+  const Tensor scored_features = index_select(reshape(features, {-1, config.dim}), 0, rows);  // (M, dim)
+  return cross_entropy(mlm_logits(scored_features), index_select(flat_targets, 0, rows));   // (M, vocab) -> ()
 }
 
 Tensor Roberta::classification_loss_from_logits(const Tensor& logits, const Tensor& labels) {

@@ -88,8 +88,11 @@ class Roberta : public nn::Module {
   Tensor class_logits(const Tensor& features);
   // Masked-LM loss: mean cross-entropy over the targets (N, T) that are not -100 (Hugging Face's ignore index).
   Tensor mlm_loss(const Tensor& input_ids, const Tensor& targets) {
-    return mlm_loss_from_logits(mlm_logits(features(input_ids)), targets);
+    return mlm_loss_from_features(features(input_ids), targets);
   }
+  // The same from features (N, T, dim), with the LM head run on the scored positions only, as fairseq's
+  // masked_tokens does: its vocabulary-wide product then costs what the ~15% masked positions need.
+  Tensor mlm_loss_from_features(const Tensor& features, const Tensor& targets);
   // Classification loss: mean cross-entropy of labels (N) i64.
   Tensor classification_loss(const Tensor& input_ids, const Tensor& labels) {
     return classification_loss_from_logits(class_logits(features(input_ids)), labels);
