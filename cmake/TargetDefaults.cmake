@@ -1,18 +1,26 @@
-# Flags every quantnoise target gets: warnings, optional -Werror, CPU tuning.
+# Flags every quantnoise target gets: warnings, optional -Werror, CPU tuning. C++ files get them directly; CUDA
+# files (nvcc) get warnings as errors for device code and the host compiler's -Wall -Wextra.
 function(qn_target_defaults target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wno-unknown-pragmas
-                                           $<$<BOOL:${QN_WERROR}>:-Werror>)
+  set(cxx $<COMPILE_LANGUAGE:CXX>)
+  target_compile_options(${target} PRIVATE $<${cxx}:-Wall -Wextra -Wpedantic -Wshadow -Wno-unknown-pragmas>
+                                           $<${cxx}:$<$<BOOL:${QN_WERROR}>:-Werror>>)
   # GCC 12's libstdc++ trips its own -Wrestrict/-Warray-bounds/-Wstringop-overflow inside std::string and
   # vector::insert (GCC bugs 105329, 107852, 105651); fixed in GCC 13. Off for GCC 12 only.
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
-    target_compile_options(${target} PRIVATE -Wno-restrict -Wno-array-bounds -Wno-stringop-overread
-                                             -Wno-stringop-overflow)
+    target_compile_options(${target} PRIVATE $<${cxx}:-Wno-restrict -Wno-array-bounds -Wno-stringop-overread
+                                             -Wno-stringop-overflow>)
   endif()
   if(QN_NATIVE)
-    target_compile_options(${target} PRIVATE -march=native)
+    target_compile_options(${target} PRIVATE $<${cxx}:-march=native>)
   endif()
   # No errno from math functions, so loops over exp/sqrt vectorize; IEEE semantics are otherwise kept.
-  target_compile_options(${target} PRIVATE -fno-math-errno)
+  target_compile_options(${target} PRIVATE $<${cxx}:-fno-math-errno>)
+  if(QN_CUDA_ENABLED)
+    # --expt-relaxed-constexpr: device code may call constexpr functions (std::numeric_limits) as host code does.
+    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr>
+                                             $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra,-Wno-unknown-pragmas>
+                                             $<$<COMPILE_LANGUAGE:CUDA>:$<$<BOOL:${QN_WERROR}>:--Werror=all-warnings>>)
+  endif()
   qn_precompiled_headers(${target})
 endfunction()
 
@@ -31,9 +39,10 @@ function(qn_precompiled_headers target)
   if(NOT QN_PCH)
     return()
   endif()
-  target_compile_options(${target} PRIVATE -Winvalid-pch)
+  target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Winvalid-pch>)
   if(QN_CCACHE AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-    target_compile_options(${target} PRIVATE -fpch-preprocess)  # ccache's manual, "Precompiled headers"
+    # ccache's manual, "Precompiled headers"
+    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fpch-preprocess>)
   endif()
   if(target STREQUAL "qn_core")
     target_precompile_headers(qn_core PRIVATE ${QN_PCH_HEADERS})

@@ -3,6 +3,7 @@
 
 #include "core/autograd_meta.h"
 #include "core/convert.h"
+#include "core/cuda_memory.h"
 #include "core/strided_loop.h"
 #include "core/tensor.h"
 
@@ -11,19 +12,18 @@ namespace {
 
 constexpr int64_t kCopyGrain = 1 << 16;
 
-void check_cpu(const Tensor& t, const char* op) {
-  QN_CHECK(t.device().is_cpu(), op, "tensor ", t.describe(), " is on a device this build has no copy kernel for");
-}
-
 }  // namespace
 
 Tensor& Tensor::copy_(const Tensor& src) {
   check_inplace("copy_");
-  check_cpu(*this, "copy_");
-  check_cpu(src, "copy_");
   const Shape& shape = this->shape();
   QN_CHECK(broadcast_shapes(src.shape(), shape, "copy_") == shape, "copy_", "source ", src.describe(),
            " cannot be broadcast to destination ", describe());
+  if (device().is_cuda()) {  // from anywhere: brought to this device first, then broadcast and converted there
+    cuda::copy(src.device() == device() ? src : src.to(device()), *this);
+    return *this;
+  }
+  if (src.device().is_cuda()) return copy_(src.to(Device::cpu()));
   if (src.dtype() == dtype() && is_contiguous() && src.is_contiguous() && src.shape() == shape) {
     if (!is_same(src)) std::memmove(raw_data(), src.raw_data(), nbytes());
     return *this;
@@ -50,7 +50,10 @@ Tensor& Tensor::copy_(const Tensor& src) {
 
 Tensor& Tensor::fill_(double value) {
   check_inplace("fill_");
-  check_cpu(*this, "fill_");
+  if (device().is_cuda()) {
+    cuda::fill(*this, value);
+    return *this;
+  }
   visit_dtype(dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T v = detail::convert<T>(value);
@@ -71,6 +74,19 @@ Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
 Tensor Tensor::clone() const {
   Tensor out = empty(shape(), options());
   out.copy_(*this);
+  return out;
+}
+
+Tensor Tensor::to(Device target) const {
+  if (target == device()) return *this;
+  if (!device().is_cpu() && !target.is_cpu()) return to(Device::cpu()).to(target);  // between GPUs: via the host
+  Tensor out = empty(shape(), TensorOptions(dtype(), target));
+  const Tensor src = contiguous();  // on its own device
+  if (target.is_cpu()) {
+    cuda::copy_device_to_host(out.raw_data(), src.device_data(), out.nbytes(), device().index);
+  } else {
+    cuda::copy_host_to_device(out.device_data(), src.raw_data(), out.nbytes(), target.index);
+  }
   return out;
 }
 

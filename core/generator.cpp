@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/convert.h"
+#include "core/cuda_memory.h"
 #include "core/philox.h"
 
 namespace qn {
@@ -113,10 +114,14 @@ void for_each_uniform(const UniformStream& uniform, int64_t n, const F& f) {
   });
 }
 
-// Uniform [low, high).
+// Uniform [low, high); on a GPU the same values, drawn there.
 Tensor uniform_values(const Shape& shape, TensorOptions options, Generator& gen, double low, double high) {
   const UniformStream uniform = reserve_uniform(gen, shape.numel(), options.dtype);
   Tensor values = empty(shape, options);
+  if (options.device.is_cuda()) {
+    cuda::uniform_fill(uniform.seed, uniform.first, uniform.wide, low, high, values);
+    return values;
+  }
   visit_dtype(options.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* data = values.data_ptr<T>();
@@ -126,7 +131,9 @@ Tensor uniform_values(const Shape& shape, TensorOptions options, Generator& gen,
   return values;
 }
 
+// Normal values; for a GPU drawn on the host and copied (initialization, not a per-step draw).
 Tensor normal_values(const Shape& shape, TensorOptions options, Generator& gen, double mean, double stddev) {
+  if (options.device.is_cuda()) return normal_values(shape, options.dtype, gen, mean, stddev).to(options.device);
   const int64_t pairs = (shape.numel() + 1) / 2;
   const UniformStream uniform = reserve_uniform(gen, 2 * pairs, options.dtype);
   Tensor out = empty(shape, options);
@@ -144,13 +151,17 @@ Tensor rand(const Shape& shape, TensorOptions options, Generator* gen) {
   return uniform_values(shape, options, resolve(gen), 0.0, 1.0);
 }
 
-Tensor keep_mask(const Shape& shape, DType dtype, double drop_probability, Generator* gen) {
-  check_floating(dtype, "keep_mask");
-  const UniformStream uniform = reserve_uniform(resolve(gen), shape.numel(), dtype);
-  Tensor mask = empty(shape, DType::u8);
-  uint8_t* keep = mask.data_ptr<uint8_t>();
+Tensor keep_mask(const Shape& shape, TensorOptions options, double drop_probability, Generator* gen) {
+  check_floating(options.dtype, "keep_mask");
+  const UniformStream uniform = reserve_uniform(resolve(gen), shape.numel(), options.dtype);
+  Tensor mask = empty(shape, TensorOptions(DType::u8, options.device));
   // Compared in the draw's dtype: an f32 draw against p rounded to f32 (both exact as doubles).
   const double threshold = uniform.wide ? drop_probability : double{static_cast<float>(drop_probability)};
+  if (options.device.is_cuda()) {
+    cuda::keep_mask_fill(uniform.seed, uniform.first, uniform.wide, threshold, mask);
+    return mask;
+  }
+  uint8_t* keep = mask.data_ptr<uint8_t>();
   for_each_uniform(uniform, mask.numel(), [&](int64_t i, double u) { keep[i] = u >= threshold; });
   return mask;
 }
@@ -161,6 +172,7 @@ Tensor randn(const Shape& shape, TensorOptions options, Generator* gen) {
 }
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions options, Generator* gen) {
+  if (options.device.is_cuda()) return randint(low, high, shape, options.dtype, gen).to(options.device);
   QN_CHECK(low < high, "randint", "expected low < high, got [", low, ", ", high, ")");
   constexpr int64_t kExact = int64_t{1} << 53;  // values pass through double
   QN_CHECK(low >= -kExact && high <= kExact, "randint", "bounds must lie within +-2^53, got [", low, ", ", high, ")");

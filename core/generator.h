@@ -47,7 +47,8 @@ Tensor randperm(int64_t n, Generator* gen = nullptr);
 // Dropout's keep mask (u8): 1 where element i's uniform draw u >= drop_probability, compared in dtype (f32:
 // the 24-bit float, f64: the 53-bit double). The same draw, element for element, as
 // compare(rand(shape, dtype, gen) >= drop_probability), without materializing the uniforms.
-Tensor keep_mask(const Shape& shape, DType dtype, double drop_probability, Generator* gen = nullptr);
+// On a GPU (options.device) the mask is drawn there, bit for bit the same.
+Tensor keep_mask(const Shape& shape, TensorOptions options, double drop_probability, Generator* gen = nullptr);
 // Fills t (any layout) with uniform values in [low, high).
 Tensor& uniform_(Tensor& t, double low, double high, Generator* gen = nullptr);
 // Fills t with normal values of the given mean and standard deviation.

@@ -218,8 +218,12 @@ SafetensorsContent parse_safetensors(std::span<const uint8_t> bytes) {
   return content;
 }
 
-SafetensorsContent load_safetensors(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
+namespace {
+
+// Opens path and reads and validates its header; `in` is left at the start of the data section.
+std::vector<Entry> read_header(const std::string& path, std::ifstream& in,
+                               std::map<std::string, std::string>& metadata) {
+  in.open(path, std::ios::binary | std::ios::ate);
   QN_CHECK(in.is_open(), kOp, "cannot open '", path, "': ", std::strerror(errno));
   const auto file_size = static_cast<uint64_t>(in.tellg());
   in.seekg(0);
@@ -230,8 +234,22 @@ SafetensorsContent load_safetensors(const std::string& path) {
   std::vector<uint8_t> header(n);
   in.read(reinterpret_cast<char*>(header.data()), static_cast<std::streamsize>(n));
   QN_CHECK(in.good(), kOp, "cannot read the header of '", path, "'");
+  return parse_header(header, file_size - 8 - n, metadata);
+}
+
+}  // namespace
+
+std::map<std::string, std::string> load_safetensors_metadata(const std::string& path) {
+  std::ifstream in;
+  std::map<std::string, std::string> metadata;
+  (void)read_header(path, in, metadata);
+  return metadata;
+}
+
+SafetensorsContent load_safetensors(const std::string& path) {
+  std::ifstream in;
   SafetensorsContent content;
-  const std::vector<Entry> entries = parse_header(header, file_size - 8 - n, content.metadata);
+  const std::vector<Entry> entries = read_header(path, in, content.metadata);
   for (const Entry& e : entries) {
     Tensor t = empty(e.shape, e.dtype);
     in.read(static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(e.end - e.begin));
@@ -255,14 +273,13 @@ std::pair<std::string, std::vector<Tensor>> prepare(const std::vector<NamedTenso
   for (const NamedTensor& nt : tensors) {
     QN_CHECK(!nt.name.empty() && nt.name != "__metadata__", kOp, "invalid tensor name '", nt.name, "'");
     QN_CHECK(names.insert(nt.name).second, kOp, "tensor name '", nt.name, "' given twice");
-    QN_CHECK(nt.tensor.defined() && nt.tensor.device().is_cpu(), kOp, "tensor '", nt.name,
-             "' must be a defined CPU tensor, got ", nt.tensor.describe());
+    QN_CHECK(nt.tensor.defined(), kOp, "tensor '", nt.name, "' is undefined");
     const uint64_t nbytes = nt.tensor.nbytes();
     root[nt.name] = {{"dtype", format_name(nt.tensor.dtype())},
                      {"shape", nt.tensor.shape().vec()},
                      {"data_offsets", {offset, offset + nbytes}}};
     offset += nbytes;
-    data.push_back(nt.tensor.contiguous());
+    data.push_back(nt.tensor.to(Device::cpu()).contiguous());  // a GPU tensor is read back
   }
   std::string header = root.dump();
   header.append((8 - header.size() % 8) % 8, ' ');

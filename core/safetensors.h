@@ -33,8 +33,10 @@ inline constexpr uint64_t kMaxSafetensorsHeader = 100ull << 20;
 
 SafetensorsContent load_safetensors(const std::string& path);
 SafetensorsContent parse_safetensors(std::span<const uint8_t> bytes);  // the whole file in memory
+// The __metadata__ of a file, from its header alone (validated as load_safetensors does; no tensor is read).
+std::map<std::string, std::string> load_safetensors_metadata(const std::string& path);
 
-// Writes atomically. Names must be unique and non-empty; tensors may have any layout (CPU).
+// Writes atomically. Names must be unique and non-empty; tensors may have any layout and device.
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 std::vector<uint8_t> serialize_safetensors(const std::vector<NamedTensor>& tensors,

@@ -38,6 +38,10 @@ bool Tensor::is_contiguous() const {
 
 void* Tensor::raw_data() const {
   QN_CHECK(device().is_cpu(), "data_ptr", "tensor ", describe(), " is not in host memory; copy it to the CPU first");
+  return device_data();
+}
+
+void* Tensor::device_data() const {
   return static_cast<char*>(storage().data()) + offset() * static_cast<int64_t>(element_size());
 }
 
@@ -48,9 +52,10 @@ void Tensor::check_access(DType expected, const char* op) const {
 template <class T>
 T Tensor::item() const {
   QN_CHECK(numel() == 1, "item", "expected a one-element tensor, got ", describe());
+  const Tensor host = device().is_cpu() ? *this : to(Device::cpu());  // a GPU value is read back (and waited for)
   return visit_dtype(dtype(), [&](auto tag) -> T {
     using S = typename decltype(tag)::type;
-    return detail::convert<T>(*static_cast<const S*>(raw_data()));
+    return detail::convert<T>(*static_cast<const S*>(host.raw_data()));
   });
 }
 template float Tensor::item<float>() const;

@@ -50,6 +50,7 @@ class Tensor {
   int64_t offset() const { return impl().offset; }
   DType dtype() const { return impl().dtype; }
   Device device() const { return impl().storage.device(); }
+  bool is_cuda() const { return device().is_cuda(); }
   TensorOptions options() const { return {dtype(), device()}; }
   size_t element_size() const { return dtype_size(dtype()); }
   size_t nbytes() const { return static_cast<size_t>(numel()) * element_size(); }
@@ -61,12 +62,15 @@ class Tensor {
 
   // --- data access (CPU). data_ptr<T>() checks that T matches dtype().
   void* raw_data() const;
+  // The first element's address in whichever memory holds it (a device pointer for CUDA tensors): for kernels
+  // and copies that know the device.
+  void* device_data() const;
   template <class T>
   T* data_ptr() const {
     check_access(dtype_of<T>, "data_ptr");
     return static_cast<T*>(raw_data());
   }
-  // The single element of a one-element tensor, converted to T.
+  // The single element of a one-element tensor, converted to T (read back from a GPU).
   template <class T>
   T item() const;
 
@@ -90,6 +94,7 @@ class Tensor {
   Tensor contiguous() const;  // this tensor if already contiguous
   Tensor clone() const;
   Tensor to(DType dtype) const;      // this tensor if already of dtype
+  Tensor to(Device device) const;    // this tensor if already there, else a contiguous copy
   Tensor& copy_(const Tensor& src);  // src broadcast to this shape, converted to this dtype
   // Makes this handle, and every copy of it, refer to source's data (storage, geometry, dtype), keeping
   // its autograd state: how a module converts its parameters in place (PyTorch's `param.data = ...`).

@@ -1,7 +1,8 @@
-// BatchNorm entry points: shape and dtype checks, contiguous inputs, then the CPU kernels.
+// BatchNorm entry points: shape and dtype checks, contiguous inputs, then the CPU or CUDA kernels.
 #include "kernels/batch_norm.h"
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cuda/cuda_kernels.h"
 #include "kernels/device_check.h"
 
 namespace qn::kernels {
@@ -25,34 +26,38 @@ void check_per_channel(const Tensor& x, std::initializer_list<const Tensor*> ten
 }  // namespace
 
 BatchNormMoments batch_norm_moments(const Tensor& x) {
-  require_cpu(kOp, {&x});
+  const Device device = x.device();
   const int64_t c = channels_of(x);
   BatchNormMoments m{empty({c}, x.options()), empty({c}, x.options())};
-  cpu::batch_norm_moments(x.contiguous(), m.mean, m.var);
+  device.is_cuda() ? cuda::batch_norm_moments(x.contiguous(), m.mean, m.var)
+                   : cpu::batch_norm_moments(x.contiguous(), m.mean, m.var);
   return m;
 }
 
 Tensor batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& rstd, const Tensor& weight,
                           const Tensor& bias) {
-  require_cpu(kOp, {&x, &mean, &rstd, &weight, &bias});
+  const Device device = common_device(kOp, {&x, &mean, &rstd, &weight, &bias});
   channels_of(x);
   check_per_channel(x, {&mean, &rstd, &weight, &bias});
   Tensor out = empty(x.shape(), x.options());
-  cpu::batch_norm_forward(x.contiguous(), mean.contiguous(), rstd.contiguous(), weight, bias, out);
+  device.is_cuda() ? cuda::batch_norm_forward(x.contiguous(), mean.contiguous(), rstd.contiguous(), weight, bias, out)
+                   : cpu::batch_norm_forward(x.contiguous(), mean.contiguous(), rstd.contiguous(), weight, bias, out);
   return out;
 }
 
 BatchNormGrads batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                                    const Tensor& weight, bool training, bool weight_grad, bool bias_grad) {
-  require_cpu(kOp, {&grad, &x, &mean, &rstd, &weight});
+  const Device device = common_device(kOp, {&grad, &x, &mean, &rstd, &weight});
   const int64_t c = channels_of(x);
   QN_CHECK(grad.shape() == x.shape() && grad.dtype() == x.dtype(), kOp, "the gradient must be like the input ",
            x.describe(), ", got ", grad.describe());
   check_per_channel(x, {&mean, &rstd, &weight});
   BatchNormGrads g{empty(x.shape(), x.options()), weight_grad ? empty({c}, x.options()) : Tensor(),
                    bias_grad ? empty({c}, x.options()) : Tensor()};
-  cpu::batch_norm_backward(grad.contiguous(), x.contiguous(), mean.contiguous(), rstd.contiguous(), weight, training,
-                           g.dx, g.dweight, g.dbias);
+  device.is_cuda() ? cuda::batch_norm_backward(grad.contiguous(), x.contiguous(), mean.contiguous(), rstd.contiguous(),
+                                               weight, training, g.dx, g.dweight, g.dbias)
+                   : cpu::batch_norm_backward(grad.contiguous(), x.contiguous(), mean.contiguous(), rstd.contiguous(),
+                                              weight, training, g.dx, g.dweight, g.dbias);
   return g;
 }
 

@@ -2,6 +2,7 @@
 #include "kernels/conv.h"
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cuda/cuda_kernels.h"
 #include "kernels/device_check.h"
 
 namespace qn::kernels {
@@ -53,14 +54,14 @@ std::array<int64_t, 2> same_padding(int64_t size, int64_t kernel, int64_t stride
 }
 
 Tensor conv2d_im2col(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
-  require_cpu("conv2d", {&input, &weight, &bias});
+  require_cpu("conv2d_im2col", {&input, &weight, &bias});
   Tensor out = empty(conv_output_shape(input, weight, bias, params), input.options());
   cpu::conv2d_im2col(input.contiguous(), weight.contiguous(), bias.defined() ? bias.contiguous() : bias, params, out);
   return out;
 }
 
 Tensor conv2d_depthwise(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
-  require_cpu("conv2d", {&input, &weight, &bias});
+  require_cpu("conv2d_depthwise", {&input, &weight, &bias});
   const Shape shape = conv_output_shape(input, weight, bias, params);
   QN_CHECK(is_depthwise(input, params), "conv2d_depthwise", "expected groups == input channels (", input.size(1),
            "), got groups=", params.groups);
@@ -72,12 +73,14 @@ Tensor conv2d_depthwise(const Tensor& input, const Tensor& weight, const Tensor&
 
 Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const Shape& input_shape,
                              const Conv2dParams& params) {
-  require_cpu("conv2d_backward_input", {&grad_out, &weight});
+  const Device device = common_device("conv2d_backward_input", {&grad_out, &weight});
   const Tensor probe = empty(input_shape, weight.options());  // shapes only: validates like the forward
   QN_CHECK(conv_output_shape(probe, weight, Tensor(), params) == grad_out.shape(), "conv2d_backward_input", "gradient ",
            grad_out.describe(), " does not match the convolution of ", input_shape, " by ", weight.describe());
   Tensor dx = zeros(input_shape, weight.options());
-  if (uses_depthwise_kernels(input_shape, params)) {
+  if (device.is_cuda()) {
+    cuda::conv2d_backward_input(grad_out.contiguous(), weight.contiguous(), params, dx);
+  } else if (uses_depthwise_kernels(input_shape, params)) {
     cpu::conv2d_depthwise_backward_input(grad_out.contiguous(), weight.contiguous(), params, dx);
   } else {
     cpu::conv2d_im2col_backward_input(grad_out.contiguous(), weight.contiguous(), params, dx);
@@ -87,12 +90,14 @@ Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const
 
 Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& input, const Shape& weight_shape,
                               const Conv2dParams& params) {
-  require_cpu("conv2d_backward_weight", {&grad_out, &input});
+  const Device device = common_device("conv2d_backward_weight", {&grad_out, &input});
   const Tensor probe = empty(weight_shape, input.options());
   QN_CHECK(conv_output_shape(input, probe, Tensor(), params) == grad_out.shape(), "conv2d_backward_weight", "gradient ",
            grad_out.describe(), " does not match the convolution of ", input.describe(), " by ", weight_shape);
   Tensor dw = empty(weight_shape, input.options());
-  if (uses_depthwise_kernels(input.shape(), params)) {
+  if (device.is_cuda()) {
+    cuda::conv2d_backward_weight(grad_out.contiguous(), input.contiguous(), params, dw);
+  } else if (uses_depthwise_kernels(input.shape(), params)) {
     cpu::conv2d_depthwise_backward_weight(grad_out.contiguous(), input.contiguous(), params, dw);
   } else {
     cpu::conv2d_im2col_backward_weight(grad_out.contiguous(), input.contiguous(), params, dw);
@@ -101,6 +106,11 @@ Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& input, const
 }
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
+  if (common_device("conv2d", {&input, &weight, &bias}).is_cuda()) {  // cuDNN, depthwise or not
+    Tensor out = empty(conv_output_shape(input, weight, bias, params), input.options());
+    cuda::conv2d(input.contiguous(), weight.contiguous(), bias.defined() ? bias.contiguous() : bias, params, out);
+    return out;
+  }
   if (uses_depthwise_kernels(input.shape(), params)) {
     return conv2d_depthwise(input, weight, bias, params);
   }

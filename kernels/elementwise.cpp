@@ -2,6 +2,7 @@
 #include "kernels/elementwise.h"
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cuda/cuda_kernels.h"
 #include "kernels/device_check.h"
 
 namespace qn::kernels {
@@ -29,12 +30,12 @@ static void check_out(const char* op, const Shape& shape, DType dtype, const Ten
 
 void unary_out(UnaryOp op, const Tensor& x, Tensor& out) {
   const char* name = op_name(op);
-  require_cpu(name, {&x, &out});
+  const Device device = common_device(name, {&x, &out});
   QN_CHECK(!needs_floating(op) || x.dtype() == DType::f32 || x.dtype() == DType::f64, name,
            "expected a f32 or f64 tensor, got ", x.describe());
   check_out(name, x.shape(), x.dtype(), out);
   out.storage().bump_version();
-  cpu::unary(op, x, out);
+  device.is_cuda() ? cuda::unary(op, x, out) : cpu::unary(op, x, out);
 }
 
 Tensor unary(UnaryOp op, const Tensor& x) {
@@ -45,11 +46,11 @@ Tensor unary(UnaryOp op, const Tensor& x) {
 
 void binary_out(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   const char* name = op_name(op);
-  require_cpu(name, {&a, &b, &out});
+  const Device device = common_device(name, {&a, &b, &out});
   require_same_dtype(name, a, b);
   check_out(name, broadcast_shapes(a.shape(), b.shape(), name), a.dtype(), out);
   out.storage().bump_version();
-  cpu::binary(op, a, b, out);
+  device.is_cuda() ? cuda::binary(op, a, b, out) : cpu::binary(op, a, b, out);
 }
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
@@ -60,51 +61,51 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
 }
 
 void add_scaled_out(const Tensor& a, const Tensor& b, double alpha, Tensor& out) {
-  require_cpu("add_scaled", {&a, &b, &out});
+  const Device device = common_device("add_scaled", {&a, &b, &out});
   require_same_dtype("add_scaled", a, b);
   check_out("add_scaled", broadcast_shapes(a.shape(), b.shape(), "add_scaled"), a.dtype(), out);
   out.storage().bump_version();
-  cpu::add_scaled(a, b, alpha, out);
+  device.is_cuda() ? cuda::add_scaled(a, b, alpha, out) : cpu::add_scaled(a, b, alpha, out);
 }
 
 Tensor binary(BinaryOp op, const Tensor& a, double b) { return binary(op, a, scalar_tensor(b, a.options())); }
 
 Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
   const char* name = op_name(op);
-  require_cpu(name, {&a, &b});
+  const Device device = common_device(name, {&a, &b});
   require_same_dtype(name, a, b);
-  Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), TensorOptions(DType::u8, a.device()));
-  cpu::compare(op, a, b, out);
+  Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), TensorOptions(DType::u8, device));
+  device.is_cuda() ? cuda::compare(op, a, b, out) : cpu::compare(op, a, b, out);
   return out;
 }
 
 Tensor compare(CompareOp op, const Tensor& a, double b) { return compare(op, a, scalar_tensor(b, a.options())); }
 
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
-  require_cpu("clamp", {&x});
+  const Device device = x.device();
   QN_CHECK(!lo || !hi || *lo <= *hi, "clamp", "lower bound ", *lo, " exceeds upper bound ", *hi);
   Tensor out = empty(x.shape(), x.options());
-  cpu::clamp(x, lo, hi, out);
+  device.is_cuda() ? cuda::clamp(x, lo, hi, out) : cpu::clamp(x, lo, hi, out);
   return out;
 }
 
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
-  require_cpu("where", {&condition, &a, &b});
+  const Device device = common_device("where", {&condition, &a, &b});
   require_same_dtype("where", a, b);
   QN_CHECK(condition.dtype() == DType::u8, "where", "condition must be u8 (as compare() returns), got ",
            condition.describe());
   const Shape shape = broadcast_shapes(broadcast_shapes(condition.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor out = empty(shape, a.options());
-  cpu::where(condition, a, b, out);
+  device.is_cuda() ? cuda::where(condition, a, b, out) : cpu::where(condition, a, b, out);
   return out;
 }
 
 Tensor masked_scale(const Tensor& x, const Tensor& keep, double scale) {
-  require_cpu("masked_scale", {&x, &keep});
+  const Device device = common_device("masked_scale", {&x, &keep});
   QN_CHECK(is_floating(x.dtype()) && keep.dtype() == DType::u8 && keep.shape() == x.shape(), "masked_scale",
            "expected a floating x and a u8 mask of its shape, got ", x.describe(), " and ", keep.describe());
   Tensor out = empty(x.shape(), x.options());
-  cpu::masked_scale(x, keep, scale, out);
+  device.is_cuda() ? cuda::masked_scale(x, keep, scale, out) : cpu::masked_scale(x, keep, scale, out);
   return out;
 }
 

@@ -2,14 +2,17 @@
 #include "kernels/index.h"
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cuda/cuda_kernels.h"
 #include "kernels/device_check.h"
 
 namespace qn::kernels {
 namespace {
 
 // Every index in [0, size), else an error naming the first offender.
+// On a GPU the indices are read on the host (one copy), so that a bad index is an error here rather than a fault
+// inside a kernel.
 void check_bounds(const Tensor& index, int64_t size, const char* op) {
-  const Tensor idx = index.contiguous();
+  const Tensor idx = index.to(Device::cpu()).contiguous();
   visit_index(idx.dtype(), op, [&](auto tag) {
     using I = typename decltype(tag)::type;
     const I* p = idx.data_ptr<I>();
@@ -32,7 +35,7 @@ void check_gather_shapes(const Tensor& x, int dim, const Tensor& index, const ch
 }  // namespace
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
-  require_cpu("index_select", {&x, &index});
+  const Device device = common_device("index_select", {&x, &index});
   const int d = normalize_dim(dim, x.dim(), "index_select");
   QN_CHECK(index.dim() <= 1, "index_select", "index must be 1-D, got ", index.describe());
   const Tensor source = x.dim() == 0 ? x.reshape({1}) : x;
@@ -40,7 +43,9 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   Shape shape = source.shape();
   shape[d] = index.numel();
   Tensor out = empty(shape, x.options());
-  cpu::index_select(source.contiguous(), d, index.reshape({-1}).contiguous(), out);
+  const Tensor flat_index = index.reshape({-1}).contiguous();
+  device.is_cuda() ? cuda::index_select(source.contiguous(), d, flat_index, out)
+                   : cpu::index_select(source.contiguous(), d, flat_index, out);
   return x.dim() == 0 ? out.reshape({}) : out;
 }
 
@@ -52,29 +57,29 @@ Tensor embedding(const Tensor& weight, const Tensor& indices) {
 }
 
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
-  require_cpu("gather", {&x, &index});
+  const Device device = common_device("gather", {&x, &index});
   const int d = normalize_dim(dim, x.dim(), "gather");
   check_gather_shapes(x, d, index, "gather");
   check_bounds(index, x.dim() ? x.shape()[d] : 1, "gather");
   Tensor out = empty(index.shape(), x.options());
-  cpu::gather(x, d, index, out);
+  device.is_cuda() ? cuda::gather(x, d, index, out) : cpu::gather(x, d, index, out);
   return out;
 }
 
 Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
-  require_cpu("scatter_add", {&self, &index, &src});
+  const Device device = common_device("scatter_add", {&self, &index, &src});
   require_same_dtype("scatter_add", self, src);
   const int d = normalize_dim(dim, self.dim(), "scatter_add");
   check_gather_shapes(self, d, index, "scatter_add");
   check_gather_shapes(src, -1, index, "scatter_add");
   check_bounds(index, self.dim() ? self.shape()[d] : 1, "scatter_add");
   Tensor out = self.clone();
-  cpu::scatter_add(d, index, src, out);
+  device.is_cuda() ? cuda::scatter_add(d, index, src, out) : cpu::scatter_add(d, index, src, out);
   return out;
 }
 
 Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
-  require_cpu("index_add", {&self, &index, &src});
+  const Device device = common_device("index_add", {&self, &index, &src});
   require_same_dtype("index_add", self, src);
   const int d = normalize_dim(dim, self.dim(), "index_add");
   QN_CHECK(index.dim() <= 1, "index_add", "index must be 1-D, got ", index.describe());
@@ -83,7 +88,9 @@ Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Ten
   QN_CHECK(src.shape() == expected, "index_add", "source ", src.describe(), " must have shape ", expected);
   check_bounds(index, self.dim() ? self.shape()[d] : 1, "index_add");
   Tensor out = self.contiguous().clone();
-  cpu::index_add(d, index.reshape({-1}).contiguous(), src.contiguous(), out);
+  const Tensor flat_index = index.reshape({-1}).contiguous();
+  device.is_cuda() ? cuda::index_add(d, flat_index, src.contiguous(), out)
+                   : cpu::index_add(d, flat_index, src.contiguous(), out);
   return out;
 }
 

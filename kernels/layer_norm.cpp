@@ -2,13 +2,14 @@
 #include "kernels/layer_norm.h"
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cuda/cuda_kernels.h"
 #include "kernels/device_check.h"
 
 namespace qn::kernels {
 
 LayerNormResult layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                            double eps) {
-  require_cpu("layer_norm", {&x, &weight, &bias});
+  const Device device = common_device("layer_norm", {&x, &weight, &bias});
   QN_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64, "layer_norm", "expected a f32 or f64 tensor, got ",
            x.describe());
   const int k = normalized_shape.size();
@@ -31,8 +32,10 @@ LayerNormResult layer_norm(const Tensor& x, const Shape& normalized_shape, const
   const int64_t cols = normalized_shape.numel();
   const Tensor input = x.contiguous();
   LayerNormResult r{empty(x.shape(), x.options()), empty(leading, x.options()), empty(leading, x.options())};
-  cpu::layer_norm(input, leading.numel(), cols, weight.defined() ? weight.contiguous() : weight,
-                  bias.defined() ? bias.contiguous() : bias, eps, r.out, r.mean, r.rstd);
+  const Tensor w = weight.defined() ? weight.contiguous() : weight;
+  const Tensor b = bias.defined() ? bias.contiguous() : bias;
+  device.is_cuda() ? cuda::layer_norm(input, leading.numel(), cols, w, b, eps, r.out, r.mean, r.rstd)
+                   : cpu::layer_norm(input, leading.numel(), cols, w, b, eps, r.out, r.mean, r.rstd);
   return r;
 }
 

@@ -1,13 +1,24 @@
 // Matmul entry points: NumPy's rules for 1-D operands and batch broadcasting, then one CPU call.
 #include "kernels/matmul.h"
 
+#include <atomic>
+
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cuda/cuda_kernels.h"
 #include "kernels/device_check.h"
 
 namespace qn::kernels {
+namespace {
+
+std::atomic<bool> g_allow_tf32{false};
+
+}  // namespace
+
+void set_allow_tf32(bool allow) { g_allow_tf32 = allow; }
+bool allow_tf32() { return g_allow_tf32; }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
-  require_cpu("matmul", {&a, &b});
+  const Device device = common_device("matmul", {&a, &b});
   require_same_dtype("matmul", a, b);
   QN_CHECK(a.dtype() == DType::f32 || a.dtype() == DType::f64, "matmul", "expected f32 or f64 operands, got ",
            a.describe());
@@ -35,7 +46,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   out_shape.push_back(n);
 
   Tensor out = empty(out_shape, a.options());
-  cpu::matmul(a2.expand(a_target), b2.expand(b_target), out);
+  device.is_cuda() ? cuda::matmul(a2.expand(a_target), b2.expand(b_target), out)
+                   : cpu::matmul(a2.expand(a_target), b2.expand(b_target), out);
 
   // Remove the dims added for 1-D operands.
   if (a.dim() == 1 && b.dim() == 1) return out.view({});

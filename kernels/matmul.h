@@ -13,4 +13,9 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 // Strictly batched: a (B, M, K) @ b (B, K, N) -> (B, M, N).
 Tensor bmm(const Tensor& a, const Tensor& b);
 
+// Whether f32 products on a GPU may use TF32 tensor cores (10-bit mantissa inputs, f32 accumulation): PyTorch's
+// torch.backends.cuda.matmul.allow_tf32, off by default as there. The CPU ignores it.
+void set_allow_tf32(bool allow);
+bool allow_tf32();
+
 }  // namespace qn::kernels

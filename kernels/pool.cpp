@@ -2,6 +2,7 @@
 #include "kernels/pool.h"
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cuda/cuda_kernels.h"
 #include "kernels/device_check.h"
 
 namespace qn::kernels {
@@ -33,36 +34,33 @@ Shape pool_shape(const Tensor& x, const Pool2dParams& p, const char* op) {
 }  // namespace
 
 MaxPoolResult max_pool2d(const Tensor& x, const Pool2dParams& params) {
-  require_cpu("max_pool2d", {&x});
   const Shape shape = pool_shape(x, params, "max_pool2d");
   MaxPoolResult r{empty(shape, x.options()), empty(shape, TensorOptions(DType::i64, x.device()))};
-  cpu::max_pool2d(x.contiguous(), params, r.out, r.indices);
+  x.is_cuda() ? cuda::max_pool2d(x.contiguous(), params, r.out, r.indices)
+              : cpu::max_pool2d(x.contiguous(), params, r.out, r.indices);
   return r;
 }
 
 Tensor avg_pool2d(const Tensor& x, const Pool2dParams& params) {
-  require_cpu("avg_pool2d", {&x});
   Tensor out = empty(pool_shape(x, params, "avg_pool2d"), x.options());
-  cpu::avg_pool2d(x.contiguous(), params, out);
+  x.is_cuda() ? cuda::avg_pool2d(x.contiguous(), params, out) : cpu::avg_pool2d(x.contiguous(), params, out);
   return out;
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
-  require_cpu("adaptive_avg_pool2d", {&x});
   QN_CHECK(x.dim() == 4, "adaptive_avg_pool2d", "expected input (N, C, H, W), got ", x.describe());
   QN_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64, "adaptive_avg_pool2d", "expected f32 or f64, got ",
            x.describe());
   QN_CHECK(out_h >= 1 && out_w >= 1 && x.size(2) >= 1 && x.size(3) >= 1, "adaptive_avg_pool2d", "output size ", out_h,
            "x", out_w, " and input ", x.describe(), " must be non-empty");
   Tensor out = empty({x.size(0), x.size(1), out_h, out_w}, x.options());
-  cpu::adaptive_avg_pool2d(x.contiguous(), out);
+  x.is_cuda() ? cuda::adaptive_avg_pool2d(x.contiguous(), out) : cpu::adaptive_avg_pool2d(x.contiguous(), out);
   return out;
 }
 
 namespace {
 
 void check_pool_grad(const Tensor& grad_out, const Shape& input_shape, const char* op) {
-  require_cpu(op, {&grad_out});
   QN_CHECK(grad_out.dim() == 4 && input_shape.size() == 4 && grad_out.size(0) == input_shape[0] &&
                grad_out.size(1) == input_shape[1],
            op, "gradient ", grad_out.describe(), " does not match the input shape ", input_shape);
@@ -74,8 +72,10 @@ Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const 
   check_pool_grad(grad_out, input_shape, "max_pool2d_backward");
   QN_CHECK(indices.shape() == grad_out.shape() && indices.dtype() == DType::i64, "max_pool2d_backward", "indices ",
            indices.describe(), " must be i64 of the gradient's shape ", grad_out.shape());
+  common_device("max_pool2d_backward", {&grad_out, &indices});
   Tensor dx = zeros(input_shape, grad_out.options());
-  cpu::max_pool2d_backward(grad_out.contiguous(), indices.contiguous(), dx);
+  grad_out.is_cuda() ? cuda::max_pool2d_backward(grad_out.contiguous(), indices.contiguous(), dx)
+                     : cpu::max_pool2d_backward(grad_out.contiguous(), indices.contiguous(), dx);
   return dx;
 }
 
@@ -84,14 +84,16 @@ Tensor avg_pool2d_backward(const Tensor& grad_out, const Shape& input_shape, con
   QN_CHECK(pool_shape(empty(input_shape, grad_out.options()), params, "avg_pool2d_backward") == grad_out.shape(),
            "avg_pool2d_backward", "gradient ", grad_out.describe(), " does not match pooling ", input_shape);
   Tensor dx = zeros(input_shape, grad_out.options());
-  cpu::avg_pool2d_backward(grad_out.contiguous(), params, dx);
+  grad_out.is_cuda() ? cuda::avg_pool2d_backward(grad_out.contiguous(), params, dx)
+                     : cpu::avg_pool2d_backward(grad_out.contiguous(), params, dx);
   return dx;
 }
 
 Tensor adaptive_avg_pool2d_backward(const Tensor& grad_out, const Shape& input_shape) {
   check_pool_grad(grad_out, input_shape, "adaptive_avg_pool2d_backward");
   Tensor dx = zeros(input_shape, grad_out.options());
-  cpu::adaptive_avg_pool2d_backward(grad_out.contiguous(), dx);
+  grad_out.is_cuda() ? cuda::adaptive_avg_pool2d_backward(grad_out.contiguous(), dx)
+                     : cpu::adaptive_avg_pool2d_backward(grad_out.contiguous(), dx);
   return dx;
 }
 

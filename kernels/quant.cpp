@@ -1,14 +1,20 @@
 // Scalar quantization entry points.
 #include "kernels/quant.h"
 
+#include <cmath>
+
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cuda/cuda_kernels.h"
 #include "kernels/device_check.h"
+#include "kernels/elementwise.h"
+#include "kernels/index.h"
+#include "kernels/matmul.h"
+#include "kernels/reduce.h"
 
 namespace qn::kernels {
 namespace {
 
 void check_params(const char* op, const Tensor& x, const QParams& q) {
-  require_cpu(op, {&x});
   QN_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64, op, "expected a f32 or f64 tensor, got ", x.describe());
   QN_CHECK(q.bits >= 1 && q.bits <= 16, op, "bits must lie in [1, 16], got ", q.bits);
   QN_CHECK(!q.scale.empty() && q.scale.size() == q.zero_point.size(), op, "need as many scales as zero points (",
@@ -26,46 +32,66 @@ ScalarNoise scalar_quant_noise(const Tensor& x, const QParams& q, const Tensor& 
   check_params("scalar_quant_noise", x, q);
   QN_CHECK(!uniform.defined() || (uniform.shape() == x.shape() && uniform.dtype() == DType::f32), "scalar_quant_noise",
            "the uniform draws must be f32 of the input's shape ", x.shape(), ", got ", uniform.describe());
+  const Device device = common_device("scalar_quant_noise", {&x, &uniform});
   const Tensor input = x.contiguous();
-  ScalarNoise out{empty(x.shape(), x.dtype()), empty(x.shape(), DType::u8)};
-  cpu::scalar_quant_noise(input, q, uniform.defined() ? uniform.contiguous() : uniform, p, out.value, out.pass);
+  const Tensor draws = uniform.defined() ? uniform.contiguous() : uniform;
+  ScalarNoise out{empty(x.shape(), x.options()), empty(x.shape(), TensorOptions(DType::u8, device))};
+  device.is_cuda() ? cuda::scalar_quant_noise(input, q, draws, p, out.value, out.pass)
+                   : cpu::scalar_quant_noise(input, q, draws, p, out.value, out.pass);
   return out;
 }
 
 Tensor nearest_centroid(const Tensor& points, const Tensor& centroids) {
-  require_cpu("nearest_centroid", {&points, &centroids});
+  const Device device = common_device("nearest_centroid", {&points, &centroids});
   QN_CHECK(points.dim() == 2 && centroids.dim() == 2 && points.size(1) == centroids.size(1) && centroids.size(0) > 0,
            "nearest_centroid", "expected points (N, d) and centroids (K, d), got ", points.describe(), " and ",
            centroids.describe());
   require_same_dtype("nearest_centroid", points, centroids);
   QN_CHECK(points.dtype() == DType::f32 || points.dtype() == DType::f64, "nearest_centroid",
            "expected f32 or f64, got ", points.describe());
+  if (device.is_cuda()) {  // the same scores, argmax_k (2 x.c_k - ||c_k||^2), from cuBLAS and the CUDA kernels
+    const Tensor dots = matmul(points, centroids.t());
+    const Tensor norms = sum(binary(BinaryOp::mul, centroids, centroids), {1});
+    return argmax(binary(BinaryOp::sub, binary(BinaryOp::mul, dots, 2.0), norms), 1);
+  }
   Tensor out = empty({points.size(0)}, DType::i64);
   cpu::nearest_centroid(points.contiguous(), centroids.contiguous(), out);
   return out;
 }
 
 double assignment_error(const Tensor& points, const Tensor& centroids, const Tensor& assignments) {
-  require_cpu("assignment_error", {&points, &centroids, &assignments});
+  const Device device = common_device("assignment_error", {&points, &centroids, &assignments});
   QN_CHECK(points.dim() == 2 && centroids.dim() == 2 && points.size(1) == centroids.size(1) &&
                assignments.dtype() == DType::i64 && assignments.numel() == points.size(0),
            "assignment_error", "expected points (N, d), centroids (K, d) and i64 assignments (N), got ",
            points.describe(), ", ", centroids.describe(), ", ", assignments.describe());
   require_same_dtype("assignment_error", points, centroids);
-  const Tensor a = assignments.contiguous();
+  const Tensor a = assignments.to(Device::cpu()).contiguous();
   const int64_t* codes = a.data_ptr<int64_t>();
   for (int64_t i = 0; i < a.numel(); ++i) {
     QN_CHECK(codes[i] >= 0 && codes[i] < centroids.size(0), "assignment_error", "assignment ", codes[i],
              " is not a centroid of ", centroids.size(0));
   }
+  if (device.is_cuda()) {  // in f64, as the CPU accumulates
+    const Tensor diff =
+        binary(BinaryOp::sub, index_select(centroids, 0, assignments).to(DType::f64), points.to(DType::f64));
+    return std::sqrt(sum(binary(BinaryOp::mul, diff, diff)).to(Device::cpu()).item<double>());
+  }
   return cpu::assignment_error(points.contiguous(), centroids.contiguous(), a);
 }
 
 MinMax min_max(const Tensor& x, bool per_channel) {
-  require_cpu("min_max", {&x});
   QN_CHECK(x.numel() > 0, "min_max", "empty tensor");
   QN_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64, "min_max", "expected a f32 or f64 tensor, got ",
            x.describe());
+  if (x.is_cuda()) {  // amin and amax over each channel's run, read back as f32
+    const int64_t channels = per_channel ? std::max<int64_t>(x.dim() == 0 ? 1 : x.size(0), 1) : 1;
+    const Tensor runs = x.reshape({channels, -1});
+    const Tensor lo = amin(runs, {1}).to(DType::f32).to(Device::cpu()),
+                 hi = amax(runs, {1}).to(DType::f32).to(Device::cpu());
+    return {std::vector<float>(lo.data_ptr<float>(), lo.data_ptr<float>() + channels),
+            std::vector<float>(hi.data_ptr<float>(), hi.data_ptr<float>() + channels)};
+  }
   return cpu::min_max(x.contiguous(), per_channel);
 }
 

@@ -2,6 +2,7 @@
 #include "kernels/reduce.h"
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cuda/cuda_kernels.h"
 #include "kernels/device_check.h"
 #include "kernels/elementwise.h"
 
@@ -40,13 +41,13 @@ int64_t reduced_count(const Tensor& x, const std::vector<bool>& flags) {
 
 Tensor run(cpu::Reduction op, const char* name, const Tensor& x, const std::vector<int64_t>& dims, bool keepdim,
            DType out_dtype) {
-  require_cpu(name, {&x});
+  const Device device = x.device();
   const std::vector<bool> flags = reduced_dims(x, dims, name);
   if (op != cpu::Reduction::sum) {
     QN_CHECK(reduced_count(x, flags) > 0, name, "cannot take the ", name, " of an empty reduction over ", x.describe());
   }
   Tensor out = empty(kept_shape(x, flags, false), TensorOptions(out_dtype, x.device()));
-  cpu::reduce(op, x, flags, out);
+  device.is_cuda() ? cuda::reduce(op, x, flags, out) : cpu::reduce(op, x, flags, out);
   return keepdim ? out.view(kept_shape(x, flags, true)) : out;
 }
 
@@ -90,14 +91,13 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims, int64_t correction
 }
 
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
-  require_cpu("argmax", {&x});
   const int d = normalize_dim(dim, x.dim(), "argmax");
   const Tensor source = x.dim() == 0 ? x.reshape({1}) : x;
   QN_CHECK(source.shape()[d] > 0, "argmax", "cannot take the argmax of an empty dim of ", x.describe());
   std::vector<bool> flags(source.dim(), false);
   flags[d] = true;
   Tensor out = empty(kept_shape(source, flags, false), TensorOptions(DType::i64, x.device()));
-  cpu::argmax(source, d, out);
+  x.device().is_cuda() ? cuda::argmax(source, d, out) : cpu::argmax(source, d, out);
   if (x.dim() == 0) return out.reshape({});
   return keepdim ? out.view(kept_shape(source, flags, true)) : out;
 }

@@ -15,7 +15,7 @@ struct BandRows {
 };
 
 BandRows group_by_band(const Tensor& ids, const std::vector<int64_t>& bands, const char* who) {
-  const Tensor flat = ids.contiguous().reshape({-1});
+  const Tensor flat = ids.to(Device::cpu()).contiguous().reshape({-1});  // read on the host
   const int64_t* id = flat.data_ptr<int64_t>();
   const size_t num_bands = bands.size() - 1;
   BandRows rows;
@@ -32,7 +32,8 @@ BandRows group_by_band(const Tensor& ids, const std::vector<int64_t>& bands, con
   return rows;
 }
 
-Tensor index_tensor(const std::vector<int64_t>& values) { return from_vector(values); }
+// An i64 index tensor of values on device.
+Tensor index_tensor(const std::vector<int64_t>& values, Device device) { return from_vector(values).to(device); }
 
 // A Linear without bias, Xavier-uniform (fairseq's initialisation of every adaptive projection).
 std::shared_ptr<nn::Linear> xavier_projection(int64_t in, int64_t out, const nn::quant::QuantNoise& noise) {
@@ -94,7 +95,7 @@ Tensor AdaptiveInput::forward(const Tensor& tokens) {
   std::vector<int64_t> order;  // order[k]: the position of row k of cat(pieces)
   for (size_t b = 0; b < num_bands(); ++b) {
     if (rows.positions[b].empty()) continue;
-    const Tensor ids = index_tensor(rows.relative[b]);
+    const Tensor ids = index_tensor(rows.relative[b], tokens.device());
     pieces.push_back(projection(b).forward(table(b).forward(ids)));
     order.insert(order.end(), rows.positions[b].begin(), rows.positions[b].end());
   }
@@ -103,7 +104,7 @@ Tensor AdaptiveInput::forward(const Tensor& tokens) {
   if (pieces.size() == 1) return reshape(pieces[0], out_shape);  // one band: already in token order
   std::vector<int64_t> inverse(order.size());
   for (size_t k = 0; k < order.size(); ++k) inverse[static_cast<size_t>(order[k])] = static_cast<int64_t>(k);
-  return reshape(index_select(cat(pieces, 0), 0, index_tensor(inverse)), out_shape);
+  return reshape(index_select(cat(pieces, 0), 0, index_tensor(inverse, tokens.device())), out_shape);
 }
 
 // --- AdaptiveSoftmax
@@ -182,15 +183,16 @@ Tensor AdaptiveSoftmax::nll_sum(const Tensor& hidden, const Tensor& targets) {
   CrossEntropyOptions summed;
   summed.reduction = Reduction::sum;
   summed.ignore_index = options.padding_idx;
-  Tensor loss = cross_entropy(head_logits(input), index_tensor(head_target), summed);
+  const Device device = hidden.device();
+  Tensor loss = cross_entropy(head_logits(input), index_tensor(head_target, device), summed);
   // Tails: padding lies in band 0, so no tail row is padding (fairseq also ignores each tail's relative id
   // padding_idx there, a real word; not here).
   CrossEntropyOptions tail_sum;
   tail_sum.reduction = Reduction::sum;
   for (size_t t = 0; t + 2 < bands_.size(); ++t) {
     if (rows.positions[t + 1].empty()) continue;
-    const Tensor selected = index_select(input, 0, index_tensor(rows.positions[t + 1]));
-    loss = add(loss, cross_entropy(tail_logits(t, selected), index_tensor(rows.relative[t + 1]), tail_sum));
+    const Tensor selected = index_select(input, 0, index_tensor(rows.positions[t + 1], device));
+    loss = add(loss, cross_entropy(tail_logits(t, selected), index_tensor(rows.relative[t + 1], device), tail_sum));
   }
   return loss;
 }

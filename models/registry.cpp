@@ -134,7 +134,7 @@ BuiltModel build_model(const std::string& name, const nlohmann::json& overrides)
     o.bind("gelu", gelu);
     c.activation = gelu ? FeedForwardActivation::kGelu : FeedForwardActivation::kRelu;
     o.finish();
-    return {ModelFamily::kLanguageModel, std::make_shared<TransformerLM>(c)};
+    return {ModelFamily::kLanguageModel, std::make_shared<TransformerLM>(c), Device::cpu()};
   }
   if (name.starts_with("roberta")) {
     RobertaConfig c = RobertaConfig::named(name);
@@ -145,7 +145,7 @@ BuiltModel build_model(const std::string& name, const nlohmann::json& overrides)
     o.bind("num_classes", c.num_classes);
     o.bind("pooler_dropout", c.pooler_dropout);
     o.finish();
-    return {ModelFamily::kRoberta, std::make_shared<Roberta>(c)};
+    return {ModelFamily::kRoberta, std::make_shared<Roberta>(c), Device::cpu()};
   }
   if (name.starts_with("efficientnet")) {
     EfficientNetConfig c = EfficientNetConfig::named(name);
@@ -160,34 +160,43 @@ BuiltModel build_model(const std::string& name, const nlohmann::json& overrides)
     o.bind("torchvision", c.torchvision);
     o.bind_quant_noise(c.quant_noise);
     o.finish();
-    return {ModelFamily::kImage, std::make_shared<EfficientNet>(c)};
+    return {ModelFamily::kImage, std::make_shared<EfficientNet>(c), Device::cpu()};
   }
   throw_error("models", detail::concat("unknown model '", name,
                                        "' (transformer_lm_wiki103 / _small / _tiny, roberta_base / _large / _tiny, "
                                        "efficientnet_b0 .. efficientnet_b7, efficientnet_tiny)"));
 }
 
-Tensor BuiltModel::loss(const Tensor& inputs, const Tensor& targets) const {
-  QN_CHECK(targets.defined(), "models", "the loss needs targets");
-  if (family == ModelFamily::kLanguageModel) {
-    auto& lm = static_cast<TransformerLM&>(*module);
-    return lm.loss_from_features(lm.decoder().features(inputs), targets);
-  }
-  if (family == ModelFamily::kRoberta) {
-    auto& roberta = static_cast<Roberta&>(*module);
-    if (roberta.config.lm_head) return roberta.mlm_loss_from_features(roberta.features(inputs), targets);
+void BuiltModel::to(Device target) {
+  module->to(target);
+  device = target;
+}
+
+Tensor BuiltModel::loss(const Tensor& inputs_anywhere, const Tensor& targets_anywhere) const {
+  QN_CHECK(targets_anywhere.defined(), "models", "the loss needs targets");
+  const Tensor inputs = inputs_anywhere.to(device), targets = targets_anywhere.to(device);
+  // Each family's own loss, which forms only what the loss needs.
+  switch (family) {
+    case ModelFamily::kLanguageModel:
+      return static_cast<TransformerLM&>(*module).loss(inputs, targets);
+    case ModelFamily::kRoberta:
+      return static_cast<Roberta&>(*module).loss(inputs, targets);
+    case ModelFamily::kImage:
+      break;
   }
   return run(inputs, targets).loss;
 }
 
-ModelOutputs BuiltModel::run(const Tensor& inputs, const Tensor& targets) const {
+ModelOutputs BuiltModel::run(const Tensor& inputs_anywhere, const Tensor& targets_anywhere) const {
+  const Tensor inputs = inputs_anywhere.to(device);
+  const Tensor targets = targets_anywhere.defined() ? targets_anywhere.to(device) : targets_anywhere;
   ModelOutputs out;
   switch (family) {
     case ModelFamily::kLanguageModel: {
       auto& lm = static_cast<TransformerLM&>(*module);
       const Tensor features = lm.decoder().features(inputs);
       out.logits = lm.decoder().output(features);
-      if (targets.defined()) out.loss = lm.loss_from_features(features, targets);
+      if (targets.defined()) out.loss = lm.loss_from_features(features, targets, out.logits);
       break;
     }
     case ModelFamily::kRoberta: {

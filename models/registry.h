@@ -30,6 +30,11 @@ struct BuiltModel {
   // target's band), which is most of an adaptive-softmax model's evaluation time; RoBERTa's LM head runs on the
   // masked positions only.
   Tensor loss(const Tensor& inputs, const Tensor& targets) const;
+
+  // The device the model's parameters live on; run() and loss() bring their inputs there.
+  Device device = Device::cpu();
+  // Moves the parameters and buffers to device.
+  void to(Device target);
 };
 
 // The overrides given inline (text starting with '{') or in a JSON file (null for empty text); malformed JSON or

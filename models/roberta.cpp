@@ -1,9 +1,9 @@
 #include "models/roberta.h"
 
+#include <vector>
+
 #include "models/sequence.h"
 #include "nn/init.h"
-
-#include <vector>
 
 namespace qn::models {
 
@@ -261,16 +261,17 @@ Tensor Roberta::mlm_loss_from_features(const Tensor& features, const Tensor& tar
            "Roberta", "expected MLM targets i64 (", features.size(0), ", ", features.size(1), "), got ",
            targets.describe());
   const Tensor flat_targets = targets.contiguous().view({-1});
-  const int64_t* target = flat_targets.data_ptr<int64_t>();
+  const Tensor host_targets = flat_targets.to(Device::cpu());  // which positions are scored: read on the host
+  const int64_t* target = host_targets.data_ptr<int64_t>();
   std::vector<int64_t> scored;
   for (int64_t i = 0; i < flat_targets.numel(); ++i) {
     if (target[i] != kIgnoreIndex) scored.push_back(i);
   }
   // Nothing scored: the full-output loss gives what cross-entropy gives then.
   if (scored.empty()) return mlm_loss_from_logits(mlm_logits(features), targets);
-  const Tensor rows = from_vector(scored);                                                   // (M)
+  const Tensor rows = from_vector(scored).to(features.device());                              // (M)
   const Tensor scored_features = index_select(reshape(features, {-1, config.dim}), 0, rows);  // (M, dim)
-  return cross_entropy(mlm_logits(scored_features), index_select(flat_targets, 0, rows));   // (M, vocab) -> ()
+  return cross_entropy(mlm_logits(scored_features), index_select(flat_targets, 0, rows));     // (M, vocab) -> ()
 }
 
 Tensor Roberta::classification_loss_from_logits(const Tensor& logits, const Tensor& labels) {

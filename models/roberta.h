@@ -97,6 +97,10 @@ class Roberta : public nn::Module {
   Tensor classification_loss(const Tensor& input_ids, const Tensor& labels) {
     return classification_loss_from_logits(class_logits(features(input_ids)), labels);
   }
+  // The loss of the head the config carries: masked-LM with the LM head, else classification.
+  Tensor loss(const Tensor& input_ids, const Tensor& targets) {
+    return config.lm_head ? mlm_loss(input_ids, targets) : classification_loss(input_ids, targets);
+  }
   // The same losses from the logits, when the caller needs those too.
   Tensor mlm_loss_from_logits(const Tensor& logits, const Tensor& targets);
   Tensor classification_loss_from_logits(const Tensor& logits, const Tensor& labels);

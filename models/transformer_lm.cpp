@@ -146,6 +146,8 @@ Tensor TransformerDecoder::features(const Tensor& tokens) {
   Tensor x = adaptive_input_ ? adaptive_input_->forward(tokens) : embed_tokens_->forward(tokens);
   if (config_.scale_embedding) x = mul(x, std::sqrt(static_cast<double>(config_.dim)));
   if (quant_noise_) x = quant_noise_->forward(x);
+  // The table is a constant, not a buffer: it follows the tokens to their device.
+  if (positions_table_.device() != tokens.device()) positions_table_ = positions_table_.to(tokens.device());
   x = add(x, embedding(positions_table_.to(x.dtype()), position_ids(tokens, config_.padding_idx)));
   x = dropout(x, config_.dropout, training);
   const Tensor padding = padding_mask(tokens, config_.padding_idx);
@@ -165,7 +167,7 @@ Tensor TransformerDecoder::output(const Tensor& hidden) {
   return matmul(hidden, transpose(embed_tokens_->stored_weight(), 0, 1));
 }
 
-Tensor TransformerDecoder::nll_sum(const Tensor& hidden, const Tensor& targets) {
+Tensor TransformerDecoder::nll_sum(const Tensor& hidden, const Tensor& targets, const Tensor& logits) {
   QN_CHECK(targets.dtype() == DType::i64 && targets.dim() == 2 && targets.size(0) == hidden.size(0) &&
                targets.size(1) == hidden.size(1),
            "TransformerLM", "expected targets i64 (", hidden.size(0), ", ", hidden.size(1), "), got ",
@@ -175,7 +177,8 @@ Tensor TransformerDecoder::nll_sum(const Tensor& hidden, const Tensor& targets) 
   CrossEntropyOptions summed;
   summed.reduction = Reduction::sum;
   summed.ignore_index = config_.padding_idx;
-  return cross_entropy(reshape(output(hidden), {-1, config_.vocab_size}), flat_targets, summed);
+  const Tensor scores = logits.defined() ? logits : output(hidden);
+  return cross_entropy(reshape(scores, {-1, config_.vocab_size}), flat_targets, summed);
 }
 
 // --- the model
@@ -190,9 +193,9 @@ Tensor TransformerLM::loss(const Tensor& tokens, const Tensor& targets) {
   return loss_from_features(decoder_->features(tokens), targets);
 }
 
-Tensor TransformerLM::loss_from_features(const Tensor& features, const Tensor& targets) {
-  const Tensor summed = decoder_->nll_sum(features, targets);
-  const Tensor t = targets.contiguous();
+Tensor TransformerLM::loss_from_features(const Tensor& features, const Tensor& targets, const Tensor& logits) {
+  const Tensor summed = decoder_->nll_sum(features, targets, logits);
+  const Tensor t = targets.to(Device::cpu()).contiguous();
   int64_t counted = 0;
   for (int64_t i = 0; i < t.numel(); ++i) counted += t.data_ptr<int64_t>()[i] != config.padding_idx ? 1 : 0;
   QN_CHECK(counted > 0, "TransformerLM", "every target is padding: the loss is undefined");

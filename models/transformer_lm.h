@@ -88,7 +88,9 @@ class TransformerDecoder : public nn::Module {
   // hidden (N, T, dim) -> logits (N, T, vocab); with adaptive softmax, log-probabilities.
   Tensor output(const Tensor& hidden);
   // hidden (N, T, dim), targets (N, T) i64 -> summed negative log-likelihood of the non-padding targets.
-  Tensor nll_sum(const Tensor& hidden, const Tensor& targets);
+  // `logits` is output(hidden) when the caller has formed it already: a plain output reuses it rather than
+  // project twice (adaptive softmax scores only the targets' clusters, cheaper than its full output).
+  Tensor nll_sum(const Tensor& hidden, const Tensor& targets, const Tensor& logits = {});
 
  private:
   const TransformerLMConfig config_;
@@ -110,8 +112,9 @@ class TransformerLM : public nn::Module {
   // The language-model loss: mean negative log-likelihood (nats) of targets (N, T) over those that are not
   // padding, fairseq's cross_entropy / adaptive_loss criteria.
   Tensor loss(const Tensor& tokens, const Tensor& targets);
-  // The same loss from the decoder's features (N, T, dim), when the caller needs them for the logits too.
-  Tensor loss_from_features(const Tensor& features, const Tensor& targets);
+  // The same loss from the decoder's features (N, T, dim), when the caller needs them for the logits too
+  // (`logits`, if formed already, as in TransformerDecoder::nll_sum).
+  Tensor loss_from_features(const Tensor& features, const Tensor& targets, const Tensor& logits = {});
 
   TransformerDecoder& decoder() { return *decoder_; }
   const TransformerLMConfig config;

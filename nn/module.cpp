@@ -151,8 +151,15 @@ void Module::zero_grad() {
 }
 
 void Module::to(Device device) {
-  QN_CHECK(device.is_cpu(), "Module::to", "cannot move ", type_name_, " to ", device,
-           ": this build's tensors live on the CPU");
+  for (NamedTensor& t : parameters_) {
+    if (t.tensor.device() == device) continue;
+    t.tensor.set_data(t.tensor.to(device));
+    t.tensor.zero_grad();
+  }
+  for (NamedTensor& t : buffers_) {
+    if (t.tensor.device() != device) t.tensor.set_data(t.tensor.to(device));
+  }
+  for (auto& [_, child] : children_) child->to(device);
 }
 
 void Module::to(DType dtype) {

@@ -22,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash tools/setup.sh --mini
-bash tools/build.sh --target qn
+bash tools/build.sh -DQN_CUDA=OFF --target qn  # CPU runs: no CUDA kernels to compile
 
 data=${QN_SHARED_DATA:-../shared/data}
 run=${QN_RUN_DIR:-runs/mini}

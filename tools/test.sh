@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash tools/setup.sh --tests
-bash tools/build.sh -DQN_TESTS=ON
+bash tools/build.sh -DQN_TESTS=ON -DQN_CUDA=AUTO  # with the CUDA backend when the toolkit is there
 ctest --test-dir build --label-exclude long --output-on-failure -j "$(nproc)"

@@ -81,7 +81,10 @@ void Optimizer::load_state_dict(const std::vector<NamedTensor>& state) {
              "' names a parameter this optimizer does not have");
     QN_CHECK(t.tensor.dim() == 0 || t.tensor.shape() == groups_[gi].params[pi].shape(), "Optimizer::load_state_dict",
              "key '", t.name, "' has shape ", t.tensor.shape(), ", the parameter ", groups_[gi].params[pi].shape());
-    state_[gi][pi].push_back({t.name.substr(second + 1), t.tensor.clone()});
+    // Buffers shaped like their parameter live on its device; scalars (step counts) stay on the host.
+    const Device device = groups_[gi].params[pi].device();
+    const bool stays = t.tensor.dim() == 0 || t.tensor.device() == device;
+    state_[gi][pi].push_back({t.name.substr(second + 1), stays ? t.tensor.clone() : t.tensor.to(device)});
   }
 }
 

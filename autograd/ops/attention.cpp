@@ -21,7 +21,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     const int64_t l = q.size(-2), s = k.size(-2);
     const Tensor rows = arange(0, static_cast<double>(l), 1, DType::f32).view({l, 1});
     const Tensor cols = arange(0, static_cast<double>(s), 1, DType::f32).view({1, s});
-    const Tensor future = kernels::compare(kernels::CompareOp::gt, cols, rows);  // key after query
+    const Tensor future = kernels::compare(kernels::CompareOp::gt, cols, rows).to(q.device());  // key after query
     masked = masked.defined() ? kernels::maximum(masked, future) : future;
   }
   if (masked.defined()) scores = masked_fill(scores, masked, -std::numeric_limits<double>::infinity());

@@ -8,7 +8,7 @@ namespace qn {
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
   QN_CHECK(p >= 0 && p <= 1, "dropout", "probability must lie in [0, 1], got ", p);
   if (!training || p == 0) return x;
-  const Tensor keep = keep_mask(x.shape(), x.dtype(), p, gen);
+  const Tensor keep = keep_mask(x.shape(), x.options(), p, gen);
   const double scale = p < 1 ? 1.0 / (1.0 - p) : 0.0;
   Tensor out = kernels::masked_scale(x, keep, scale);
   if (!needs_graph({x})) return out;

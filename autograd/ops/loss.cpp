@@ -31,7 +31,7 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, std::optional<in
   Tensor safe_targets = targets;
   if (ignore_index) {
     valid = kernels::compare(kernels::CompareOp::ne, targets, static_cast<double>(*ignore_index));
-    safe_targets = kernels::where(valid, targets, scalar_tensor(0, DType::i64));  // any class: masked below
+    safe_targets = kernels::where(valid, targets, scalar_tensor(0, targets.options()));  // any class: masked below
   }
   const Tensor picked = reshape(gather(log_probs, 1, safe_targets.view({-1, 1})), {targets.size(0)});
   const Tensor weights = valid.to(log_probs.dtype());

@@ -5,6 +5,7 @@
 
 #include "core/parallel.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/gemm_layout.h"
 #include "kernels/threading.h"
 
 namespace qn::kernels::cpu {
@@ -26,31 +27,6 @@ void gemm<double>(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, d
 }
 
 namespace {
-
-// How GEMM reads a (rows, cols) matrix with the given strides: row-major with leading dimension ld,
-// or the transpose of a row-major (cols, rows) matrix. Size-1 dims leave their stride free.
-struct MatrixLayout {
-  bool ok = false;
-  bool trans = false;
-  int64_t ld = 0;
-};
-
-MatrixLayout gemm_layout(int64_t rows, int64_t cols, int64_t row_stride, int64_t col_stride) {
-  if ((col_stride == 1 || cols == 1) && (rows == 1 || row_stride >= std::max<int64_t>(cols, 1))) {
-    return {true, false, rows == 1 ? std::max<int64_t>(cols, 1) : row_stride};
-  }
-  if ((row_stride == 1 || rows == 1) && (cols == 1 || col_stride >= std::max<int64_t>(rows, 1))) {
-    return {true, true, cols == 1 ? std::max<int64_t>(rows, 1) : col_stride};
-  }
-  return {};
-}
-
-// A batch of (rows, cols) matrices GEMM can read; copies the whole operand contiguous when one cannot.
-Tensor gemm_ready(const Tensor& t) {
-  const int d = t.dim();
-  return gemm_layout(t.shape()[d - 2], t.shape()[d - 1], t.strides()[d - 2], t.strides()[d - 1]).ok ? t
-                                                                                                    : t.contiguous();
-}
 
 // GEMMs smaller than this run one per thread instead of one threaded GEMM at a time.
 constexpr int64_t kSmallGemmFlops = int64_t{2} * 192 * 192 * 192;

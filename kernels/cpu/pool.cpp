@@ -5,19 +5,9 @@
 
 #include "core/parallel.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/pool_windows.h"
 
 namespace qn::kernels::cpu {
-namespace {
-
-struct Planes {
-  int64_t count, h, w, ho, wo;
-};
-
-Planes planes(const Tensor& x, const Tensor& out) {
-  return {x.size(0) * x.size(1), x.size(2), x.size(3), out.size(2), out.size(3)};
-}
-
-}  // namespace
 
 void max_pool2d(const Tensor& x, const Pool2dParams& p, Tensor& out, Tensor& indices) {
   visit_floating(x.dtype(), "max_pool2d", [&](auto tag) {
@@ -57,12 +47,6 @@ void max_pool2d(const Tensor& x, const Pool2dParams& p, Tensor& out, Tensor& ind
 }
 
 namespace {
-
-// The input rows [ys, ye) and columns [xs, xe) an output cell averages, and what it divides by.
-struct Window {
-  int64_t ys, ye, xs, xe;
-  int64_t divisor;
-};
 
 // out[c, y, x] = sum of plane c over window_of(y, x), divided by its divisor; one plane per task.
 template <class WindowOf>
@@ -113,24 +97,6 @@ void spread_windows(const Tensor& grad_out, Tensor& dx, const char* op, const Wi
       }
     });
   });
-}
-
-// The window of avg_pool2d output (y, xo), PyTorch's rules for padding and count_include_pad.
-Window avg_window(const Pool2dParams& p, const Planes& g, int64_t y, int64_t xo) {
-  const int64_t y0 = y * p.stride[0] - p.padding[0];
-  const int64_t x0 = xo * p.stride[1] - p.padding[1];
-  const int64_t y1 = std::min(y0 + p.kernel[0], g.h + p.padding[0]);  // window end within the padding
-  const int64_t x1 = std::min(x0 + p.kernel[1], g.w + p.padding[1]);
-  Window win{std::max<int64_t>(y0, 0), std::min(y1, g.h), std::max<int64_t>(x0, 0), std::min(x1, g.w), 0};
-  win.divisor = p.count_include_pad ? (y1 - y0) * (x1 - x0) : (win.ye - win.ys) * (win.xe - win.xs);
-  return win;
-}
-
-// The window of adaptive_avg_pool2d output (y, xo): rows [floor(y H / HO), ceil((y + 1) H / HO)).
-Window adaptive_window(const Planes& g, int64_t y, int64_t xo) {
-  Window win{y * g.h / g.ho, ((y + 1) * g.h + g.ho - 1) / g.ho, xo * g.w / g.wo, ((xo + 1) * g.w + g.wo - 1) / g.wo, 0};
-  win.divisor = (win.ye - win.ys) * (win.xe - win.xs);
-  return win;
 }
 
 }  // namespace

@@ -42,7 +42,8 @@ bool repair_empty_clusters(const Tensor& blocks, Tensor& centroids, Tensor& assi
 void update_centroids(const Tensor& blocks, Tensor& centroids, const Tensor& assignments,
                       const std::vector<int64_t>& counts) {
   const Tensor sums = kernels::index_add(zeros_like(centroids), 0, assignments, blocks);
-  const Tensor divisor = from_vector<int64_t>(counts, {centroids.size(0), 1}).to(centroids.dtype());
+  const Tensor divisor =
+      from_vector<int64_t>(counts, {centroids.size(0), 1}).to(centroids.dtype()).to(centroids.device());
   centroids.copy_(kernels::binary(kernels::BinaryOp::div, sums, divisor));
 }
 
@@ -50,8 +51,9 @@ void update_centroids(const Tensor& blocks, Tensor& centroids, const Tensor& ass
 
 std::vector<int64_t> count_per_cluster(const Tensor& assignments, int64_t k) {
   std::vector<int64_t> counts(static_cast<size_t>(k), 0);
-  const int64_t* a = assignments.data_ptr<int64_t>();
-  for (int64_t i = 0; i < assignments.numel(); ++i) ++counts[static_cast<size_t>(a[i])];
+  const Tensor host = assignments.to(Device::cpu()).contiguous();
+  const int64_t* a = host.data_ptr<int64_t>();
+  for (int64_t i = 0; i < host.numel(); ++i) ++counts[static_cast<size_t>(a[i])];
   return counts;
 }
 

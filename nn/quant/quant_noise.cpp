@@ -53,8 +53,8 @@ Tensor WeightNoise::apply(Tensor& weight, bool training) {
   return options_.mode == NoiseMode::kPq ? pq(weight) : proxy(weight);
 }
 
-Tensor WeightNoise::draw_proxy_uniforms() {
-  return rand({layout_.rows, layout_.row_size / unit_size_}, DType::f32, options_.generator);
+Tensor WeightNoise::draw_proxy_uniforms(Device device) {
+  return rand({layout_.rows, layout_.row_size / unit_size_}, TensorOptions(DType::f32, device), options_.generator);
 }
 
 Tensor WeightNoise::proxy_mask(const Tensor& uniforms) const {
@@ -63,14 +63,15 @@ Tensor WeightNoise::proxy_mask(const Tensor& uniforms) const {
 
 Tensor WeightNoise::apply_proxy_mask(const Tensor& weight, const Tensor& mask) const {
   const double keep = options_.rescale && options_.p < 1 ? 1.0 / (1.0 - options_.p) : 1.0;  // p = 1 drops all
-  const Tensor factor = kernels::where(mask, scalar_tensor(0.0, weight.dtype()), scalar_tensor(keep, weight.dtype()));
+  const Tensor factor =
+      kernels::where(mask, scalar_tensor(0.0, weight.options()), scalar_tensor(keep, weight.options()));
   const int64_t units = layout_.row_size / unit_size_;
   const Tensor rows = weight.detach().reshape({layout_.rows, units, unit_size_});
   return kernels::binary(kernels::BinaryOp::mul, rows, factor.reshape({layout_.rows, units, 1})).view(weight.shape());
 }
 
 Tensor WeightNoise::proxy(Tensor& weight) {
-  const Tensor noised = apply_proxy_mask(weight, proxy_mask(draw_proxy_uniforms()));
+  const Tensor noised = apply_proxy_mask(weight, proxy_mask(draw_proxy_uniforms(weight.device())));
   if (options_.destructive) {  // fairseq's hook: the parameter itself becomes the noised weight
     NoGradGuard no_grad;
     weight.copy_(noised);
@@ -89,7 +90,7 @@ Tensor WeightNoise::pq(const Tensor& weight) {
     pq_codebook_ = pq_encode(weight, layout_, kmeans);
   }
   ++pq_forwards_;
-  const Tensor dropped = proxy_mask(draw_proxy_uniforms());  // (rows, blocks per row)
+  const Tensor dropped = proxy_mask(draw_proxy_uniforms(weight.device()));  // (rows, blocks per row)
   const Shape blocks{layout_.rows, layout_.blocks_per_row(), layout_.block_size};
   const Tensor decoded = pq_decode(pq_codebook_->centroids, pq_codebook_->assignments, layout_).reshape(blocks);
   const Tensor dense = weight.detach().reshape(blocks);

@@ -63,7 +63,7 @@ class WeightNoise {
   Tensor apply(Tensor& weight, bool training);
 
   // Proxy: one f32 uniform per noise unit, (rows, units per row); a unit is dropped when its draw < p.
-  Tensor draw_proxy_uniforms();
+  Tensor draw_proxy_uniforms(Device device);
   // The dropped units as u8 (rows, units per row) for the given draws.
   Tensor proxy_mask(const Tensor& uniforms) const;
   // W * (mask expanded over each unit) with the rescale, for a mask from proxy_mask.

@@ -18,7 +18,7 @@ void check_bits(int bits) { QN_CHECK(bits >= 1 && bits <= 16, "quantize", "bits 
 // maximum in the last bin.
 std::vector<double> histogram(const Tensor& w, float min, float max, int64_t bins) {
   std::vector<double> counts(static_cast<size_t>(bins), 0.0);
-  const Tensor data = w.to(DType::f32).contiguous();
+  const Tensor data = w.to(Device::cpu()).to(DType::f32).contiguous();
   const float* x = data.data_ptr<float>();
   const float range = max - min;
   for (int64_t i = 0; i < data.numel(); ++i) {
@@ -161,7 +161,7 @@ ScalarFakeQuantizer::ScalarFakeQuantizer(int bits, Observer observer, int64_t up
 Tensor ScalarFakeQuantizer::apply(const Tensor& x, double p, Generator* generator) {
   if (calls_ % update_step_ == 0) qparams_ = observe(x.detach(), bits_, observer_);
   ++calls_;
-  const Tensor uniforms = p < 1 ? rand(x.shape(), DType::f32, generator) : Tensor();
+  const Tensor uniforms = p < 1 ? rand(x.shape(), TensorOptions(DType::f32, x.device()), generator) : Tensor();
   const kernels::ScalarNoise mixed = kernels::scalar_quant_noise(x.detach(), qparams_, uniforms, p);
   return straight_through(x, mixed.value, mixed.pass);
 }

@@ -70,7 +70,7 @@ SizeReport size_report(const Module& model, const SizeOptions& options) {
     for (const NamedTensor& p : module->named_parameters()) {
       if (p.name.find('.') != std::string::npos) continue;  // a child's, counted there
       if (pq && (p.name == "weight" || p.name == "centroids")) continue;
-      if (!counted.insert(p.tensor.raw_data()).second) continue;
+      if (!counted.insert(p.tensor.device_data()).second) continue;
       const int64_t n = p.tensor.numel();
       report.parameters += n;
       (pq ? line : rest).parameters += n;

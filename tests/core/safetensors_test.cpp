@@ -103,7 +103,19 @@ TEST(SafetensorsRejects, TruncatedFileOnDisk) {
   save_safetensors(path, {{"w", ones({100})}});
   std::filesystem::resize_file(path, std::filesystem::file_size(path) - 10);
   EXPECT_QN_ERROR(load_safetensors(path), "beyond the", "truncated");
+  EXPECT_QN_ERROR(load_safetensors_metadata(path), "beyond the", "truncated");  // the header alone tells
   std::filesystem::remove(path);
+}
+
+// The metadata alone, as a tool reads it to learn which model a file holds before loading the tensors.
+TEST(Safetensors, MetadataAloneIsTheFilesMetadata) {
+  const auto path = temp_path("metadata.safetensors");
+  save_safetensors(path, {{"w", ones({4, 3})}, {"b", zeros({3})}}, {{"format", "pt"}, {"model", "{\"arch\": 1}"}});
+  const std::map<std::string, std::string> expected = {{"format", "pt"}, {"model", "{\"arch\": 1}"}};
+  EXPECT_EQ(load_safetensors_metadata(path), expected);
+  EXPECT_EQ(load_safetensors(path).metadata, expected);
+  std::filesystem::remove(path);
+  EXPECT_QN_ERROR(load_safetensors_metadata(path), "cannot open '");
 }
 TEST(SafetensorsRejects, OffsetsOutOfRange) {
   const std::string h = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[100,108]}})";

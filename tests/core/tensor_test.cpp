@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "core/allocator.h"
+#include "core/cuda_memory.h"
 #include "tests/reference.h"
 
 namespace qn {
@@ -179,7 +180,6 @@ TEST(Errors, NameOpShapesAndExpectation) {
   EXPECT_QN_ERROR(t.permute({0, 0}), "qn::permute", "repeated");
   EXPECT_QN_ERROR(t.narrow(1, 2, 2), "qn::narrow", "out of bounds", "f32[2, 3]");
   EXPECT_QN_ERROR(t.transpose(0, 5), "qn::transpose", "dim 5");
-  EXPECT_QN_ERROR(empty({2}, Device::cuda()), "cuda:0", "CPU");
 }
 
 TEST(Allocator, CountsLiveBytes) {
@@ -209,6 +209,14 @@ TEST(Allocator, ReusesFreedLargeBlocksAndReleasesThem) {
   again = Tensor();
   release_host_cache();
   EXPECT_EQ(host_allocator_stats().cached_bytes, 0);
+}
+
+// Without a usable GPU (a build without CUDA, or no device), asking for CUDA memory says why in one line.
+TEST(Tensor, CudaMemoryWithoutAGpuSaysWhy) {
+  if (cuda::available()) GTEST_SKIP() << "a CUDA device is visible: tests/cuda covers it";
+  EXPECT_QN_ERROR(zeros({2}).to(Device::cuda(0)), "cannot use cuda:0");
+  EXPECT_QN_ERROR(empty({3}, Device::cuda(1)), "cannot use cuda:1");
+  EXPECT_TRUE(zeros({2}).to(Device::cpu()).defined());
 }
 
 }  // namespace

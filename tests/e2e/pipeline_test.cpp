@@ -9,6 +9,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "core/cuda_memory.h"
 #include "core/safetensors.h"
 #include "data/gz_file.h"
 #include "tests/data/data_files.h"
@@ -141,6 +142,10 @@ TEST_F(Pipeline, ImageClassificationOnFashionMnist) {
   expect_error("compress " + checkpoint + " " + task + " --out " + path("never.safetensors"), "nothing to do",
                path("never.safetensors"));
   expect_error("train " + task + " --arch roberta_tiny --max-update 1", "efficientnet");
+  expect_error("eval " + task + " --device tpu --path " + checkpoint, "unknown device 'tpu'");
+  if (!cuda::available()) {  // a GPU asked for where there is none
+    expect_error("train " + task + " --arch efficientnet_tiny --max-update 1 --device cuda", "cannot use cuda:0");
+  }
 }
 
 TEST_F(Pipeline, LanguageModelingAndMaskedLmOnWikiText2) {

@@ -224,8 +224,15 @@ TEST_P(ModelParity, LogitsAndGradientsMatchPyTorch) {
     if (ours_err > 2 * torch_err) expect_close(mine.logits, r.torch.at(GetParam() + ".out"), 1e-4, "logits");
   }
   // Gradients against PyTorch in f64: within 1e-3 of each tensor's largest entry, or no further from the f64
-  // result than 4x PyTorch's own f32 error (for gradients that are zero up to rounding: a BatchNorm bias
-  // that a following BatchNorm in training mode makes irrelevant).
+  // result than 4x PyTorch's own f32 error. A gradient that is zero up to rounding (a BatchNorm bias that a
+  // following BatchNorm in training mode makes irrelevant; attention's key bias, a shift softmax ignores) holds
+  // only the rounding of the gradients around it, whose size depends on the summation order (the BLAS kernel
+  // the CPU picks): such a gradient passes within 1e-6 of the model's largest gradient entry.
+  double model_scale = 0;
+  for (const NamedTensor& g : mine.grads) {
+    const Tensor t64 = r.torch.at(GetParam() + "_f64.grad." + g.name);
+    for (const auto& i : testing::all_indices(t64.shape())) model_scale = std::max(model_scale, std::abs(at(t64, i)));
+  }
   for (const NamedTensor& g : mine.grads) {
     SCOPED_TRACE("gradient of " + g.name);
     ASSERT_TRUE(g.tensor.defined());
@@ -238,9 +245,10 @@ TEST_P(ModelParity, LogitsAndGradientsMatchPyTorch) {
       torch_err = std::max(torch_err, std::abs(at(t32, i) - at(t64, i)));
       scale = std::max(scale, std::abs(at(t64, i)));
     }
-    EXPECT_TRUE(ours_err <= 1e-3 * scale || ours_err <= 4 * torch_err)
+    const bool zero_up_to_rounding = scale <= 1e-6 * model_scale && ours_err <= 1e-6 * model_scale;
+    EXPECT_TRUE(ours_err <= 1e-3 * scale || ours_err <= 4 * torch_err || zero_up_to_rounding)
         << "error " << ours_err << " against f64 (largest entry " << scale << "; PyTorch f32's error " << torch_err
-        << ")";
+        << "; the model's largest gradient entry " << model_scale << ")";
   }
 }
 

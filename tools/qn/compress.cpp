@@ -70,7 +70,8 @@ void run(const CompressArgs& args) {
   QN_CHECK(!saved.compressed, "compress", "'", args.checkpoint, "' is already compressed; give the trained checkpoint");
   std::unique_ptr<tasks::Task> task = tasks::make_task(args.task);
   (void)task->model_defaults(saved.arch);  // checks that the task takes this kind of model
-  const models::BuiltModel built = load_saved_model(args.checkpoint, saved);
+  models::BuiltModel built = load_saved_model(args.checkpoint, saved);
+  built.to(parse_device(args.loop.device));
   task->set_model(built);
   if (!args.quantization_config.empty()) product_quantize(args, saved, built, *task);
 

@@ -17,6 +17,7 @@ struct EvalArgs {
   std::vector<std::string> paths;
   std::string split = "valid";
   int threads = 0;
+  std::string device = "cpu";
   bool json = false;
 };
 
@@ -43,7 +44,8 @@ void run(const EvalArgs& args) {
   std::vector<EvalRow> rows;
   for (const std::string& path : args.paths) {
     const SavedModel saved = describe_saved_model(path);
-    const models::BuiltModel built = load_saved_model(path, saved);
+    models::BuiltModel built = load_saved_model(path, saved);
+    built.to(parse_device(args.device));
     task->set_model(built);
     rows.push_back(
         {path, saved.compressed, nn::quant::file_size_report(path), evaluate(*task, *built.module, args.split)});
@@ -72,6 +74,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--path", args.paths, "a checkpoint or compressed model (repeat for a table of several)")->required();
   cmd->add_option("--gen-subset,--valid-subset", args.split, "the split: train, valid or test");
   cmd->add_option("--threads", args.threads, "compute threads (default: all cores, or QN_NUM_THREADS)");
+  cmd->add_option("--device", args.device, "where the model computes: cpu, cuda or cuda:N (a GPU of this build)");
   cmd->add_flag("--json", args.json, "print the results as JSON");
   cmd->callback([] { run(args); });
 }

@@ -114,6 +114,7 @@ void add_loop_flags(CLI::App& cmd, LoopFlags& l) {
   cmd.add_option("--log-file", l.log_file, "the JSONL log (default <save-dir>/train_log.jsonl)");
   cmd.add_flag("--no-progress-bar", l.no_progress_bar, "plain progress lines even on a terminal");
   cmd.add_option("--threads", l.threads, "compute threads (default: all cores, or QN_NUM_THREADS)");
+  cmd.add_option("--device", l.device, "where the model computes: cpu, cuda or cuda:N (a GPU of this build)");
 }
 
 nlohmann::json model_config(const ModelFlags& flags, const tasks::Task& task) {
@@ -201,6 +202,16 @@ train::TrainerOptions trainer_options(const LoopFlags& l, const tasks::Task& tas
   return o;
 }
 
+Device parse_device(const std::string& text) {
+  if (text == "cpu") return Device::cpu();
+  if (text == "cuda") return Device::cuda(0);
+  if (text.starts_with("cuda:") && text.size() > 5 && text.size() < 9 &&
+      text.find_first_not_of("0123456789", 5) == std::string::npos) {
+    return Device::cuda(std::stoi(text.substr(5)));
+  }
+  throw_error("device", detail::concat("unknown device '", text, "' (cpu, cuda or cuda:N)"));
+}
+
 void apply_threads(int threads) {
   QN_CHECK(threads >= 0, "threads", "--threads must be positive, got ", threads);
   if (threads > 0) set_num_threads(threads);
@@ -212,15 +223,15 @@ nlohmann::json model_info(const std::string& arch, const nlohmann::json& config)
 
 SavedModel describe_saved_model(const std::string& path) {
   QN_CHECK(fs::is_regular_file(path), "model", "no model file at '", path, "'");
-  const SafetensorsContent content = load_safetensors(path);
+  const std::map<std::string, std::string> metadata = load_safetensors_metadata(path);
   SavedModel saved;
   try {
-    if (const auto found = content.metadata.find(nn::quant::kCompressedMetadataKey); found != content.metadata.end()) {
+    if (const auto found = metadata.find(nn::quant::kCompressedMetadataKey); found != metadata.end()) {
       const nlohmann::json meta = nlohmann::json::parse(found->second);
       saved.arch = meta.at("model").at("arch").get<std::string>();
       saved.config = meta.at("model").at("config");
       saved.compressed = true;
-    } else if (const auto info = content.metadata.find("quantnoise"); info != content.metadata.end()) {
+    } else if (const auto info = metadata.find("quantnoise"); info != metadata.end()) {
       const nlohmann::json meta = nlohmann::json::parse(info->second);
       saved.arch = meta.at("model_name").get<std::string>();
       saved.config = meta.at("model_config");

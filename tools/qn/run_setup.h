@@ -60,6 +60,7 @@ struct LoopFlags {
   std::string log_file;
   bool no_progress_bar = false;
   int threads = 0;  // 0: the engine's default
+  std::string device = "cpu";
 };
 
 void add_task_flags(CLI::App& cmd, tasks::TaskOptions& task, bool training);
@@ -76,6 +77,8 @@ std::unique_ptr<train::LrSchedule> make_schedule(const OptimizerFlags& flags, in
 
 train::TrainerOptions trainer_options(const LoopFlags& loop, const tasks::Task& task);
 void apply_threads(int threads);
+// "cpu", "cuda" or "cuda:N"; anything else is an error naming the accepted forms.
+Device parse_device(const std::string& text);
 
 // A model saved by qn: a training checkpoint or a compressed file, with the arch and config it was built from.
 struct SavedModel {

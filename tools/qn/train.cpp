@@ -55,7 +55,8 @@ void run(const TrainArgs& args) {
   manual_seed(args.task.seed);
   std::unique_ptr<tasks::Task> task = tasks::make_task(args.task);
   const nlohmann::json config = model_config(args.model, *task);
-  const models::BuiltModel built = models::build_model(args.model.arch, config);
+  models::BuiltModel built = models::build_model(args.model.arch, config);
+  built.to(parse_device(args.loop.device));
   task->set_model(built);
   nn::Module& model = *built.module;
 

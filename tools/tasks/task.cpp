@@ -24,8 +24,8 @@ std::unique_ptr<Task> make_task(const TaskOptions& options) {
 
 void ClassificationMeter::add(const models::ModelOutputs& outputs, const Tensor& labels) {
   const int64_t n = labels.size(0);
-  const Tensor predicted = kernels::argmax(outputs.logits, 1).contiguous();
-  const Tensor truth = labels.contiguous();
+  const Tensor predicted = kernels::argmax(outputs.logits, 1).to(Device::cpu()).contiguous();
+  const Tensor truth = labels.to(Device::cpu()).contiguous();
   for (int64_t i = 0; i < n; ++i) correct_ += predicted.data_ptr<int64_t>()[i] == truth.data_ptr<int64_t>()[i];
   loss_sum_ += outputs.loss.item<double>() * static_cast<double>(n);
   samples_ += n;

@@ -193,8 +193,9 @@ TEST(QuantNoise, ProxyNoiseIsUnbiased) {
   auto* noise = layer.noise();
   Tensor total = zeros({8, 64});
   for (int i = 0; i < 10000; ++i) {
-    total = kernels::binary(kernels::BinaryOp::add, total,
-                            noise->apply_proxy_mask(layer.weight, noise->proxy_mask(noise->draw_proxy_uniforms())));
+    total = kernels::binary(
+        kernels::BinaryOp::add, total,
+        noise->apply_proxy_mask(layer.weight, noise->proxy_mask(noise->draw_proxy_uniforms(Device::cpu()))));
   }
   for (const auto& index : testing::all_indices(total.shape())) {
     const double mean = at(total, index) / 10000;
@@ -207,7 +208,7 @@ TEST(QuantNoise, ProxyNoiseIsUnbiased) {
 TEST(QuantNoise, DropRateIsP) {
   Generator gen(10);
   Linear layer(LinearOptions(1024, 1024).quant_noise(proxy(0.05, 8, &gen)));
-  const Tensor mask = layer.noise()->proxy_mask(layer.noise()->draw_proxy_uniforms());
+  const Tensor mask = layer.noise()->proxy_mask(layer.noise()->draw_proxy_uniforms(Device::cpu()));
   ASSERT_EQ(mask.shape(), Shape({1024, 128}));
   const double rate = kernels::sum(mask.to(DType::f64)).item<double>() / static_cast<double>(mask.numel());
   EXPECT_NEAR(rate, 0.05, 0.003);

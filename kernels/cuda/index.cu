@@ -1,0 +1,168 @@
+// CUDA indexing, one thread per element moved. index_select and index_add view contiguous tensors as
+// (outer, size, inner) around dim; gather and scatter_add walk the index tensor, reading (or adding into) x with
+// dim's stride zeroed plus index * stride(dim). Bounds were checked by kernels/index.cpp. The adds are atomic, so
+// several positions adding into one element sum in an unspecified order (floating results may differ from the CPU
+// in the last bits).
+#include <type_traits>
+
+#include "kernels/cuda/kernel_support.cuh"
+
+namespace qn::kernels::cuda {
+namespace {
+
+struct Blocks {
+  int64_t outer = 1, size = 1, inner = 1;
+};
+
+Blocks blocks_around(const Shape& shape, int dim) {
+  Blocks b;
+  for (int i = 0; i < shape.size(); ++i) {
+    if (i < dim) {
+      b.outer *= shape[i];
+    } else if (i == dim) {
+      b.size = shape[i];
+    } else {
+      b.inner *= shape[i];
+    }
+  }
+  return b;
+}
+
+// The types atomicAdd takes; int64 adds as unsigned long long (two's complement sums alike).
+template <class T>
+__device__ void atomic_add(T* address, T value) {
+  if constexpr (std::is_same_v<T, int64_t>) {
+    atomicAdd(reinterpret_cast<unsigned long long*>(address), static_cast<unsigned long long>(value));
+  } else {
+    atomicAdd(address, value);
+  }
+}
+
+template <class F>
+void visit_atomic(DType t, const char* op, F&& f) {
+  switch (t) {
+    case DType::f32:
+      return f(TypeTag<float>{});
+    case DType::f64:
+      return f(TypeTag<double>{});
+    case DType::i64:
+      return f(TypeTag<int64_t>{});
+    case DType::i32:
+      return f(TypeTag<int32_t>{});
+    default:
+      throw_error(op, detail::concat("no CUDA atomic add for ", dtype_name(t), " (f32, f64, i64 and i32 have one)"));
+  }
+}
+
+// out (outer, count, inner) <- x (outer, size, inner) at rows index[j].
+template <class T, class I>
+__global__ void index_select_kernel(const T* x, const I* index, T* out, int64_t count, int64_t size, int64_t inner,
+                                    int64_t n) {
+  QN_GRID_STRIDE_LOOP(k, n) {
+    const int64_t i = k % inner, j = (k / inner) % count, o = k / (inner * count);
+    out[k] = x[(o * size + static_cast<int64_t>(index[j])) * inner + i];
+  }
+}
+
+// at: out, index, x (dim's stride zeroed) over index's shape.
+template <class T, class I>
+__global__ void gather_kernel(int64_t n, Offsets<3> at, int64_t dim_stride, T* out, const I* index, const T* x) {
+  QN_GRID_STRIDE_LOOP(k, n) {
+    int64_t o[3];
+    at.at(k, o);
+    out[o[0]] = x[o[2] + static_cast<int64_t>(index[o[1]]) * dim_stride];
+  }
+}
+
+// at: out (dim's stride zeroed), index, src over index's shape.
+template <class T, class I>
+__global__ void scatter_add_kernel(int64_t n, Offsets<3> at, int64_t dim_stride, T* out, const I* index, const T* src) {
+  QN_GRID_STRIDE_LOOP(k, n) {
+    int64_t o[3];
+    at.at(k, o);
+    atomic_add(out + o[0] + static_cast<int64_t>(index[o[1]]) * dim_stride, src[o[2]]);
+  }
+}
+
+// out (outer, size, inner) rows index[j] += src (outer, count, inner).
+template <class T, class I>
+__global__ void index_add_kernel(const T* src, const I* index, T* out, int64_t count, int64_t size, int64_t inner,
+                                 int64_t n) {
+  QN_GRID_STRIDE_LOOP(k, n) {
+    const int64_t i = k % inner, j = (k / inner) % count, o = k / (inner * count);
+    atomic_add(out + (o * size + static_cast<int64_t>(index[j])) * inner + i, src[k]);
+  }
+}
+
+}  // namespace
+
+void index_select(const Tensor& x, int dim, const Tensor& index, Tensor& out) {
+  const Blocks in = blocks_around(x.shape(), dim);
+  const int64_t count = index.numel(), n = out.numel();
+  if (n == 0) return;
+  visit_device_dtype(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    visit_index(index.dtype(), "index_select", [&](auto itag) {
+      using I = typename decltype(itag)::type;
+      index_select_kernel<T, I><<<grid_for(n), kBlock, 0, stream_of(out)>>>(
+          device_ptr<const T>(x), device_ptr<const I>(index), device_ptr<T>(out), count, in.size, in.inner, n);
+    });
+  });
+  check_launch("index_select");
+}
+
+void gather(const Tensor& x, int dim, const Tensor& index, Tensor& out) {
+  const int64_t n = index.numel();
+  if (n == 0) return;
+  Strides x_strides = x.strides();
+  const int64_t dim_stride = x.dim() ? x_strides[dim] : 0;
+  if (x.dim()) x_strides[dim] = 0;
+  // x seen with index's shape and dim's stride zeroed: the offset of the row each index picks from.
+  const Tensor x_walk = x.dim() ? x.as_strided(index.shape(), x_strides, x.offset()) : x;
+  const Offsets<3> walk = make_offsets<3>({&out, &index, &x_walk});
+  visit_device_dtype(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    visit_index(index.dtype(), "gather", [&](auto itag) {
+      using I = typename decltype(itag)::type;
+      gather_kernel<T, I><<<grid_for(n), kBlock, 0, stream_of(out)>>>(
+          n, walk, dim_stride, device_ptr<T>(out), device_ptr<const I>(index), device_ptr<const T>(x));
+    });
+  });
+  check_launch("gather");
+}
+
+void scatter_add(int dim, const Tensor& index, const Tensor& src, Tensor& out) {
+  const int64_t n = index.numel();
+  if (n == 0) return;
+  Strides out_strides = out.strides();
+  const int64_t dim_stride = out.dim() ? out_strides[dim] : 0;
+  if (out.dim()) out_strides[dim] = 0;
+  const Tensor out_walk = out.dim() ? out.as_strided(index.shape(), out_strides, out.offset()) : out;
+  const Offsets<3> walk = make_offsets<3>({&out_walk, &index, &src});
+  visit_atomic(out.dtype(), "scatter_add", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    visit_index(index.dtype(), "scatter_add", [&](auto itag) {
+      using I = typename decltype(itag)::type;
+      scatter_add_kernel<T, I><<<grid_for(n), kBlock, 0, stream_of(out)>>>(
+          n, walk, dim_stride, device_ptr<T>(out), device_ptr<const I>(index), device_ptr<const T>(src));
+    });
+  });
+  check_launch("scatter_add");
+}
+
+void index_add(int dim, const Tensor& index, const Tensor& src, Tensor& out) {
+  const Blocks dst = blocks_around(out.shape(), dim);
+  const int64_t count = index.numel(), n = src.numel();
+  if (n == 0) return;
+  visit_atomic(out.dtype(), "index_add", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    visit_index(index.dtype(), "index_add", [&](auto itag) {
+      using I = typename decltype(itag)::type;
+      index_add_kernel<T, I><<<grid_for(n), kBlock, 0, stream_of(out)>>>(
+          device_ptr<const T>(src), device_ptr<const I>(index), device_ptr<T>(out), count, dst.size, dst.inner, n);
+    });
+  });
+  check_launch("index_add");
+}
+
+}  // namespace qn::kernels::cuda
