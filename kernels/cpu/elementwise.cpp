@@ -6,6 +6,7 @@
 #include "core/strided_loop.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/vec_math.h"
+#include "kernels/integer_power.h"
 
 namespace qn::kernels::cpu {
 namespace {
@@ -116,13 +117,7 @@ T power(T base, T exponent) {
   if constexpr (std::is_floating_point_v<T>) {
     return std::pow(base, exponent);
   } else {
-    // Integer power by squaring; negative exponents give 0 except for bases 1 and -1, as in PyTorch.
-    if (exponent < 0) return base == 1 ? T(1) : (base == T(-1) ? (exponent % 2 ? T(-1) : T(1)) : T(0));
-    T result = 1;
-    for (T e = exponent; e > 0; e >>= 1, base *= base) {
-      if (e & 1) result *= base;
-    }
-    return result;
+    return integer_power(base, exponent);
   }
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/cuda_memory.h"
 #include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/library_support.h"
 #include "kernels/matmul.h"
 
 namespace qn::kernels::cuda {
@@ -24,18 +25,14 @@ void check_cudnn(cudnnStatus_t status, const char* call) {
   QN_CHECK(status == CUDNN_STATUS_SUCCESS, kOp, call, " failed: ", cudnnGetErrorString(status));
 }
 
-// One cuDNN handle per device, bound to the device's stream; made on first use and kept for the process.
+// The device's cuDNN handle, bound to its stream.
 cudnnHandle_t handle(int device) {
-  static std::mutex mutex;
-  static auto* handles = new std::map<int, cudnnHandle_t>();
-  std::lock_guard lock(mutex);
-  if (const auto found = handles->find(device); found != handles->end()) return found->second;
-  ::qn::cuda::DeviceGuard guard(device);
-  cudnnHandle_t h = nullptr;
-  check_cudnn(cudnnCreate(&h), "cudnnCreate");
-  check_cudnn(cudnnSetStream(h, static_cast<cudaStream_t>(::qn::cuda::stream(device))), "cudnnSetStream");
-  handles->emplace(device, h);
-  return h;
+  return per_device_handle<cudnnHandle_t>(device, [device] {
+    cudnnHandle_t h = nullptr;
+    check_cudnn(cudnnCreate(&h), "cudnnCreate");
+    check_cudnn(cudnnSetStream(h, static_cast<cudaStream_t>(::qn::cuda::stream(device))), "cudnnSetStream");
+    return h;
+  });
 }
 
 cudnnDataType_t data_type(DType t) {
@@ -149,16 +146,18 @@ Tensor interior(const Tensor& padded, const Shape& input, const Conv2dParams& p)
   return padded.slice(2, p.padding[0], p.padding[0] + input[2]).slice(3, p.padding[2], p.padding[2] + input[3]);
 }
 
+// input with p's padding written out as zeros.
+Tensor explicitly_padded(const Tensor& input, const Conv2dParams& p) {
+  Tensor padded = zeros(padded_shape(input.shape(), p), input.options());
+  interior(padded, input.shape(), p).copy_(input);
+  return padded;
+}
+
 Conv2dParams unpadded(const Conv2dParams& p) {
   Conv2dParams q = p;
   q.padding = {0, 0, 0, 0};
   return q;
 }
-
-template <class T>
-struct Scalars {
-  T one = 1, zero = 0;
-};
 
 void run_forward(const Tensor& input, const Tensor& weight, const Conv2dParams& p, Tensor& out) {
   const int device = out.device().index;
@@ -176,15 +175,11 @@ void run_forward(const Tensor& input, const Tensor& weight, const Conv2dParams& 
     return Choice{static_cast<int>(perf.algo), perf.memory};
   });
   const Tensor scratch = workspace(choice.workspace, out.device());
-  const bool f64 = input.dtype() == DType::f64;
-  const Scalars<double> s64;
-  const Scalars<float> s32;
-  check_cudnn(
-      cudnnConvolutionForward(h, f64 ? static_cast<const void*>(&s64.one) : &s32.one, d.x, input.device_data(), d.w,
-                              weight.device_data(), d.conv, static_cast<cudnnConvolutionFwdAlgo_t>(choice.algo),
-                              scratch.device_data(), choice.workspace,
-                              f64 ? static_cast<const void*>(&s64.zero) : &s32.zero, d.y, out.device_data()),
-      "cudnnConvolutionForward");
+  const BlendScalars blend(input.dtype());
+  check_cudnn(cudnnConvolutionForward(h, blend.one(), d.x, input.device_data(), d.w, weight.device_data(), d.conv,
+                                      static_cast<cudnnConvolutionFwdAlgo_t>(choice.algo), scratch.device_data(),
+                                      choice.workspace, blend.zero(), d.y, out.device_data()),
+              "cudnnConvolutionForward");
 }
 
 void add_bias(const Tensor& bias, Tensor& out) {
@@ -199,12 +194,8 @@ void add_bias(const Tensor& bias, Tensor& out) {
   check_cudnn(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, type, as_int(out.size(0)), as_int(out.size(1)),
                                          as_int(out.size(2)), as_int(out.size(3))),
               "cudnnSetTensor4dDescriptor");
-  const bool f64 = out.dtype() == DType::f64;
-  const Scalars<double> s64;
-  const Scalars<float> s32;
-  const cudnnStatus_t status =
-      cudnnAddTensor(h, f64 ? static_cast<const void*>(&s64.one) : &s32.one, b, bias.device_data(),
-                     f64 ? static_cast<const void*>(&s64.one) : &s32.one, y, out.device_data());
+  const BlendScalars blend(out.dtype());
+  const cudnnStatus_t status = cudnnAddTensor(h, blend.one(), b, bias.device_data(), blend.one(), y, out.device_data());
   cudnnDestroyTensorDescriptor(b);
   cudnnDestroyTensorDescriptor(y);
   check_cudnn(status, "cudnnAddTensor");
@@ -216,9 +207,7 @@ void conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const
   if (out.numel() == 0) return;
   ::qn::cuda::DeviceGuard guard(out.device().index);
   if (needs_explicit_padding(p)) {
-    Tensor padded = zeros(padded_shape(input.shape(), p), input.options());
-    interior(padded, input.shape(), p).copy_(input);
-    run_forward(padded, weight, unpadded(p), out);
+    run_forward(explicitly_padded(input, p), weight, unpadded(p), out);
   } else {
     run_forward(input, weight, p, out);
   }
@@ -249,23 +238,18 @@ void conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const C
     return Choice{static_cast<int>(perf.algo), perf.memory};
   });
   const Tensor scratch = workspace(choice.workspace, dx.device());
-  const bool f64 = dx.dtype() == DType::f64;
-  const Scalars<double> s64;
-  const Scalars<float> s32;
-  check_cudnn(cudnnConvolutionBackwardData(
-                  h, f64 ? static_cast<const void*>(&s64.one) : &s32.one, d.w, weight.device_data(), d.y,
-                  grad_out.device_data(), d.conv, static_cast<cudnnConvolutionBwdDataAlgo_t>(choice.algo),
-                  scratch.device_data(), choice.workspace, f64 ? static_cast<const void*>(&s64.zero) : &s32.zero, d.x,
-                  dx.device_data()),
-              "cudnnConvolutionBackwardData");
+  const BlendScalars blend(dx.dtype());
+  check_cudnn(
+      cudnnConvolutionBackwardData(h, blend.one(), d.w, weight.device_data(), d.y, grad_out.device_data(), d.conv,
+                                   static_cast<cudnnConvolutionBwdDataAlgo_t>(choice.algo), scratch.device_data(),
+                                   choice.workspace, blend.zero(), d.x, dx.device_data()),
+      "cudnnConvolutionBackwardData");
 }
 
 void conv2d_backward_weight(const Tensor& grad_out, const Tensor& input, const Conv2dParams& p, Tensor& dw) {
   if (dw.numel() == 0) return;
   if (needs_explicit_padding(p)) {
-    Tensor padded = zeros(padded_shape(input.shape(), p), input.options());
-    interior(padded, input.shape(), p).copy_(input);
-    conv2d_backward_weight(grad_out, padded, unpadded(p), dw);
+    conv2d_backward_weight(grad_out, explicitly_padded(input, p), unpadded(p), dw);
     return;
   }
   const int device = dw.device().index;
@@ -284,14 +268,11 @@ void conv2d_backward_weight(const Tensor& grad_out, const Tensor& input, const C
     return Choice{static_cast<int>(perf.algo), perf.memory};
   });
   const Tensor scratch = workspace(choice.workspace, dw.device());
-  const bool f64 = dw.dtype() == DType::f64;
-  const Scalars<double> s64;
-  const Scalars<float> s32;
+  const BlendScalars blend(dw.dtype());
   check_cudnn(
-      cudnnConvolutionBackwardFilter(
-          h, f64 ? static_cast<const void*>(&s64.one) : &s32.one, d.x, input.device_data(), d.y, grad_out.device_data(),
-          d.conv, static_cast<cudnnConvolutionBwdFilterAlgo_t>(choice.algo), scratch.device_data(), choice.workspace,
-          f64 ? static_cast<const void*>(&s64.zero) : &s32.zero, d.w, dw.device_data()),
+      cudnnConvolutionBackwardFilter(h, blend.one(), d.x, input.device_data(), d.y, grad_out.device_data(), d.conv,
+                                     static_cast<cudnnConvolutionBwdFilterAlgo_t>(choice.algo), scratch.device_data(),
+                                     choice.workspace, blend.zero(), d.w, dw.device_data()),
       "cudnnConvolutionBackwardFilter");
 }
 

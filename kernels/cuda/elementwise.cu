@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "kernels/cuda/kernel_support.cuh"
+#include "kernels/integer_power.h"
 
 namespace qn::kernels::cuda {
 namespace {
@@ -69,15 +70,7 @@ __device__ T power(T base, T exponent) {
   if constexpr (std::is_floating_point_v<T>) {
     return m_pow(base, exponent);
   } else {
-    // Integer power by squaring; negative exponents give 0 except for bases 1 and -1, as in PyTorch.
-    if constexpr (std::is_signed_v<T>) {
-      if (exponent < 0) return base == 1 ? T(1) : (base == T(-1) ? (exponent % 2 ? T(-1) : T(1)) : T(0));
-    }
-    T result = 1;
-    for (T e = exponent; e > 0; e >>= 1, base *= base) {
-      if (e & 1) result *= base;
-    }
-    return result;
+    return integer_power(base, exponent);
   }
 }
 

@@ -7,12 +7,11 @@
 #include <cublas_v2.h>
 
 #include <limits>
-#include <map>
-#include <mutex>
 #include <optional>
 
 #include "core/cuda_memory.h"
 #include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/library_support.h"
 #include "kernels/gemm_layout.h"
 
 namespace qn::kernels::cuda {
@@ -22,18 +21,14 @@ void check_cublas(cublasStatus_t status, const char* call) {
   QN_CHECK(status == CUBLAS_STATUS_SUCCESS, "matmul", call, " failed: ", cublasGetStatusString(status));
 }
 
-// One cuBLAS handle per device, bound to the device's stream; made on first use and kept for the process.
+// The device's cuBLAS handle, bound to its stream.
 cublasHandle_t handle(int device) {
-  static std::mutex mutex;
-  static auto* handles = new std::map<int, cublasHandle_t>();
-  std::lock_guard lock(mutex);
-  if (const auto found = handles->find(device); found != handles->end()) return found->second;
-  ::qn::cuda::DeviceGuard guard(device);
-  cublasHandle_t h = nullptr;
-  check_cublas(cublasCreate(&h), "cublasCreate");
-  check_cublas(cublasSetStream(h, static_cast<cudaStream_t>(::qn::cuda::stream(device))), "cublasSetStream");
-  handles->emplace(device, h);
-  return h;
+  return per_device_handle<cublasHandle_t>(device, [device] {
+    cublasHandle_t h = nullptr;
+    check_cublas(cublasCreate(&h), "cublasCreate");
+    check_cublas(cublasSetStream(h, static_cast<cudaStream_t>(::qn::cuda::stream(device))), "cublasSetStream");
+    return h;
+  });
 }
 
 // The distance between consecutive matrices of t's batch (its dims before the last two, in row-major order), when
@@ -89,15 +84,12 @@ void matmul(const Tensor& a_in, const Tensor& b_in, Tensor& out) {
   const cudaDataType_t type = f64 ? CUDA_R_64F : CUDA_R_32F;
   const cublasComputeType_t compute =
       f64 ? CUBLAS_COMPUTE_64F : (allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F);
-  const double one64 = 1, zero64 = 0;
-  const float one32 = 1, zero32 = 0;
-  const void* alpha = f64 ? static_cast<const void*>(&one64) : static_cast<const void*>(&one32);
-  const void* beta = f64 ? static_cast<const void*>(&zero64) : static_cast<const void*>(&zero32);
+  const BlendScalars blend(out.dtype());
   check_cublas(
-      cublasGemmStridedBatchedEx(h, op_b, op_a, as_int(n, "N"), as_int(m, "M"), as_int(k, "K"), alpha, b.device_data(),
-                                 type, as_int(lb.ld, "ldb"), *stride_b, a.device_data(), type, as_int(la.ld, "lda"),
-                                 *stride_a, beta, out.device_data(), type, as_int(n, "ldc"), m * n,
-                                 as_int(batch, "batch"), compute, CUBLAS_GEMM_DEFAULT),
+      cublasGemmStridedBatchedEx(h, op_b, op_a, as_int(n, "N"), as_int(m, "M"), as_int(k, "K"), blend.one(),
+                                 b.device_data(), type, as_int(lb.ld, "ldb"), *stride_b, a.device_data(), type,
+                                 as_int(la.ld, "lda"), *stride_a, blend.zero(), out.device_data(), type,
+                                 as_int(n, "ldc"), m * n, as_int(batch, "batch"), compute, CUBLAS_GEMM_DEFAULT),
       "cublasGemmStridedBatchedEx");
 }
 
