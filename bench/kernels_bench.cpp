@@ -129,6 +129,33 @@ BENCHMARK(BM_DepthwiseConv)
     ->Args({1152, 1, 3, 1})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+// Pointwise (1x1) convolution, forward and both gradients, batch 64, at the main job's shapes (EfficientNet on
+// 28x28 images): args input channels, output channels, plane size. The tail's planes are 2x2 and 1x1, and every
+// squeeze-excitation convolution works on a 1x1 plane.
+void BM_PointwiseConv(benchmark::State& state) {
+  const int64_t in = state.range(0), out = state.range(1), size = state.range(2);
+  const Conv2dParams params{};
+  Tensor x = randn({64, in, size, size});
+  Tensor w = randn({out, in, 1, 1});
+  Tensor y = conv2d(x, w, Tensor(), params);
+  Tensor dy = randn(y.shape());
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(conv2d(x, w, Tensor(), params).raw_data());
+    benchmark::DoNotOptimize(conv2d_backward_input(dy, w, x.shape(), params).raw_data());
+    benchmark::DoNotOptimize(conv2d_backward_weight(dy, x, w.shape(), params).raw_data());
+  }
+  set_flops(state, 3.0 * 2 * static_cast<double>(y.numel()) * in);
+}
+
+BENCHMARK(BM_PointwiseConv)
+    ->Args({16, 96, 14})
+    ->Args({144, 40, 4})
+    ->Args({80, 480, 2})
+    ->Args({672, 192, 1})
+    ->Args({320, 1280, 1})
+    ->Args({1152, 48, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_Matmul)->Arg(256)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CblasSgemm)->Arg(256)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_MatmulTransposed)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -278,6 +278,14 @@ std::vector<OpCase> build() {
        {in({2, 4, 3, 3}), in({5, 4, 1, 1}), in({5})},
        [](X x) { return conv2d(x[0], x[1], x[2]); },
        "F.conv2d(x0, x1, x2)"},
+      {"conv2d_pointwise_2x2",  // small planes run as one GEMM over the batch, through channel-major copies
+       {in({3, 4, 2, 2}), in({5, 4, 1, 1}), in({5})},
+       [](X x) { return conv2d(x[0], x[1], x[2]); },
+       "F.conv2d(x0, x1, x2)"},
+      {"conv2d_pointwise_1x1",  // one pixel: the batch is the GEMM's rows, no copies
+       {in({3, 4, 1, 1}), in({5, 4, 1, 1}), in({5})},
+       [](X x) { return conv2d(x[0], x[1], x[2]); },
+       "F.conv2d(x0, x1, x2)"},
       {"conv2d_depthwise",
        {in({2, 3, 5, 5}), in({3, 1, 3, 3}), in({3})},
        [](X x) { return conv2d(x[0], x[1], x[2], Conv2dParams{}.with_groups(3).with_stride(2).with_padding(1)); },
