@@ -1,5 +1,6 @@
 #include "core/allocator.h"
 
+#include <malloc.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -117,5 +118,11 @@ AllocatorStats host_allocator_stats() {
 void reset_host_peak_bytes() { g_peak_bytes.store(g_live_bytes.load()); }
 
 void release_host_cache() { cache().release(); }
+
+void keep_freed_heap_memory() {
+  // Setting either threshold fixes both (glibc stops adapting them), so both are set.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+}
 
 }  // namespace qn

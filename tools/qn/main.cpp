@@ -2,10 +2,12 @@
 #include <cstdio>
 #include <exception>
 
+#include "core/allocator.h"
 #include "core/error.h"
 #include "tools/qn/commands.h"
 
 int main(int argc, char** argv) {
+  qn::keep_freed_heap_memory();
   CLI::App app{"quantnoise: training with quantization noise, iPQ and int8/int4 compression", "qn"};
   app.set_version_flag("--version", QN_VERSION);
   app.require_subcommand(1);
