@@ -9,6 +9,7 @@
 // values spread over each channel's S columns.
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "core/dtype.h"
@@ -44,41 +45,67 @@ class ChannelValues {
   std::vector<T> values_;
 };
 
+// No second term: channel_sums computes one sum.
+struct NoTerm {
+  template <class Index>
+  int operator()(Index, Index) const {
+    return 0;
+  }
+};
+
 // sums[c] = the sum over channel c's elements of term(at, k): at the element's flat index, k the index of
-// its channel's entries in ChannelValues.
-template <class T, class Term>
-void channel_sums(const Planes& p, const Term& term, std::vector<double>& sums) {
+// its channel's entries in ChannelValues. With a second term, second_sums gets its sums from the same pass
+// over the data (BatchNorm's backward reads the gradient and the input once for both of its sums).
+template <class T, class Term, class SecondTerm = NoTerm>
+void channel_sums(const Planes& p, const Term& term, std::vector<double>& sums, const SecondTerm& second = {},
+                  std::vector<double>* second_sums = nullptr) {
+  constexpr bool kTwo = !std::is_same_v<SecondTerm, NoTerm>;
   sums.assign(static_cast<size_t>(p.c), 0.0);
+  if constexpr (kTwo) second_sums->assign(static_cast<size_t>(p.c), 0.0);
   if (!p.by_columns()) {
     parallel_for(0, p.c, 1, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) {
-        double total = 0;
+        double total = 0, second_total = 0;
         for (int64_t n = 0; n < p.n; ++n) {
           const int64_t at = (n * p.c + c) * p.s;
-          T sum = 0;
-#pragma omp simd reduction(+ : sum)
-          for (int64_t i = 0; i < p.s; ++i) sum += term(at + i, c);
+          T sum = 0, second_sum = 0;
+#pragma omp simd reduction(+ : sum, second_sum)
+          for (int64_t i = 0; i < p.s; ++i) {
+            sum += term(at + i, c);
+            if constexpr (kTwo) second_sum += second(at + i, c);
+          }
           total += static_cast<double>(sum);
+          second_total += static_cast<double>(second_sum);
         }
         sums[c] = total;
+        if constexpr (kTwo) (*second_sums)[c] = second_total;
       }
     });
     return;
   }
   const int64_t columns = p.columns();
   std::vector<double> column_sums(static_cast<size_t>(columns), 0.0);
+  std::vector<double> second_column_sums(kTwo ? static_cast<size_t>(columns) : 0, 0.0);
   parallel_for(0, columns, 256, [&](int64_t j0, int64_t j1) {
     double* acc = column_sums.data();
+    double* second_acc = second_column_sums.data();
     for (int64_t n = 0; n < p.n; ++n) {
       const int64_t row = n * columns;
 #pragma omp simd
-      for (int64_t j = j0; j < j1; ++j) acc[j] += static_cast<double>(term(row + j, j));
+      for (int64_t j = j0; j < j1; ++j) {
+        acc[j] += static_cast<double>(term(row + j, j));
+        if constexpr (kTwo) second_acc[j] += static_cast<double>(second(row + j, j));
+      }
     }
   });
   for (int64_t c = 0; c < p.c; ++c) {
-    double total = 0;
-    for (int64_t i = 0; i < p.s; ++i) total += static_cast<double>(column_sums[c * p.s + i]);
+    double total = 0, second_total = 0;
+    for (int64_t i = 0; i < p.s; ++i) {
+      total += column_sums[c * p.s + i];
+      if constexpr (kTwo) second_total += second_column_sums[c * p.s + i];
+    }
     sums[c] = total;
+    if constexpr (kTwo) (*second_sums)[c] = second_total;
   }
 }
 
@@ -169,9 +196,8 @@ void batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& mean
     const T* mk = m.data();
     std::vector<double> sum_g, sum_gx;
     channel_sums<T>(
-        p, [&](int64_t at, int64_t) { return g[at]; }, sum_g);
-    channel_sums<T>(
-        p, [&](int64_t at, int64_t k) { return g[at] * (in[at] - mk[k]); }, sum_gx);
+        p, [&](int64_t at, int64_t) { return g[at]; }, sum_g,
+        [&](int64_t at, int64_t k) { return g[at] * (in[at] - mk[k]); }, &sum_gx);
     // dx = a g + k (x - mean) + shift, with a = w rstd
     std::vector<T> a(static_cast<size_t>(p.c)), slope(a.size()), shift(a.size());
     for (int64_t c = 0; c < p.c; ++c) {
