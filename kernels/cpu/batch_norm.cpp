@@ -53,6 +53,10 @@ struct NoTerm {
   }
 };
 
+// Each thread works on its own copies of the terms: reached through the enclosing closure, under `omp simd`,
+// GCC 12 loaded the terms' pointers and values lane by lane with AVX-512 gathers (BatchNorm then took a quarter
+// of the main job's training step; with the copies the step is a quarter shorter).
+//
 // sums[c] = the sum over channel c's elements of term(at, k): at the element's flat index, k the index of
 // its channel's entries in ChannelValues. With a second term, second_sums gets its sums from the same pass
 // over the data (BatchNorm's backward reads the gradient and the input once for both of its sums).
@@ -64,15 +68,17 @@ void channel_sums(const Planes& p, const Term& term, std::vector<double>& sums, 
   if constexpr (kTwo) second_sums->assign(static_cast<size_t>(p.c), 0.0);
   if (!p.by_columns()) {
     parallel_for(0, p.c, 1, [&](int64_t c0, int64_t c1) {
+      const Term first_term = term;
+      const SecondTerm second_term = second;
       for (int64_t c = c0; c < c1; ++c) {
         double total = 0, second_total = 0;
         for (int64_t n = 0; n < p.n; ++n) {
-          const int64_t at = (n * p.c + c) * p.s;
+          const int64_t begin = (n * p.c + c) * p.s, end = begin + p.s;
           T sum = 0, second_sum = 0;
 #pragma omp simd reduction(+ : sum, second_sum)
-          for (int64_t i = 0; i < p.s; ++i) {
-            sum += term(at + i, c);
-            if constexpr (kTwo) second_sum += second(at + i, c);
+          for (int64_t at = begin; at < end; ++at) {
+            sum += first_term(at, c);
+            if constexpr (kTwo) second_sum += second_term(at, c);
           }
           total += static_cast<double>(sum);
           second_total += static_cast<double>(second_sum);
@@ -87,14 +93,16 @@ void channel_sums(const Planes& p, const Term& term, std::vector<double>& sums, 
   std::vector<double> column_sums(static_cast<size_t>(columns), 0.0);
   std::vector<double> second_column_sums(kTwo ? static_cast<size_t>(columns) : 0, 0.0);
   parallel_for(0, columns, 256, [&](int64_t j0, int64_t j1) {
+    const Term first_term = term;
+    const SecondTerm second_term = second;
     double* acc = column_sums.data();
     double* second_acc = second_column_sums.data();
     for (int64_t n = 0; n < p.n; ++n) {
       const int64_t row = n * columns;
 #pragma omp simd
       for (int64_t j = j0; j < j1; ++j) {
-        acc[j] += static_cast<double>(term(row + j, j));
-        if constexpr (kTwo) second_acc[j] += static_cast<double>(second(row + j, j));
+        acc[j] += static_cast<double>(first_term(row + j, j));
+        if constexpr (kTwo) second_acc[j] += static_cast<double>(second_term(row + j, j));
       }
     }
   });
@@ -150,14 +158,14 @@ void batch_norm_moments(const Tensor& x, Tensor& mean, Tensor& var) {
     const double count = static_cast<double>(p.n * p.s);
     std::vector<double> sums;
     channel_sums<T>(
-        p, [&](int64_t at, int64_t) { return data[at]; }, sums);
+        p, [data](int64_t at, int64_t) { return data[at]; }, sums);
     std::vector<T> means(static_cast<size_t>(p.c));
     for (int64_t c = 0; c < p.c; ++c) means[c] = static_cast<T>(sums[c] / count);
     const ChannelValues<T> m(p, means);
     const T* mk = m.data();
     channel_sums<T>(
         p,
-        [&](int64_t at, int64_t k) {
+        [data, mk](int64_t at, int64_t k) {
           const T d = data[at] - mk[k];
           return d * d;
         },
@@ -180,7 +188,7 @@ void batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& rstd,
     const ChannelValues<T> m(p, values_of<T>(mean, p.c, T(0))), a(p, scale), b(p, values_of<T>(bias, p.c, T(0)));
     const T *in = x.data_ptr<T>(), *mk = m.data(), *ak = a.data(), *bk = b.data();
     T* y = out.data_ptr<T>();
-    for_each_element(p, [&](int64_t at, int64_t k) { y[at] = (in[at] - mk[k]) * ak[k] + bk[k]; });
+    for_each_element(p, [y, in, mk, ak, bk](int64_t at, int64_t k) { y[at] = (in[at] - mk[k]) * ak[k] + bk[k]; });
   });
 }
 
@@ -196,8 +204,8 @@ void batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& mean
     const T* mk = m.data();
     std::vector<double> sum_g, sum_gx;
     channel_sums<T>(
-        p, [&](int64_t at, int64_t) { return g[at]; }, sum_g,
-        [&](int64_t at, int64_t k) { return g[at] * (in[at] - mk[k]); }, &sum_gx);
+        p, [g](int64_t at, int64_t) { return g[at]; }, sum_g,
+        [g, in, mk](int64_t at, int64_t k) { return g[at] * (in[at] - mk[k]); }, &sum_gx);
     // dx = a g + k (x - mean) + shift, with a = w rstd
     std::vector<T> a(static_cast<size_t>(p.c)), slope(a.size()), shift(a.size());
     for (int64_t c = 0; c < p.c; ++c) {
@@ -211,7 +219,9 @@ void batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& mean
     const ChannelValues<T> ak(p, a), sk(p, slope), hk(p, shift);
     const T *av = ak.data(), *sv = sk.data(), *hv = hk.data();
     T* out = dx.data_ptr<T>();
-    for_each_element(p, [&](int64_t at, int64_t k) { out[at] = av[k] * g[at] + sv[k] * (in[at] - mk[k]) + hv[k]; });
+    for_each_element(p, [out, av, g, sv, in, mk, hv](int64_t at, int64_t k) {
+      out[at] = av[k] * g[at] + sv[k] * (in[at] - mk[k]) + hv[k];
+    });
   });
 }
 
