@@ -102,6 +102,18 @@ void BM_Softmax(benchmark::State& state) {
   set_bytes(state, 3 * kElements * 4);
 }
 
+// Times forward, input gradient and weight gradient of a convolution; returns the output.
+Tensor conv2d_step(benchmark::State& state, const Tensor& x, const Tensor& w, const Conv2dParams& params) {
+  Tensor y = conv2d(x, w, Tensor(), params);
+  Tensor dy = randn(y.shape());
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(conv2d(x, w, Tensor(), params).raw_data());
+    benchmark::DoNotOptimize(conv2d_backward_input(dy, w, x.shape(), params).raw_data());
+    benchmark::DoNotOptimize(conv2d_backward_weight(dy, x, w.shape(), params).raw_data());
+  }
+  return y;
+}
+
 // Depthwise convolution, forward and both gradients, batch 64, at the shapes of EfficientNet on 28x28 images
 // (stem stride 2): args channels, plane size, kernel, stride.
 void BM_DepthwiseConv(benchmark::State& state) {
@@ -111,13 +123,7 @@ void BM_DepthwiseConv(benchmark::State& state) {
       Conv2dParams{}.with_groups(channels).with_stride(stride).with_padding(pad[0], pad[1], pad[0], pad[1]);
   Tensor x = randn({64, channels, size, size});
   Tensor w = randn({channels, 1, kernel, kernel});
-  Tensor y = conv2d(x, w, Tensor(), params);
-  Tensor dy = randn(y.shape());
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(conv2d(x, w, Tensor(), params).raw_data());
-    benchmark::DoNotOptimize(conv2d_backward_input(dy, w, x.shape(), params).raw_data());
-    benchmark::DoNotOptimize(conv2d_backward_weight(dy, x, w.shape(), params).raw_data());
-  }
+  const Tensor y = conv2d_step(state, x, w, params);
   set_flops(state, 3.0 * 2 * static_cast<double>(y.numel()) * kernel * kernel);
 }
 
@@ -137,13 +143,7 @@ void BM_PointwiseConv(benchmark::State& state) {
   const Conv2dParams params{};
   Tensor x = randn({64, in, size, size});
   Tensor w = randn({out, in, 1, 1});
-  Tensor y = conv2d(x, w, Tensor(), params);
-  Tensor dy = randn(y.shape());
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(conv2d(x, w, Tensor(), params).raw_data());
-    benchmark::DoNotOptimize(conv2d_backward_input(dy, w, x.shape(), params).raw_data());
-    benchmark::DoNotOptimize(conv2d_backward_weight(dy, x, w.shape(), params).raw_data());
-  }
+  const Tensor y = conv2d_step(state, x, w, params);
   set_flops(state, 3.0 * 2 * static_cast<double>(y.numel()) * in);
 }
 

@@ -28,6 +28,9 @@ def main():
     for channels, size, kernel, stride in ((96, 14, 3, 2), (144, 7, 5, 1), (240, 4, 3, 2), (672, 2, 5, 1),
                                            (1152, 1, 3, 1)):
         depthwise(channels, size, kernel, stride)
+    for channels, out_channels, size in ((16, 96, 14), (144, 40, 4), (80, 480, 2), (672, 192, 1), (320, 1280, 1),
+                                         (1152, 48, 1)):
+        pointwise(channels, out_channels, size)
 
 
 def depthwise(channels, size, kernel, stride):
@@ -47,6 +50,21 @@ def depthwise(channels, size, kernel, stride):
     ms = median_ms(step)
     flops = 3 * 2 * 64 * channels * out * out * kernel * kernel
     print(f"depthwise {channels}/{size}/{kernel}/{stride}: {ms:8.3f} ms  {flops / ms * 1e-6:7.1f} GFLOP/s")
+
+
+
+def pointwise(channels, out_channels, size):
+    """Forward and both gradients of a 1x1 convolution, batch 64."""
+    x = torch.randn(64, channels, size, size, requires_grad=True)
+    w = torch.randn(out_channels, channels, 1, 1, requires_grad=True)
+
+    def step():
+        y = torch.nn.functional.conv2d(x, w)
+        return torch.autograd.grad(y, (x, w), torch.ones_like(y))
+
+    ms = median_ms(step)
+    flops = 3 * 2 * 64 * out_channels * size * size * channels
+    print(f"pointwise {channels}/{out_channels}/{size}: {ms:8.3f} ms  {flops / ms * 1e-6:7.1f} GFLOP/s")
 
 
 if __name__ == "__main__":

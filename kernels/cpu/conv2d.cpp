@@ -64,36 +64,22 @@ void from_channel_major(const T* xc, int64_t n, int64_t c, int64_t plane, T* x) 
   }
 }
 
-// Forward, batched: y (N, O, P) from x (N, C, P) and W (O, C).
-//   P = 1: y (N, O) = x (N, C) @ W^T
-//   P > 1: yc (O, N*P) = W @ xc (C, N*P)
+// y (N, out, P) = op(W) @ x (N, in, P) image by image, as one GEMM over the batch: the forward (op(W) = W, W of
+// shape (out, in)) and the input gradient (op(W) = W^T, W of shape (in, out)).
+//   P = 1: y (N, out) = x (N, in) @ op(W)^T
+//   P > 1: yc (out, N*P) = op(W) @ xc (in, N*P)
 template <class T>
-void pointwise_forward_batched(const T* x, const T* w, const Geometry& g, T* y) {
-  const int64_t plane = g.ho * g.wo, columns = g.n * plane;
+void pointwise_batched(bool transpose_w, const T* x, const T* w, int64_t n, int64_t in, int64_t out, int64_t plane,
+                       T* y) {
+  const int64_t columns = n * plane, ldw = transpose_w ? out : in;
   if (plane == 1) {
-    gemm<T>(false, true, g.n, g.o, g.c, T(1), x, g.c, w, g.c, T(0), y, g.o);
+    gemm<T>(false, !transpose_w, n, out, in, T(1), x, in, w, ldw, T(0), y, out);
     return;
   }
-  std::vector<T> xc(static_cast<size_t>(g.c * columns)), yc(static_cast<size_t>(g.o * columns));
-  to_channel_major(x, g.n, g.c, plane, xc.data());
-  gemm<T>(false, false, g.o, columns, g.c, T(1), w, g.c, xc.data(), columns, T(0), yc.data(), columns);
-  from_channel_major(yc.data(), g.n, g.o, plane, y);
-}
-
-// Input gradient, batched: dx (N, C, P) from dy (N, O, P) and W (O, C).
-//   P = 1: dx (N, C) = dy (N, O) @ W
-//   P > 1: dxc (C, N*P) = W^T @ dyc (O, N*P)
-template <class T>
-void pointwise_backward_input_batched(const T* dy, const T* w, const Geometry& g, T* dx) {
-  const int64_t plane = g.ho * g.wo, columns = g.n * plane;
-  if (plane == 1) {
-    gemm<T>(false, false, g.n, g.c, g.o, T(1), dy, g.o, w, g.c, T(0), dx, g.c);
-    return;
-  }
-  std::vector<T> dyc(static_cast<size_t>(g.o * columns)), dxc(static_cast<size_t>(g.c * columns));
-  to_channel_major(dy, g.n, g.o, plane, dyc.data());
-  gemm<T>(true, false, g.c, columns, g.o, T(1), w, g.c, dyc.data(), columns, T(0), dxc.data(), columns);
-  from_channel_major(dxc.data(), g.n, g.c, plane, dx);
+  std::vector<T> xc(static_cast<size_t>(in * columns)), yc(static_cast<size_t>(out * columns));
+  to_channel_major(x, n, in, plane, xc.data());
+  gemm<T>(transpose_w, false, out, columns, in, T(1), w, ldw, xc.data(), columns, T(0), yc.data(), columns);
+  from_channel_major(yc.data(), n, out, plane, y);
 }
 
 // Weight gradient, batched: dW (O, C) from dy (N, O, P) and x (N, C, P).
@@ -162,7 +148,7 @@ void conv_im2col_typed(const Tensor& input, const Tensor& weight, const Tensor& 
   const bool pointwise = is_pointwise(g, p);
   sync_blas_threads();
   if (runs_batched(g, p)) {
-    pointwise_forward_batched(in, w, g, o);
+    pointwise_batched(false, in, w, g.n, g.c, g.o, plane, o);
     if (b) {
       for (int64_t n = 0; n < g.n; ++n) add_bias(o + n * g.o * plane, b, g.o, plane);
     }
@@ -292,7 +278,8 @@ void conv2d_im2col_backward_input(const Tensor& grad_out, const Tensor& weight, 
     const Geometry g = geometry(dx.shape(), weight.shape(), grad_out.shape(), p.groups);
     sync_blas_threads();
     if (runs_batched(g, p)) {
-      pointwise_backward_input_batched<T>(grad_out.data_ptr<T>(), weight.data_ptr<T>(), g, dx.data_ptr<T>());
+      pointwise_batched<T>(true, grad_out.data_ptr<T>(), weight.data_ptr<T>(), g.n, g.o, g.c, g.ho * g.wo,
+                           dx.data_ptr<T>());
     } else {
       backward_input_im2col<T>(grad_out.data_ptr<T>(), weight.data_ptr<T>(), g, p, dx.data_ptr<T>());
     }
