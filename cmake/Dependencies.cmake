@@ -118,6 +118,28 @@ else()
   qn_report("cuDNN" "off (needs CUDA)")
 endif()
 
+# --- MPI (optional): data-parallel training across processes (train/distributed), Debian's OpenMPI.
+# The C API from C++ (the project enables no C compiler); without the deprecated C++ bindings.
+set(MPI_CXX_SKIP_MPICXX ON)
+find_package(MPI QUIET COMPONENTS CXX)
+set(QN_MPI AUTO CACHE STRING "Build the MPI process group: AUTO (when MPI is found), ON or OFF")
+set_property(CACHE QN_MPI PROPERTY STRINGS AUTO ON OFF)
+if(QN_MPI STREQUAL "AUTO")
+  set(QN_MPI_ENABLED ${MPI_CXX_FOUND})
+elseif(QN_MPI)
+  set(QN_MPI_ENABLED ON)
+else()
+  set(QN_MPI_ENABLED OFF)
+endif()
+if(QN_MPI_ENABLED AND NOT MPI_CXX_FOUND)
+  message(FATAL_ERROR "quantnoise: QN_MPI=ON but no MPI was found (apt-get install libopenmpi-dev)")
+endif()
+if(QN_MPI_ENABLED)
+  qn_report("MPI" "found ${MPI_CXX_VERSION} (${MPIEXEC_EXECUTABLE}): multi-process training")
+else()
+  qn_report("MPI" "off: one process")
+endif()
+
 # --- GoogleTest (tests).
 if(QN_TESTS)
   find_package(GTest QUIET)

@@ -4,8 +4,8 @@
 #   tools/setup.sh --main    also dataset-fashion-mnist (the main job's data)
 #   tools/setup.sh --mini    also gnuplot (tools/reproduce_mini.sh's plot)
 #   tools/setup.sh --tests   also python3-torch, python3-torchvision and python3-regex (the references the tests
-#                            compare against) and
-#                            dataset-fashion-mnist (real data for the data and end-to-end tests)
+#                            compare against), dataset-fashion-mnist (real data for the data and end-to-end tests)
+#                            and OpenMPI (the multi-process tests, under mpiexec)
 set -euo pipefail
 
 packages=(
@@ -18,7 +18,7 @@ for flag in "$@"; do  # the flags combine: --tests --mini installs both sets
   case "$flag" in
     --main) packages+=(dataset-fashion-mnist) ;;
     --mini) packages+=(gnuplot-nox) ;;
-    --tests) packages+=(python3-torch python3-torchvision python3-regex dataset-fashion-mnist) ;;
+    --tests) packages+=(python3-torch python3-torchvision python3-regex dataset-fashion-mnist libopenmpi-dev openmpi-bin) ;;
     *)
       echo "setup: unknown flag '$flag' (expected --main, --mini or --tests)" >&2
       exit 2

@@ -1,0 +1,67 @@
+// The processes of a data-parallel run and the collective operations between them, as in
+// torch.distributed: every process calls the same collectives in the same order, each on its own tensor.
+//
+//   auto group = distributed::make_process_group();  // MPI when launched by mpirun, else a group of one
+//   distributed::all_reduce_sum(*group, grad);        // grad (any shape): the sum over ranks, in place
+//   group->broadcast(weight, 0);                      // weight: rank 0's values on every rank
+//
+// Backends: MPI for CPU tensors (Debian's OpenMPI; `mpirun -np N qn train ...` launches). A build without MPI
+// still has the group of one, so single-process code paths need no special case.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/tensor.h"
+
+namespace qn::distributed {
+
+// Where this process sits, read from the launcher's environment: OpenMPI's OMPI_COMM_WORLD_{RANK,SIZE,
+// LOCAL_RANK}, else MPICH's PMI_{RANK,SIZE} (and MPI_LOCALRANKID), else RANK / WORLD_SIZE / LOCAL_RANK
+// (torchrun's names); none of them: rank 0 of 1. Malformed values are an error naming the variable.
+struct LaunchEnvironment {
+  int rank = 0;
+  int world_size = 1;
+  int local_rank = 0;  // the rank among this machine's processes: which GPU a process takes
+  std::string launcher = "none";
+};
+LaunchEnvironment launch_environment();
+
+// A collective started and not yet known to be complete. The tensor it works on must not be read or
+// written until wait() returns; destroying an unfinished Work waits for it.
+class Work {
+ public:
+  virtual ~Work() = default;
+  virtual void wait() = 0;
+};
+
+class ProcessGroup {
+ public:
+  virtual ~ProcessGroup() = default;
+  virtual int rank() const = 0;
+  virtual int world_size() const = 0;
+  virtual std::string backend() const = 0;
+
+  // Every rank's `t` (contiguous, same shape and dtype on every rank) becomes the elementwise sum over ranks.
+  // Started now, complete after wait(): backward launches one per gradient bucket and goes on.
+  virtual std::unique_ptr<Work> all_reduce_sum_async(Tensor& t) = 0;
+  // Every rank's `t` becomes rank root's.
+  virtual void broadcast(Tensor& t, int root) = 0;
+  // Returns once every rank has called it.
+  virtual void barrier() = 0;
+};
+
+// all_reduce_sum_async, waited for.
+void all_reduce_sum(ProcessGroup& group, Tensor& t);
+
+// One process: collectives leave tensors as they are.
+std::unique_ptr<ProcessGroup> make_single_process_group();
+// The MPI group of every process mpirun started (MPI_COMM_WORLD); initializes MPI on first use and finalizes
+// it at exit. An error in a build without MPI.
+std::unique_ptr<ProcessGroup> make_mpi_process_group();
+// MPI when a launcher's environment names more than one process, else the group of one.
+std::unique_ptr<ProcessGroup> make_process_group();
+
+bool built_with_mpi();
+
+}  // namespace qn::distributed
