@@ -82,6 +82,9 @@ void run_backward(const std::vector<Root>& roots, bool retain_graph,
       (*capture)[meta.get()] = grad;
     } else if (!capture && (!meta->grad_fn || meta->retains_grad)) {
       accumulate_into_leaf(*meta, grad);
+      if (!meta->grad_fn) {
+        for (const PostAccumulateGradHook& hook : meta->post_accumulate_hooks) hook(meta->grad);
+      }
     }
     if (!meta->grad_fn) continue;
     const std::shared_ptr<autograd::Node> node = meta->grad_fn;

@@ -65,6 +65,12 @@ void Tensor::register_hook(GradHook hook) {
   ensure_autograd_meta().hooks.push_back(std::move(hook));
 }
 
+void Tensor::register_post_accumulate_grad_hook(PostAccumulateGradHook hook) {
+  QN_CHECK(requires_grad() && is_leaf(), "register_post_accumulate_grad_hook", "tensor ", describe(),
+           " is not a leaf that requires grad: only leaves accumulate a gradient");
+  ensure_autograd_meta().post_accumulate_hooks.push_back(std::move(hook));
+}
+
 Tensor Tensor::detach() const { return Tensor(storage(), offset(), shape(), strides(), dtype()); }
 
 void Tensor::check_inplace(const char* op) const {

@@ -24,6 +24,7 @@ struct AutogradMeta {
   Tensor grad;                              // accumulated by backward() for leaves
   std::shared_ptr<autograd::Node> grad_fn;  // null for leaves
   std::vector<GradHook> hooks;
+  std::vector<PostAccumulateGradHook> post_accumulate_hooks;  // leaves
 };
 
 // Whether ops record the graph, per thread. NoGradGuard turns it off for a scope.

@@ -20,6 +20,10 @@ namespace qn {
 struct AutogradMeta;
 class Tensor;
 using GradHook = std::function<Tensor(const Tensor& grad)>;
+// Called with a leaf's grad() once backward() has accumulated into it: the leaf's gradient for this backward is
+// complete (PyTorch's register_post_accumulate_grad_hook). A hook that needs the leaf itself should not capture
+// it (the leaf owns its hooks: a cycle), but find it by other means.
+using PostAccumulateGradHook = std::function<void(const Tensor& accumulated_grad)>;
 
 // What to make a new tensor as. Implicit from a DType or Device so factories read naturally:
 // zeros({2, 3}, DType::f64).
@@ -112,6 +116,7 @@ class Tensor {
   void zero_grad();    // drops the accumulated gradient
   void retain_grad();  // a non-leaf keeps its gradient too
   void register_hook(GradHook hook);
+  void register_post_accumulate_grad_hook(PostAccumulateGradHook hook);  // leaves only
   AutogradMeta* autograd_meta() const;   // null when the tensor never took part in autograd
   AutogradMeta& ensure_autograd_meta();  // created on first use
   std::shared_ptr<AutogradMeta> shared_autograd_meta() const;

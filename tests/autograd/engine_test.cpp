@@ -54,6 +54,16 @@ TEST(Engine, HooksCanReplaceGradients) {
   EXPECT_EQ(at(a.grad(), {0}), 10.0);
 }
 
+TEST(Engine, PostAccumulateHooksSeeTheAccumulatedGradientOncePerBackward) {
+  Tensor a = leaf({2});
+  std::vector<double> seen;
+  a.register_post_accumulate_grad_hook([&](const Tensor& accumulated) { seen.push_back(at(accumulated, {0})); });
+  sum(add(mul(a, 2.0), mul(a, 3.0))).backward();  // two paths into a: one call, after both arrived
+  sum(mul(a, 4.0)).backward();                    // accumulates onto the first backward's 5
+  EXPECT_EQ(seen, (std::vector<double>{5.0, 9.0}));
+  EXPECT_THROW(mul(a, 2.0).register_post_accumulate_grad_hook([](const Tensor&) {}), Error);  // not a leaf
+}
+
 TEST(Engine, RetainGradKeepsIntermediateGradients) {
   Tensor a = leaf({2});
   Tensor b = mul(a, 3.0);
