@@ -42,7 +42,23 @@ Trainer::Trainer(nn::Module& model, Optimizer& optimizer, const LrSchedule* sche
   if (options_.log_path.empty() && !options_.save_dir.empty()) {
     options_.log_path = (fs::path(options_.save_dir) / "train_log.jsonl").string();
   }
+  if (options_.process_group != nullptr && options_.process_group->world_size() > 1) {
+    distributed::ProcessGroup& group = *options_.process_group;
+    rank_ = group.rank();
+    world_ = group.world_size();
+    for (NamedTensor& t : model_.named_parameters()) group.broadcast(t.tensor, 0);
+    for (NamedTensor& t : model_.named_buffers()) group.broadcast(t.tensor, 0);
+    reducer_ = std::make_unique<distributed::GradientReducer>(group, model_.parameters());
+    if (rank_ != 0) {  // one display, one log
+      options_.progress = ProgressStyle::kNone;
+      options_.log_path.clear();
+    }
+  }
 }
+
+int64_t Trainer::rank_batches() const { return task_.batches_per_epoch() / world_; }
+
+bool Trainer::stop_requested() const { return world_ > 1 ? stop_agreed_ : StopSignalGuard::requested(); }
 
 std::string Trainer::checkpoint_path(const std::string& name) const {
   return (fs::path(options_.save_dir) / (name + ".safetensors")).string();
@@ -64,9 +80,11 @@ void Trainer::log_json(const std::string& event, const std::vector<std::pair<std
 void Trainer::save(const std::string& name) {
   if (options_.save_dir.empty()) return;
   const std::string path = checkpoint_path(name);
-  save_checkpoint(
-      path, model_, &optimizer_, generator_,
-      {identity_.model_name, identity_.model_config, progress_, hooks_ ? hooks_->state() : nlohmann::json()});
+  if (rank_ == 0) {
+    save_checkpoint(
+        path, model_, &optimizer_, generator_,
+        {identity_.model_name, identity_.model_config, progress_, hooks_ ? hooks_->state() : nlohmann::json()});
+  }
   if (name == "checkpoint_last") {
     last_checkpoint_ = path;
     last_checkpoint_update_ = progress_.num_updates;
@@ -88,7 +106,7 @@ void Trainer::diverged(const std::string& what, double value) {
 }
 
 bool Trainer::run_update() {
-  const int64_t available = task_.batches_per_epoch() - progress_.data_position;
+  const int64_t available = rank_batches() - progress_.data_position;
   const int64_t micro_batches = std::min<int64_t>(options_.update_freq, available);
   if (hooks_) hooks_->before_update(progress_.num_updates, optimizer_);
   if (schedule_) schedule_->apply(optimizer_, progress_.num_updates);
@@ -97,10 +115,12 @@ bool Trainer::run_update() {
   bool finite = true;
   double loss_sum = 0.0;
   int64_t samples = 0;
-  for (int64_t i = 0; i < micro_batches && finite; ++i) {
-    MicroBatchLoss out = task_.train_loss(progress_.data_position + i);
+  // With several ranks every micro-batch runs even after a non-finite loss: each rank must issue the same
+  // collectives; the ranks agree on the outcome below.
+  for (int64_t i = 0; i < micro_batches && (finite || world_ > 1); ++i) {
+    MicroBatchLoss out = task_.train_loss((progress_.data_position + i) * world_ + rank_);
     const double value = out.loss.item<double>();
-    if (!std::isfinite(value)) {
+    if (!std::isfinite(value) && world_ == 1) {
       if (options_.on_non_finite == NonFiniteLoss::kStop) {
         progress_.data_position += i;
         diverged("loss", value);
@@ -108,9 +128,24 @@ bool Trainer::run_update() {
       finite = false;
       break;
     }
+    finite = finite && std::isfinite(value);
     loss_sum += value * static_cast<double>(out.samples);
     samples += out.samples;
+    if (reducer_) reducer_->set_sync(i + 1 == micro_batches);
     (micro_batches == 1 ? out.loss : mul(out.loss, 1.0 / static_cast<double>(micro_batches))).backward();
+  }
+  if (reducer_) {
+    reducer_->finish();
+    // The run's loss, and whether any rank saw a non-finite one or a stop signal.
+    Tensor agreed = from_vector(std::vector<double>{finite ? loss_sum : 0.0, static_cast<double>(samples),
+                                                    finite ? 0.0 : 1.0, StopSignalGuard::requested() ? 1.0 : 0.0});
+    distributed::all_reduce_sum(*options_.process_group, agreed);
+    const double* a = agreed.data_ptr<double>();
+    loss_sum = a[0];
+    samples = static_cast<int64_t>(a[1]);
+    finite = a[2] == 0.0;
+    stop_agreed_ = a[3] > 0.0;
+    if (!finite && options_.on_non_finite == NonFiniteLoss::kStop) diverged("loss on some rank", std::nan(""));
   }
 
   double grad_norm = std::nan("");
@@ -288,11 +323,13 @@ TrainingResult Trainer::fit() {
   const auto limit_reached = [&] { return options_.max_updates > 0 && progress_.num_updates >= options_.max_updates; };
   while ((options_.max_epochs == 0 || progress_.epoch < options_.max_epochs) && !limit_reached()) {
     task_.begin_epoch(progress_.epoch);
-    const int64_t batches = task_.batches_per_epoch();
-    QN_CHECK(batches > 0, "Trainer", "the task has no batches in epoch ", progress_.epoch + 1);
+    const int64_t batches = rank_batches();
+    QN_CHECK(batches > 0, "Trainer", "the task has no batches in epoch ", progress_.epoch + 1,
+             world_ > 1 ? detail::concat(" for each of ", world_, " ranks (", task_.batches_per_epoch(), " in all)")
+                        : std::string());
     while (progress_.data_position < batches && !limit_reached()) {
       if (run_update()) after_update(batches);
-      if (StopSignalGuard::requested()) {
+      if (stop_requested()) {
         say("signal " + std::to_string(StopSignalGuard::signal_number()) + " received: saved at update " +
             std::to_string(progress_.num_updates) + " and stopped");
         save("checkpoint_last");

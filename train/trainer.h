@@ -8,6 +8,12 @@
 // it, updates done); a checkpoint stores it with the model, optimizer and generator, so a resumed run
 // replays the uninterrupted one bit for bit provided the task's batches are a pure function of
 // (epoch, index).
+//
+// Data parallelism (options.process_group with more than one rank): rank r of W takes the task's batches
+// r, r + W, r + 2W, ... (an epoch is batches_per_epoch / W micro-batches per rank), so W ranks with batch B see
+// what one process with batch W*B sees; gradients are averaged during backward (distributed/gradient_reducer.h),
+// and the ranks agree each update on the loss, on a non-finite one and on a stop signal. Parameters and buffers
+// start from rank 0's; rank 0 alone writes checkpoints, the log and the progress display.
 #pragma once
 
 #include <chrono>
@@ -22,6 +28,7 @@
 #include "core/generator.h"
 #include "nn/module.h"
 #include "train/checkpoint.h"
+#include "train/distributed/gradient_reducer.h"
 #include "train/lr_schedule.h"
 #include "train/optimizer.h"
 #include "train/progress.h"
@@ -83,6 +90,7 @@ struct TrainerOptions {
   NonFiniteLoss on_non_finite = NonFiniteLoss::kStop;
   ProgressStyle progress = ProgressStyle::kAuto;
   bool handle_signals = true;  // SIGINT/SIGTERM: save a checkpoint at the next update boundary and stop
+  distributed::ProcessGroup* process_group = nullptr;  // data parallelism (must outlive the Trainer); null: one process
 };
 
 enum class TrainingOutcome { kFinished, kInterrupted };
@@ -121,6 +129,8 @@ class Trainer {
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   };
 
+  int64_t rank_batches() const;  // micro-batches of this rank in an epoch
+  bool stop_requested() const;
   void resume_if_asked();
   void open_log(bool append);
   bool run_update();  // false when the update was skipped
@@ -157,6 +167,12 @@ class Trainer {
   std::optional<double> best_value_;
   std::string last_checkpoint_;
   int64_t last_checkpoint_update_ = 0;
+
+  // Data parallelism.
+  int rank_ = 0;
+  int world_ = 1;
+  std::unique_ptr<distributed::GradientReducer> reducer_;
+  bool stop_agreed_ = false;  // a stop signal reached some rank, as of the last update
 };
 
 }  // namespace qn::train

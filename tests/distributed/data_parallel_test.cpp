@@ -1,0 +1,92 @@
+// The Trainer across ranks (run alone and under `mpiexec -n 2`, label mpi): W ranks with batch B end where one
+// process with batch W*B ends, after 20 updates, the acceptance (rtol 1e-5 in f32). Both runs happen
+// in every process: the reference with the group of one, on the whole batches.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "autograd/ops.h"
+#include "nn/activation.h"
+#include "nn/container.h"
+#include "nn/linear.h"
+#include "train/sgd.h"
+#include "train/trainer.h"
+
+namespace qn::train {
+namespace {
+
+distributed::ProcessGroup& world() {
+  static std::unique_ptr<distributed::ProcessGroup> g = distributed::make_process_group();
+  return *g;
+}
+
+// Regression on fixed data in shuffled batches of `batch`: batches are a pure function of (epoch, index).
+struct RegressionTask : TrainingTask {
+  RegressionTask(nn::Module& m, int64_t batch_size) : model(m), batch(batch_size) {
+    Generator data(5);
+    x = randn({96, 4}, DType::f32, &data);
+    y = randn({96, 1}, DType::f32, &data);
+  }
+  void begin_epoch(int64_t epoch) override {
+    Generator shuffle(7);
+    shuffle.set_offset(static_cast<uint64_t>(epoch) * 1000);
+    order = randperm(x.shape()[0], &shuffle);
+  }
+  int64_t batches_per_epoch() const override { return x.shape()[0] / batch; }
+  MicroBatchLoss train_loss(int64_t index) override {
+    const Tensor rows = order.narrow(0, index * batch, batch);
+    return {mse_loss(model(index_select(x, 0, rows)), index_select(y, 0, rows)), batch};
+  }
+  Metrics evaluate() override { return {{"loss", mse_loss(model(x), y).item<double>()}}; }
+
+  nn::Module& model;
+  int64_t batch;
+  Tensor x, y, order;
+};
+
+// Trains 20 updates of SGD with momentum at the given batch, with or without the group, and returns the
+// parameters. update_freq 2: each update accumulates two micro-batches (reduced once).
+std::vector<Tensor> train(int64_t batch, distributed::ProcessGroup* group) {
+  manual_seed(3);  // the same initial weights everywhere (the Trainer broadcasts rank 0's anyway)
+  nn::Sequential model;
+  model.push_back(std::make_shared<nn::Linear>(nn::LinearOptions(4, 16)));
+  model.push_back(std::make_shared<nn::Tanh>());
+  model.push_back(std::make_shared<nn::Linear>(nn::LinearOptions(16, 1)));
+  SgdOptions sgd;
+  sgd.momentum = 0.9;
+  Sgd optimizer({{model.parameters(), 0.05, 0.0}}, sgd);
+  Generator generator(1);
+  RegressionTask task(model, batch);
+  TrainerOptions options;
+  options.max_epochs = 100;
+  options.max_updates = 20;
+  options.update_freq = 2;
+  options.progress = ProgressStyle::kNone;
+  options.handle_signals = false;
+  options.eval_each_epoch = false;
+  options.process_group = group;
+  Trainer trainer(model, optimizer, nullptr, generator, task, {"regression", {}, {}}, options);
+  const TrainingResult result = trainer.fit();
+  EXPECT_EQ(result.progress.num_updates, 20);
+  std::vector<Tensor> out;
+  for (const Tensor& p : model.parameters()) out.push_back(p.detach().clone());
+  return out;
+}
+
+TEST(DataParallel, RanksWithBatchBEndWhereOneProcessWithWTimesBEnds) {
+  const int64_t per_rank = 4;
+  const std::vector<Tensor> parallel = train(per_rank, &world());
+  const std::vector<Tensor> whole = train(per_rank * world().world_size(), nullptr);
+  ASSERT_EQ(parallel.size(), whole.size());
+  for (size_t i = 0; i < whole.size(); ++i) {
+    for (int64_t k = 0; k < whole[i].numel(); ++k) {
+      const float e = whole[i].data_ptr<float>()[k];
+      EXPECT_NEAR(parallel[i].data_ptr<float>()[k], e, 1e-5 * std::abs(e) + 1e-6)
+          << "parameter " << i << "[" << k << "]";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace qn::train
