@@ -314,6 +314,10 @@ TrainingResult Trainer::fit() {
   }
   if (!options_.save_dir.empty()) fs::create_directories(options_.save_dir);
   resume_if_asked();
+  // Each rank draws its Quant-Noise masks and dropout from its own part of the seed's Philox stream: rank r
+  // from 2^48 r blocks past rank 0, which draws what one process would (also after a resume, which restores
+  // rank 0's position on every rank).
+  if (world_ > 1) generator_.set_offset(generator_.offset() + (static_cast<uint64_t>(rank_) << 48));
   open_log(!last_checkpoint_.empty());
 
   run_start_ = Clock::now();

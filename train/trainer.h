@@ -13,7 +13,9 @@
 // r, r + W, r + 2W, ... (an epoch is batches_per_epoch / W micro-batches per rank), so W ranks with batch B see
 // what one process with batch W*B sees; gradients are averaged during backward (distributed/gradient_reducer.h),
 // and the ranks agree each update on the loss, on a non-finite one and on a stop signal. Parameters and buffers
-// start from rank 0's; rank 0 alone writes checkpoints, the log and the progress display.
+// start from rank 0's; rank 0 alone writes checkpoints, the log and the progress display. Tasks are built
+// unsharded (the Trainer picks the rank's batches) and must not draw their batches from the generator, which
+// gives each rank its own stream for noise and dropout (see fit()).
 #pragma once
 
 #include <chrono>

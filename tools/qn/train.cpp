@@ -10,6 +10,7 @@
 #include "nn/quant/ipq_config.h"
 #include "tools/qn/commands.h"
 #include "tools/qn/run_setup.h"
+#include "train/distributed/process_group.h"
 #include "train/ipq.h"
 
 namespace qn::tools {
@@ -69,7 +70,10 @@ void run(const TrainArgs& args) {
     o.max_updates = args.loop.max_update;
     ipq = std::make_unique<train::IpqSchedule>(model, stages, o);
   }
-  const train::TrainerOptions options = trainer_options(args.loop, *task);
+  // Under mpirun, one rank of a data-parallel run (train/trainer.h); otherwise the group of one.
+  const std::unique_ptr<distributed::ProcessGroup> group = distributed::make_process_group();
+  train::TrainerOptions options = trainer_options(args.loop, *task);
+  options.process_group = group.get();
   const bool resuming =
       !args.loop.save_dir.empty() &&
       std::filesystem::exists(std::filesystem::path(args.loop.save_dir) / "checkpoint_last.safetensors");
@@ -81,6 +85,7 @@ void run(const TrainArgs& args) {
                          options);
   if (ipq) trainer.set_hooks(ipq.get());
   const train::TrainingResult result = trainer.fit();
+  if (group->rank() != 0) return;
   std::cout << (result.outcome == train::TrainingOutcome::kInterrupted ? "interrupted" : "done") << " after "
             << result.progress.num_updates << " updates";
   if (!result.last_eval.empty())
