@@ -43,12 +43,9 @@ Trainer::Trainer(nn::Module& model, Optimizer& optimizer, const LrSchedule* sche
     options_.log_path = (fs::path(options_.save_dir) / "train_log.jsonl").string();
   }
   if (options_.process_group != nullptr && options_.process_group->world_size() > 1) {
-    distributed::ProcessGroup& group = *options_.process_group;
-    rank_ = group.rank();
-    world_ = group.world_size();
-    for (NamedTensor& t : model_.named_parameters()) group.broadcast(t.tensor, 0);
-    for (NamedTensor& t : model_.named_buffers()) group.broadcast(t.tensor, 0);
-    reducer_ = std::make_unique<distributed::GradientReducer>(group, model_.parameters());
+    rank_ = options_.process_group->rank();
+    world_ = options_.process_group->world_size();
+    take_rank0_model();
     if (rank_ != 0) {  // one display, one log
       options_.progress = ProgressStyle::kNone;
       options_.log_path.clear();
@@ -56,7 +53,26 @@ Trainer::Trainer(nn::Module& model, Optimizer& optimizer, const LrSchedule* sche
   }
 }
 
+void Trainer::take_rank0_model() {
+  distributed::ProcessGroup& group = *options_.process_group;
+  for (NamedTensor& t : model_.named_parameters()) group.broadcast(t.tensor, 0);
+  for (NamedTensor& t : model_.named_buffers()) group.broadcast(t.tensor, 0);
+  reducer_.reset();  // its hooks go quiet; the new one hooks the current parameters
+  reducer_ = std::make_unique<distributed::GradientReducer>(group, model_.parameters());
+  reduced_parameters_.clear();
+  for (const Tensor& p : model_.parameters()) reduced_parameters_.push_back(p.raw_data());
+}
+
 int64_t Trainer::rank_batches() const { return task_.batches_per_epoch() / world_; }
+
+bool Trainer::parameters_changed() const {
+  const std::vector<Tensor> now = model_.parameters();
+  if (now.size() != reduced_parameters_.size()) return true;
+  for (size_t i = 0; i < now.size(); ++i) {
+    if (now[i].raw_data() != reduced_parameters_[i]) return true;
+  }
+  return false;
+}
 
 bool Trainer::stop_requested() const { return world_ > 1 ? stop_agreed_ : StopSignalGuard::requested(); }
 
@@ -108,7 +124,12 @@ void Trainer::diverged(const std::string& what, double value) {
 bool Trainer::run_update() {
   const int64_t available = rank_batches() - progress_.data_position;
   const int64_t micro_batches = std::min<int64_t>(options_.update_freq, available);
-  if (hooks_) hooks_->before_update(progress_.num_updates, optimizer_);
+  if (hooks_) {
+    hooks_->before_update(progress_.num_updates, optimizer_);
+    // An iPQ stage switch replaced weights by centroids and codes, clustered on every rank from its own
+    // stream: rank 0's go to all, and the reducer follows the new parameters.
+    if (world_ > 1 && parameters_changed()) take_rank0_model();
+  }
   if (schedule_) schedule_->apply(optimizer_, progress_.num_updates);
   optimizer_.zero_grad();
 

@@ -1,6 +1,6 @@
 // The Trainer across ranks (run alone and under `mpiexec -n 2`, label mpi): W ranks with batch B end where one
-// process with batch W*B ends, after 20 updates, the acceptance (rtol 1e-5 in f32). Both runs happen
-// in every process: the reference with the group of one, on the whole batches.
+// process with batch W*B ends, after 20 updates, with and without iPQ stages (rtol 1e-5 in f32). Both runs
+// happen in every process: the reference with the group of one, on the whole batches.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -10,6 +10,8 @@
 #include "nn/activation.h"
 #include "nn/container.h"
 #include "nn/linear.h"
+#include "nn/quant/ipq_config.h"
+#include "train/ipq.h"
 #include "train/sgd.h"
 #include "train/trainer.h"
 
@@ -26,7 +28,7 @@ struct RegressionTask : TrainingTask {
   RegressionTask(nn::Module& m, int64_t batch_size) : model(m), batch(batch_size) {
     Generator data(5);
     x = randn({96, 4}, DType::f32, &data);
-    y = randn({96, 1}, DType::f32, &data);
+    y = randn({96, 4}, DType::f32, &data);
   }
   void begin_epoch(int64_t epoch) override {
     Generator shuffle(7);
@@ -46,13 +48,15 @@ struct RegressionTask : TrainingTask {
 };
 
 // Trains 20 updates of SGD with momentum at the given batch, with or without the group, and returns the
-// parameters. update_freq 2: each update accumulates two micro-batches (reduced once).
-std::vector<Tensor> train(int64_t batch, distributed::ProcessGroup* group) {
+// parameters. update_freq 2: each update accumulates two micro-batches (reduced once). With ipq, two iPQ
+// stages (before updates 0 and 10) cluster the two Linear layers from the Trainer's generator, which differs
+// between ranks: rank 0's centroids and codes must reach every rank.
+std::vector<Tensor> train(int64_t batch, distributed::ProcessGroup* group, bool ipq) {
   manual_seed(3);  // the same initial weights everywhere (the Trainer broadcasts rank 0's anyway)
   nn::Sequential model;
   model.push_back(std::make_shared<nn::Linear>(nn::LinearOptions(4, 16)));
   model.push_back(std::make_shared<nn::Tanh>());
-  model.push_back(std::make_shared<nn::Linear>(nn::LinearOptions(16, 1)));
+  model.push_back(std::make_shared<nn::Linear>(nn::LinearOptions(16, 4)));
   SgdOptions sgd;
   sgd.momentum = 0.9;
   Sgd optimizer({{model.parameters(), 0.05, 0.0}}, sgd);
@@ -67,26 +71,43 @@ std::vector<Tensor> train(int64_t batch, distributed::ProcessGroup* group) {
   options.eval_each_epoch = false;
   options.process_group = group;
   Trainer trainer(model, optimizer, nullptr, generator, task, {"regression", {}, {}}, options);
+  std::unique_ptr<IpqSchedule> stages;
+  if (ipq) {
+    const nn::quant::IpqConfig config = nn::quant::IpqConfig::parse(
+        "n_centroids: {Linear: {key: in_features, value: {'*': 4}}}\n"
+        "block_sizes: {Linear: {key: fuzzy_name, value: {'*': 4}}}\n"
+        "layers_to_quantize: ['0$', '2$']\n");
+    stages = std::make_unique<IpqSchedule>(
+        model, config, IpqScheduleOptions{.max_updates = 20, .param_groups = {}, .generator = &generator});
+    trainer.set_hooks(stages.get());
+  }
   const TrainingResult result = trainer.fit();
   EXPECT_EQ(result.progress.num_updates, 20);
   std::vector<Tensor> out;
   for (const Tensor& p : model.parameters()) out.push_back(p.detach().clone());
+  for (const NamedTensor& b : model.named_buffers()) out.push_back(b.tensor.clone());  // iPQ's codes
   return out;
 }
 
-TEST(DataParallel, RanksWithBatchBEndWhereOneProcessWithWTimesBEnds) {
+void expect_same_training(bool ipq) {
   const int64_t per_rank = 4;
-  const std::vector<Tensor> parallel = train(per_rank, &world());
-  const std::vector<Tensor> whole = train(per_rank * world().world_size(), nullptr);
+  const std::vector<Tensor> parallel = train(per_rank, &world(), ipq);
+  const std::vector<Tensor> whole = train(per_rank * world().world_size(), nullptr, ipq);
   ASSERT_EQ(parallel.size(), whole.size());
   for (size_t i = 0; i < whole.size(); ++i) {
-    for (int64_t k = 0; k < whole[i].numel(); ++k) {
-      const float e = whole[i].data_ptr<float>()[k];
-      EXPECT_NEAR(parallel[i].data_ptr<float>()[k], e, 1e-5 * std::abs(e) + 1e-6)
-          << "parameter " << i << "[" << k << "]";
+    ASSERT_EQ(parallel[i].shape(), whole[i].shape()) << "tensor " << i;
+    const Tensor a = parallel[i].to(DType::f64), e = whole[i].to(DType::f64);
+    for (int64_t k = 0; k < e.numel(); ++k) {
+      const double expected = e.data_ptr<double>()[k];
+      EXPECT_NEAR(a.data_ptr<double>()[k], expected, 1e-5 * std::abs(expected) + 1e-6)
+          << "tensor " << i << "[" << k << "]";
     }
   }
 }
+
+TEST(DataParallel, RanksWithBatchBEndWhereOneProcessWithWTimesBEnds) { expect_same_training(false); }
+
+TEST(DataParallel, ThroughIpqStagesToo) { expect_same_training(true); }
 
 }  // namespace
 }  // namespace qn::train

@@ -72,10 +72,6 @@ void run(const TrainArgs& args) {
   }
   // Under mpirun, one rank of a data-parallel run (train/trainer.h); otherwise the group of one.
   const std::unique_ptr<distributed::ProcessGroup> group = distributed::make_process_group();
-  // Each rank would run its own k-means (from its own stream) and the models would part ways: refused until
-  // k-means runs on rank 0 and its centroids and codes are broadcast.
-  QN_CHECK(!ipq || group->world_size() == 1, "train",
-           "--quantization-config-path (iPQ during training) does not run on several processes yet; train on one");
   train::TrainerOptions options = trainer_options(args.loop, *task);
   options.process_group = group.get();
   const bool resuming =
