@@ -59,20 +59,9 @@ void Trainer::take_rank0_model() {
   for (NamedTensor& t : model_.named_buffers()) group.broadcast(t.tensor, 0);
   reducer_.reset();  // its hooks go quiet; the new one hooks the current parameters
   reducer_ = std::make_unique<distributed::GradientReducer>(group, model_.parameters());
-  reduced_parameters_.clear();
-  for (const Tensor& p : model_.parameters()) reduced_parameters_.push_back(p.raw_data());
 }
 
 int64_t Trainer::rank_batches() const { return task_.batches_per_epoch() / world_; }
-
-bool Trainer::parameters_changed() const {
-  const std::vector<Tensor> now = model_.parameters();
-  if (now.size() != reduced_parameters_.size()) return true;
-  for (size_t i = 0; i < now.size(); ++i) {
-    if (now[i].raw_data() != reduced_parameters_[i]) return true;
-  }
-  return false;
-}
 
 bool Trainer::stop_requested() const { return world_ > 1 ? stop_agreed_ : StopSignalGuard::requested(); }
 
@@ -128,7 +117,7 @@ bool Trainer::run_update() {
     hooks_->before_update(progress_.num_updates, optimizer_);
     // An iPQ stage switch replaced weights by centroids and codes, clustered on every rank from its own
     // stream: rank 0's go to all, and the reducer follows the new parameters.
-    if (world_ > 1 && parameters_changed()) take_rank0_model();
+    if (reducer_ && !reducer_->reduces(model_.parameters())) take_rank0_model();
   }
   if (schedule_) schedule_->apply(optimizer_, progress_.num_updates);
   optimizer_.zero_grad();

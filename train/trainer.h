@@ -14,9 +14,9 @@
 // what one process with batch W*B sees; gradients are averaged during backward (distributed/gradient_reducer.h),
 // and the ranks agree each update on the loss, on a non-finite one and on a stop signal. Parameters and buffers
 // start from rank 0's, and so do iPQ's centroids and codes at each stage switch (TrainingHooks); rank 0 alone
-// writes checkpoints, the log and the progress display. Tasks are built
-// unsharded (the Trainer picks the rank's batches) and must not draw their batches from the generator, which
-// gives each rank its own stream for noise and dropout (see fit()).
+// writes checkpoints, the log and the progress display. Tasks are built unsharded (the Trainer picks the rank's
+// batches) and must not draw their batches from the generator, which gives each rank its own stream for noise
+// and dropout (see fit()).
 #pragma once
 
 #include <chrono>
@@ -134,7 +134,6 @@ class Trainer {
 
   int64_t rank_batches() const;  // micro-batches of this rank in an epoch
   void take_rank0_model();       // parameters and buffers from rank 0, and a reducer over them
-  bool parameters_changed() const;
   bool stop_requested() const;
   void resume_if_asked();
   void open_log(bool append);
@@ -177,7 +176,6 @@ class Trainer {
   int rank_ = 0;
   int world_ = 1;
   std::unique_ptr<distributed::GradientReducer> reducer_;
-  std::vector<const void*> reduced_parameters_;  // the reducer's parameters' data, to notice a stage switch
   bool stop_agreed_ = false;  // a stop signal reached some rank, as of the last update
 };
 

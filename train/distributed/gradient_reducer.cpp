@@ -1,9 +1,7 @@
 #include "train/distributed/gradient_reducer.h"
 
-#include <cstring>
-
-#include "core/dtype.h"
 #include "core/error.h"
+#include "kernels/elementwise.h"
 
 namespace qn::distributed {
 
@@ -27,9 +25,10 @@ struct GradientReducer::State {
   size_t next_to_start = 0;
   bool sync = true;
 
-  char* slot(size_t p) {
-    Bucket& b = buckets[bucket_of[p]];
-    return static_cast<char*>(b.flat.raw_data()) + b.offsets[slot_of[p]] * static_cast<int64_t>(b.flat.element_size());
+  // Parameter p's part of its bucket, flat: a view into the buffer the all-reduce works on.
+  Tensor slot(size_t p) {
+    const Bucket& b = buckets[bucket_of[p]];
+    return b.flat.narrow(0, b.offsets[slot_of[p]], parameters[p].numel());
   }
 
   void start_ready_buckets() {
@@ -45,26 +44,12 @@ struct GradientReducer::State {
     QN_CHECK(grad.is_contiguous() && grad.dtype() == parameters[p].dtype() && grad.numel() == parameters[p].numel(),
              "GradientReducer", "gradient ", grad.describe(), " does not match its parameter ",
              parameters[p].describe());
-    std::memcpy(slot(p), grad.raw_data(), grad.nbytes());
+    slot(p).copy_(grad.reshape({-1}));
     arrived[p] = true;
     ++buckets[bucket_of[p]].arrived;
     start_ready_buckets();
   }
 };
-
-namespace {
-
-void scale(Tensor& t, double factor) {
-  if (t.dtype() == DType::f32) {
-    float* v = t.data_ptr<float>();
-    for (int64_t i = 0; i < t.numel(); ++i) v[i] *= static_cast<float>(factor);
-  } else {
-    double* v = t.data_ptr<double>();
-    for (int64_t i = 0; i < t.numel(); ++i) v[i] *= factor;
-  }
-}
-
-}  // namespace
 
 GradientReducer::GradientReducer(ProcessGroup& group, const std::vector<Tensor>& parameters,
                                  GradientReducerOptions options)
@@ -119,7 +104,14 @@ GradientReducer::~GradientReducer() {
 
 void GradientReducer::set_sync(bool sync) { state_->sync = sync; }
 
-int64_t GradientReducer::bucket_count() const { return static_cast<int64_t>(state_->buckets.size()); }
+bool GradientReducer::reduces(const std::vector<Tensor>& parameters) const {
+  const std::vector<Tensor>& mine = state_->parameters;
+  if (mine.size() != parameters.size()) return false;
+  for (size_t i = 0; i < mine.size(); ++i) {
+    if (mine[i].raw_data() != parameters[i].raw_data()) return false;
+  }
+  return true;
+}
 
 void GradientReducer::finish() {
   State& s = *state_;
@@ -127,7 +119,7 @@ void GradientReducer::finish() {
   // Parameters backward did not reach count as zeros; then every bucket can start, in order.
   for (size_t p = 0; p < s.parameters.size(); ++p) {
     if (s.arrived[p]) continue;
-    std::memset(s.slot(p), 0, s.parameters[p].nbytes());
+    s.slot(p).zero_();
     s.arrived[p] = true;
     ++s.buckets[s.bucket_of[p]].arrived;
   }
@@ -136,13 +128,8 @@ void GradientReducer::finish() {
   for (State::Bucket& b : s.buckets) {
     b.work->wait();
     b.work.reset();
-    scale(b.flat, inverse_world);
-    for (size_t i = 0; i < b.parameters.size(); ++i) {
-      Tensor& p = s.parameters[b.parameters[i]];
-      Tensor grad = empty(p.shape(), p.dtype());
-      std::memcpy(grad.raw_data(), s.slot(b.parameters[i]), grad.nbytes());
-      p.set_grad(grad);
-    }
+    kernels::binary_out(kernels::BinaryOp::mul, b.flat, scalar_tensor(inverse_world, b.dtype), b.flat);
+    for (size_t p : b.parameters) s.parameters[p].set_grad(s.slot(p).reshape(s.parameters[p].shape()).clone());
     b.arrived = 0;
   }
   s.arrived.assign(s.parameters.size(), false);

@@ -44,7 +44,8 @@ class GradientReducer {
   // After a synchronized backward: starts the buckets still waiting, waits for all, and writes the averages
   // into the parameters' grad(). Nothing to do after an unsynchronized one, or with one process.
   void finish();
-  int64_t bucket_count() const;
+  // Whether these are the tensors it was built on (an iPQ stage switch replaces some).
+  bool reduces(const std::vector<Tensor>& parameters) const;
 
  private:
   struct State;
