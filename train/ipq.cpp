@@ -1,5 +1,7 @@
 #include "train/ipq.h"
 
+#include <cmath>
+
 namespace qn::train {
 namespace {
 
@@ -48,6 +50,11 @@ const IpqStageReport& IpqSchedule::quantize_next_stage(Optimizer* optimizer, int
   report.update = update;
   for (const auto& [name, layer] : nn::quant::select_stage(model_, config_, stages_done_)) {
     nn::PqOptions pq = config_.options_for(name, *layer);
+    if (!options_.cluster) {
+      layer->make_product_quantized(pq.block_size, pq.kmeans.n_centroids, pq.mean_gradient);
+      report.layers.push_back({name, pq.block_size, pq.kmeans.n_centroids, std::nan(""), false});
+      continue;
+    }
     pq.kmeans.generator = options_.generator;
     const nn::quant::PqCodebook book = layer->quantize(pq);
     report.layers.push_back({name, pq.block_size, pq.kmeans.n_centroids,

@@ -1,7 +1,7 @@
 // iterative Product Quantization during training (PAPER.md 3.4). With S stages (one per pattern of the
 // config) and max_updates updates, stage k is quantized before update k * max_updates / S — stage 0 before
 // the first — so each stage gets max_updates / S updates of fine-tuning; max_updates must be divisible by S.
-// A stage switch:
+// A stage switch (on rank 0 only under data parallelism; see IpqScheduleOptions::cluster):
 //   1. runs k-means on the current (already fine-tuned) float weights of the stage's layers,
 //   2. replaces them by their PQ form (QuantizableLayer::quantize: dense weights leave the parameters),
 //   3. resets the optimizer to the remaining float parameters plus the new centroids, with fresh state (the
@@ -43,6 +43,10 @@ struct IpqScheduleOptions {
   // of every parameter, with the lr and weight decay of the optimizer's first group.
   std::function<std::vector<ParamGroup>(const nn::Module& model, const Optimizer& previous)> param_groups;
   Generator* generator = nullptr;  // k-means draws; nullptr: the default generator
+  // false: a stage switch gives the stage's layers their PQ shapes (zero-filled) without running k-means,
+  // for the ranks of a data-parallel run other than rank 0, which take rank 0's centroids and codes (the
+  // Trainer broadcasts them right after the switch). Their reports carry no objective.
+  bool cluster = true;
 };
 
 // Gives the layers named in a checkpoint's iPQ state (IpqSchedule::state) their PQ shapes, so that the

@@ -10,6 +10,7 @@
 
 #include "autograd/ops.h"
 #include "core/autograd_meta.h"
+#include "nn/quant/quant_noise.h"
 #include "train/clip.h"
 #include "train/progress.h"
 #include "train/stop_signal.h"
@@ -110,13 +111,24 @@ void Trainer::diverged(const std::string& what, double value) {
                      ". Resume from it with a lower learning rate, or skip such updates (on_non_finite = skip)"));
 }
 
+// Micro-batch m = update * update_freq + i draws its weight noise from blocks 2^63 + m 2^32 of the run's
+// seed: past the ranks' own streams (2^48 r, see fit()), the same on every rank and after any resume.
+void Trainer::weight_noise_stream(int64_t micro_batch) {
+  constexpr uint64_t kFirst = uint64_t{1} << 63, kBlocksPerMicroBatch = uint64_t{1} << 32;
+  const uint64_t m = static_cast<uint64_t>(progress_.num_updates * options_.update_freq + micro_batch);
+  QN_CHECK(m < (uint64_t{1} << 31), "Trainer", "weight-noise stream exhausted at micro-batch ", m);
+  weight_noise_.manual_seed(generator_.seed());
+  weight_noise_.set_offset(kFirst + m * kBlocksPerMicroBatch);
+}
+
 bool Trainer::run_update() {
   const int64_t available = rank_batches() - progress_.data_position;
   const int64_t micro_batches = std::min<int64_t>(options_.update_freq, available);
   if (hooks_) {
     hooks_->before_update(progress_.num_updates, optimizer_);
-    // An iPQ stage switch replaced weights by centroids and codes, clustered on every rank from its own
-    // stream: rank 0's go to all, and the reducer follows the new parameters.
+    // An iPQ stage switch replaced weights by centroids and codes, clustered on rank 0 (the others only
+    // took their shapes, IpqScheduleOptions::cluster): rank 0's go to all, and the reducer follows the new
+    // parameters.
     if (reducer_ && !reducer_->reduces(model_.parameters())) take_rank0_model();
   }
   if (schedule_) schedule_->apply(optimizer_, progress_.num_updates);
@@ -128,6 +140,8 @@ bool Trainer::run_update() {
   // With several ranks every micro-batch runs even after a non-finite loss: each rank must issue the same
   // collectives; the ranks agree on the outcome below.
   for (int64_t i = 0; i < micro_batches && (finite || world_ > 1); ++i) {
+    weight_noise_stream(i);
+    const nn::quant::WeightNoiseGeneratorScope noise_scope(&weight_noise_);
     MicroBatchLoss out = task_.train_loss((progress_.data_position + i) * world_ + rank_);
     const double value = out.loss.item<double>();
     if (!std::isfinite(value) && world_ == 1) {

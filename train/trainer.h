@@ -15,8 +15,10 @@
 // and the ranks agree each update on the loss, on a non-finite one and on a stop signal. Parameters and buffers
 // start from rank 0's, and so do iPQ's centroids and codes at each stage switch (TrainingHooks); rank 0 alone
 // writes checkpoints, the log and the progress display. Tasks are built unsharded (the Trainer picks the rank's
-// batches) and must not draw their batches from the generator, which gives each rank its own stream for noise
-// and dropout (see fit()).
+// batches) and must not draw their batches from the generator, which gives each rank its own stream for
+// dropout and other activation noise (see fit()). Quant-Noise on the weights draws from a stream of its own,
+// a function of (seed, update, micro-batch) that every rank shares (see weight_noise_stream), so W ranks with
+// batch B train exactly as one process with batch W*B, noise included.
 #pragma once
 
 #include <chrono>
@@ -138,6 +140,8 @@ class Trainer {
   void resume_if_asked();
   void open_log(bool append);
   bool run_update();  // false when the update was skipped
+  // Positions weight_noise_ for micro-batch `micro_batch` of the current update.
+  void weight_noise_stream(int64_t micro_batch);
   void after_update(int64_t batches_per_epoch);
   void end_epoch();
   void evaluate();
@@ -153,6 +157,7 @@ class Trainer {
   Optimizer& optimizer_;
   const LrSchedule* schedule_;
   Generator& generator_;
+  Generator weight_noise_;  // Quant-Noise masks: see weight_noise_stream
   TrainingTask& task_;
   CheckpointInfo identity_;
   TrainerOptions options_;

@@ -19,6 +19,20 @@ const char* noise_mode_name(NoiseMode mode) {
   return "?";
 }
 
+namespace {
+thread_local Generator* scoped_generator = nullptr;
+}  // namespace
+
+WeightNoiseGeneratorScope::WeightNoiseGeneratorScope(Generator* generator) : previous_(scoped_generator) {
+  scoped_generator = generator;
+}
+
+WeightNoiseGeneratorScope::~WeightNoiseGeneratorScope() { scoped_generator = previous_; }
+
+Generator* WeightNoise::generator() const {
+  return options_.generator ? options_.generator : scoped_generator;  // nullptr: the default generator
+}
+
 WeightNoise::WeightNoise(const QuantNoise& options, LayerKind kind, const Shape& weight_shape) : options_(options) {
   const char* name = layer_kind_name(kind);
   QN_CHECK(options.p >= 0 && options.p <= 1, name, "quant-noise rate must lie in [0, 1], got ", options.p);
@@ -48,13 +62,13 @@ const QParams& WeightNoise::qparams() const {
 }
 
 Tensor WeightNoise::apply(Tensor& weight, bool training) {
-  if (scalar_) return scalar_->apply(weight, training ? options_.p : 1.0, options_.generator);
+  if (scalar_) return scalar_->apply(weight, training ? options_.p : 1.0, generator());
   if (!training || options_.p == 0) return weight;  // no draws at all
   return options_.mode == NoiseMode::kPq ? pq(weight) : proxy(weight);
 }
 
 Tensor WeightNoise::draw_proxy_uniforms(Device device) {
-  return rand({layout_.rows, layout_.row_size / unit_size_}, TensorOptions(DType::f32, device), options_.generator);
+  return rand({layout_.rows, layout_.row_size / unit_size_}, TensorOptions(DType::f32, device), generator());
 }
 
 Tensor WeightNoise::proxy_mask(const Tensor& uniforms) const {
@@ -86,7 +100,7 @@ Tensor WeightNoise::pq(const Tensor& weight) {
     KMeansOptions kmeans;
     kmeans.n_centroids = options_.pq_centroids;
     kmeans.n_iter = options_.pq_iterations;
-    kmeans.generator = options_.generator;
+    kmeans.generator = generator();
     pq_codebook_ = pq_encode(weight, layout_, kmeans);
   }
   ++pq_forwards_;

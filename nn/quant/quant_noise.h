@@ -12,7 +12,8 @@
 //              update_step training forwards; the gradient passes straight through to every entry. In eval
 //              the weight is used as is: the real quantization is iPQ's, after training.
 // Masks come from a Philox generator (one f32 uniform per block, row-major over (row, block); one per
-// entry for int8/int4), so a (seed, offset) replays them.
+// entry for int8/int4), so a (seed, offset) replays them: the options' generator, else the one a
+// WeightNoiseGeneratorScope installed on this thread, else the default generator.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +54,22 @@ struct QuantNoise {
   bool active() const { return scalar() || p > 0; }
 };
 
+// Installs, for its lifetime on this thread, the generator that weight noise with no generator of its own
+// draws from. The Trainer installs a stream that depends on (seed, update, micro-batch) alone: the weights
+// are the same on every rank of a data-parallel run, so their noise is too, and W ranks with batch B train
+// as one process with batch W*B (fairseq reseeds each update identically on every rank to the same end).
+// Activation noise (dropout, output quantization) stays per rank.
+class WeightNoiseGeneratorScope {
+ public:
+  explicit WeightNoiseGeneratorScope(Generator* generator);
+  ~WeightNoiseGeneratorScope();
+  WeightNoiseGeneratorScope(const WeightNoiseGeneratorScope&) = delete;
+  WeightNoiseGeneratorScope& operator=(const WeightNoiseGeneratorScope&) = delete;
+
+ private:
+  Generator* previous_;
+};
+
 // The noise state of one layer's weight.
 class WeightNoise {
  public:
@@ -74,6 +91,8 @@ class WeightNoise {
   // Forwards seen (int8/int4: all of them; pq: training ones), for update_step.
   int64_t forwards() const { return scalar_ ? scalar_->calls() : pq_forwards_; }
   const QParams& qparams() const;
+  // What the draws come from (see WeightNoiseGeneratorScope).
+  Generator* generator() const;
   // pq: the codebook the last training forward used (empty before the first).
   const std::optional<PqCodebook>& pq_codebook() const { return pq_codebook_; }
 

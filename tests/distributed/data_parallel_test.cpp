@@ -1,6 +1,6 @@
 // The Trainer across ranks (run alone and under `mpiexec -n 2`, label mpi): W ranks with batch B end where one
-// process with batch W*B ends, after 20 updates, with and without iPQ stages (rtol 1e-5 in f32). Both runs
-// happen in every process: the reference with the group of one, on the whole batches.
+// process with batch W*B ends, after 20 updates, with and without Quant-Noise and iPQ stages (rtol 1e-5 in
+// f32). Both runs happen in every process: the reference with the group of one, on the whole batches.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -49,18 +49,26 @@ struct RegressionTask : TrainingTask {
 
 // Trains 20 updates of SGD with momentum at the given batch, with or without the group, and returns the
 // parameters. update_freq 2: each update accumulates two micro-batches (reduced once). With ipq, two iPQ
-// stages (before updates 0 and 10) cluster the two Linear layers from the Trainer's generator, which differs
-// between ranks: rank 0's centroids and codes must reach every rank.
-std::vector<Tensor> train(int64_t batch, distributed::ProcessGroup* group, bool ipq) {
+// stages (before updates 0 and 10) cluster the two Linear layers on rank 0 alone; the other ranks' layers
+// take the PQ shapes, zero-filled, until rank 0's centroids and codes reach them. With noise, proxy Quant-Noise on the
+// first layer and int8 on the second: one mask per micro-batch for the whole batch, as one process draws it.
+std::vector<Tensor> train(int64_t batch, distributed::ProcessGroup* group, bool ipq, bool noise) {
   manual_seed(3);  // the same initial weights everywhere (the Trainer broadcasts rank 0's anyway)
+  nn::quant::QuantNoise proxy, int8;
+  if (noise) {
+    proxy = {.p = 0.25, .block_size = 4};
+    int8 = {.p = 0.5, .mode = nn::quant::NoiseMode::kInt8};
+  }
   nn::Sequential model;
-  model.push_back(std::make_shared<nn::Linear>(nn::LinearOptions(4, 16)));
+  model.push_back(std::make_shared<nn::Linear>(nn::LinearOptions(4, 16).quant_noise(proxy)));
   model.push_back(std::make_shared<nn::Tanh>());
-  model.push_back(std::make_shared<nn::Linear>(nn::LinearOptions(16, 4)));
+  model.push_back(std::make_shared<nn::Linear>(nn::LinearOptions(16, 4).quant_noise(int8)));
   SgdOptions sgd;
   sgd.momentum = 0.9;
   Sgd optimizer({{model.parameters(), 0.05, 0.0}}, sgd);
-  Generator generator(1);
+  // The default generator, as qn train uses: the one weight noise would draw from if the Trainer did not
+  // give it its own stream.
+  Generator& generator = default_generator();
   RegressionTask task(model, batch);
   TrainerOptions options;
   options.max_epochs = 100;
@@ -78,21 +86,28 @@ std::vector<Tensor> train(int64_t batch, distributed::ProcessGroup* group, bool 
         "block_sizes: {Linear: {key: fuzzy_name, value: {'*': 4}}}\n"
         "layers_to_quantize: ['0$', '2$']\n");
     stages = std::make_unique<IpqSchedule>(
-        model, config, IpqScheduleOptions{.max_updates = 20, .param_groups = {}, .generator = &generator});
+        model, config,
+        IpqScheduleOptions{.max_updates = 20,
+                           .param_groups = {},
+                           .generator = &generator,
+                           .cluster = group == nullptr || group->rank() == 0});
     trainer.set_hooks(stages.get());
   }
   const TrainingResult result = trainer.fit();
   EXPECT_EQ(result.progress.num_updates, 20);
+  if (ipq) {
+    EXPECT_EQ(stages->stages_done(), 2);
+  }
   std::vector<Tensor> out;
   for (const Tensor& p : model.parameters()) out.push_back(p.detach().clone());
   for (const NamedTensor& b : model.named_buffers()) out.push_back(b.tensor.clone());  // iPQ's codes
   return out;
 }
 
-void expect_same_training(bool ipq) {
+void expect_same_training(bool ipq, bool noise = false) {
   const int64_t per_rank = 4;
-  const std::vector<Tensor> parallel = train(per_rank, &world(), ipq);
-  const std::vector<Tensor> whole = train(per_rank * world().world_size(), nullptr, ipq);
+  const std::vector<Tensor> parallel = train(per_rank, &world(), ipq, noise);
+  const std::vector<Tensor> whole = train(per_rank * world().world_size(), nullptr, ipq, noise);
   ASSERT_EQ(parallel.size(), whole.size());
   for (size_t i = 0; i < whole.size(); ++i) {
     ASSERT_EQ(parallel[i].shape(), whole[i].shape()) << "tensor " << i;
@@ -108,6 +123,10 @@ void expect_same_training(bool ipq) {
 TEST(DataParallel, RanksWithBatchBEndWhereOneProcessWithWTimesBEnds) { expect_same_training(false); }
 
 TEST(DataParallel, ThroughIpqStagesToo) { expect_same_training(true); }
+
+TEST(DataParallel, WithQuantNoiseToo) { expect_same_training(false, true); }
+
+TEST(DataParallel, WithQuantNoiseThroughIpqStages) { expect_same_training(true, true); }
 
 }  // namespace
 }  // namespace qn::train

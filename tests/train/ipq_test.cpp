@@ -9,6 +9,8 @@
 #include <set>
 
 #include "autograd/ops.h"
+#include "kernels/elementwise.h"
+#include "kernels/reduce.h"
 #include "nn/container.h"
 #include "nn/embedding.h"
 #include "nn/linear.h"
@@ -230,6 +232,29 @@ TEST(Ipq, StageSwitchResetsTheOptimizerToTheRemainingParameters) {
   EXPECT_EQ(ipq.reports().size(), 2u);
   EXPECT_EQ(ipq.reports()[1].update, 5);
   EXPECT_EQ(ipq.reports()[1].layers.at(0).name, "2");
+}
+
+// A rank other than 0 (cluster = false) runs no k-means: the stage's layers get the shapes rank 0's would
+// have, zero-filled, and the optimizer holds their centroids.
+TEST(Ipq, WithoutClusteringTheLayersTakeTheShapesOnly) {
+  SmallNet clustered(3), shaped(3);
+  Generator gen(4);
+  IpqSchedule on(clustered.model, two_stages(), {.max_updates = 10, .param_groups = {}, .generator = &gen});
+  IpqSchedule off(shaped.model, two_stages(),
+                  {.max_updates = 10, .param_groups = {}, .generator = &gen, .cluster = false});
+  on.before_update(0, *clustered.optimizer);
+  const uint64_t drawn = gen.offset();
+  off.before_update(0, *shaped.optimizer);
+  EXPECT_EQ(gen.offset(), drawn);  // nothing drawn: no k-means
+  const nn::PqWeight& expected = dynamic_cast<nn::Linear&>(clustered.model[0]).pq();
+  const nn::PqWeight& got = dynamic_cast<nn::Linear&>(shaped.model[0]).pq();
+  EXPECT_EQ(got.centroids.shape(), expected.centroids.shape());
+  EXPECT_EQ(got.assignments.shape(), expected.assignments.shape());
+  EXPECT_EQ(got.counts.shape(), expected.counts.shape());
+  EXPECT_EQ(kernels::sum(kernels::abs(got.centroids)).item<float>(), 0.0f);
+  EXPECT_TRUE(std::isnan(off.reports().at(0).layers.at(0).objective));
+  const std::vector<Tensor>& held = shaped.optimizer->groups().at(0).params;
+  EXPECT_TRUE(std::any_of(held.begin(), held.end(), [&](const Tensor& h) { return same_tensor(h, got.centroids); }));
 }
 
 // Regression batches: a pure function of the batch index.

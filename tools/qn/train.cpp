@@ -61,6 +61,8 @@ void run(const TrainArgs& args) {
   task->set_model(built);
   nn::Module& model = *built.module;
 
+  // Under mpirun, one rank of a data-parallel run (train/trainer.h); otherwise the group of one.
+  const std::unique_ptr<distributed::ProcessGroup> group = distributed::make_process_group();
   std::unique_ptr<train::IpqSchedule> ipq;
   if (!args.quantization_config.empty()) {
     QN_CHECK(args.loop.max_update > 0, "train",
@@ -68,10 +70,9 @@ void run(const TrainArgs& args) {
     const nn::quant::IpqConfig stages = load_ipq_stages(args.quantization_config, model);
     train::IpqScheduleOptions o;
     o.max_updates = args.loop.max_update;
+    o.cluster = group->rank() == 0;  // the other ranks take rank 0's centroids and codes
     ipq = std::make_unique<train::IpqSchedule>(model, stages, o);
   }
-  // Under mpirun, one rank of a data-parallel run (train/trainer.h); otherwise the group of one.
-  const std::unique_ptr<distributed::ProcessGroup> group = distributed::make_process_group();
   train::TrainerOptions options = trainer_options(args.loop, *task);
   options.process_group = group.get();
   const bool resuming =

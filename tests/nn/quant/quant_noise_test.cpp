@@ -226,5 +226,30 @@ TEST(QuantNoise, GradientIsStraightThrough) {
   for (const auto& index : testing::all_indices(layer.weight.shape())) ASSERT_EQ(at(layer.weight.grad(), index), 1.0);
 }
 
+// Draws come from the layer's own generator when it has one, else from the innermost scope's, else from the
+// default generator; a scope's end restores the one before it.
+TEST(QuantNoise, ScopedGeneratorStandsInForTheDefault) {
+  const auto expect_drawn_from = [](Linear& layer, uint64_t seed) {
+    const Tensor drawn = layer.noise()->draw_proxy_uniforms(Device::cpu());
+    Generator replay(seed);
+    const Tensor expected = rand({4, 2}, DType::f32, &replay);
+    for (const auto& index : testing::all_indices(drawn.shape())) ASSERT_EQ(at(drawn, index), at(expected, index));
+  };
+  Generator own(21), outer(22), inner(23);
+  Linear owned(LinearOptions(16, 4).quant_noise(proxy(0.5, 8, &own)));
+  Linear unowned(LinearOptions(16, 4).quant_noise(proxy(0.5, 8, nullptr)));
+  manual_seed(24);
+  {
+    const quant::WeightNoiseGeneratorScope outer_scope(&outer);
+    {
+      const quant::WeightNoiseGeneratorScope inner_scope(&inner);
+      expect_drawn_from(unowned, 23);
+      expect_drawn_from(owned, 21);
+    }
+    expect_drawn_from(unowned, 22);
+  }
+  expect_drawn_from(unowned, 24);
+}
+
 }  // namespace
 }  // namespace qn::nn
