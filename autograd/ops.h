@@ -10,6 +10,7 @@
 #include "core/autograd_meta.h"
 #include "core/generator.h"
 #include "core/tensor.h"
+#include "kernels/batch_norm.h"
 #include "kernels/conv.h"
 #include "kernels/pool.h"
 
@@ -135,9 +136,11 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
 // BatchNorm over (N, C) or (N, C, H, W), per channel C. Training normalizes with the batch statistics
 // (biased variance) and, when running_mean/running_var are given, updates them in place:
 //   running = (1 - momentum) running + momentum batch   (the variance unbiased, as PyTorch)
-// Eval normalizes with the running statistics. weight and bias (C) are optional.
+// Eval normalizes with the running statistics. weight and bias (C) are optional. With sum_over_processes,
+// training uses the statistics of the whole batch of a data-parallel run (kernels/batch_norm.h).
 Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight, const Tensor& bias,
-                  bool training, double momentum = 0.1, double eps = 1e-5);
+                  bool training, double momentum = 0.1, double eps = 1e-5,
+                  const kernels::SumOverProcesses& sum_over_processes = {});
 
 // --- convolution and pooling (NCHW)                                          ops/conv.cpp
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params = {});

@@ -23,14 +23,25 @@ void check_per_channel(const Tensor& x, std::initializer_list<const Tensor*> ten
   }
 }
 
+// The CUDA kernels keep their sums on the device: synchronizing them awaits the NCCL backend.
+void check_cpu_if_synchronized(const Tensor& x, const SumOverProcesses& sum_over_processes) {
+  QN_CHECK(!sum_over_processes || x.device().is_cpu(), kOp, "synchronized BatchNorm takes CPU tensors, got ",
+           x.describe());
+}
+
 }  // namespace
 
-BatchNormMoments batch_norm_moments(const Tensor& x) {
+BatchNormMoments batch_norm_moments(const Tensor& x, const SumOverProcesses& sum_over_processes) {
   const Device device = x.device();
   const int64_t c = channels_of(x);
+  check_cpu_if_synchronized(x, sum_over_processes);
   BatchNormMoments m{empty({c}, x.options()), empty({c}, x.options())};
-  device.is_cuda() ? cuda::batch_norm_moments(x.contiguous(), m.mean, m.var)
-                   : cpu::batch_norm_moments(x.contiguous(), m.mean, m.var);
+  if (device.is_cuda()) {
+    cuda::batch_norm_moments(x.contiguous(), m.mean, m.var);
+    m.count = static_cast<double>(x.numel() / c);
+  } else {
+    m.count = cpu::batch_norm_moments(x.contiguous(), m.mean, m.var, sum_over_processes);
+  }
   return m;
 }
 
@@ -46,9 +57,11 @@ Tensor batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& rst
 }
 
 BatchNormGrads batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& mean, const Tensor& rstd,
-                                   const Tensor& weight, bool training, bool weight_grad, bool bias_grad) {
+                                   const Tensor& weight, bool training, bool weight_grad, bool bias_grad,
+                                   const SumOverProcesses& sum_over_processes) {
   const Device device = common_device(kOp, {&grad, &x, &mean, &rstd, &weight});
   const int64_t c = channels_of(x);
+  check_cpu_if_synchronized(x, sum_over_processes);
   QN_CHECK(grad.shape() == x.shape() && grad.dtype() == x.dtype(), kOp, "the gradient must be like the input ",
            x.describe(), ", got ", grad.describe());
   check_per_channel(x, {&mean, &rstd, &weight});
@@ -57,7 +70,7 @@ BatchNormGrads batch_norm_backward(const Tensor& grad, const Tensor& x, const Te
   device.is_cuda() ? cuda::batch_norm_backward(grad.contiguous(), x.contiguous(), mean.contiguous(), rstd.contiguous(),
                                                weight, training, g.dx, g.dweight, g.dbias)
                    : cpu::batch_norm_backward(grad.contiguous(), x.contiguous(), mean.contiguous(), rstd.contiguous(),
-                                              weight, training, g.dx, g.dweight, g.dbias);
+                                              weight, training, g.dx, g.dweight, g.dbias, sum_over_processes);
   return g;
 }
 

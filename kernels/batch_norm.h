@@ -6,17 +6,30 @@
 //              eval (running statistics, constants):  dx = w rstd g
 //              dw = rstd sum(g (x - mean)),  db = sum(g)            (two passes)
 // Per-channel tensors are (C) in x's dtype.
+//
+// Synchronized BatchNorm (nn::BatchNorm2d::synchronize): with sum_over_processes, the per-channel sums (and
+// the counts) are added over the processes of a data-parallel run before use, so every process normalizes with
+// the statistics of the whole batch, and its backward uses the gradient sums of the whole batch: mean and
+// variance in the same two passes (the variance around the global mean), M the global count.
 #pragma once
+
+#include <functional>
+#include <vector>
 
 #include "core/tensor.h"
 
 namespace qn::kernels {
 
+// Adds f64 values, in place, over the processes of a data-parallel run. Every process calls it at the same
+// points in the same order: twice in the moments, once in a training backward. Empty: this process alone.
+using SumOverProcesses = std::function<void(std::vector<double>& values)>;
+
 struct BatchNormMoments {
   Tensor mean;  // (C)
   Tensor var;   // (C), biased
+  double count = 0;  // the values per channel the statistics cover (all processes' when synchronized)
 };
-BatchNormMoments batch_norm_moments(const Tensor& x);
+BatchNormMoments batch_norm_moments(const Tensor& x, const SumOverProcesses& sum_over_processes = {});
 
 Tensor batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& rstd, const Tensor& weight,
                           const Tensor& bias);
@@ -24,7 +37,9 @@ Tensor batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& rst
 struct BatchNormGrads {
   Tensor dx, dweight, dbias;  // dweight / dbias undefined unless asked for
 };
+// dweight and dbias are this process's sums either way (the gradient reducer averages them like any other).
 BatchNormGrads batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& mean, const Tensor& rstd,
-                                   const Tensor& weight, bool training, bool weight_grad, bool bias_grad);
+                                   const Tensor& weight, bool training, bool weight_grad, bool bias_grad,
+                                   const SumOverProcesses& sum_over_processes = {});
 
 }  // namespace qn::kernels

@@ -31,7 +31,8 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
     NoGradGuard no_grad;
     num_batches_tracked.fill_(num_batches_tracked.item<double>() + 1);
   }
-  return batch_norm(x, running_mean, running_var, weight, bias, is_training(), options.momentum_, options.eps_);
+  return batch_norm(x, running_mean, running_var, weight, bias, is_training(), options.momentum_, options.eps_,
+                    sum_over_processes_);
 }
 
 }  // namespace qn::nn

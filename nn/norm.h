@@ -3,8 +3,11 @@
 //   BatchNorm2d per channel of (N, C, H, W): batch statistics in training (updating running_mean,
 //   running_var and num_batches_tracked), running statistics in eval. momentum as PyTorch's
 //   (running = (1 - momentum) running + momentum batch); EfficientNet's TF decay 0.99 is momentum 0.01.
+//   Synchronized (synchronize, as PyTorch's SyncBatchNorm): training statistics of the whole batch of a
+//   data-parallel run, every process's part of it; distributed::synchronize_batch_norm sets it on a model.
 #pragma once
 
+#include "kernels/batch_norm.h"
 #include "nn/module.h"
 
 namespace qn::nn {
@@ -59,12 +62,21 @@ class BatchNorm2d : public Module {
   explicit BatchNorm2d(const BatchNorm2dOptions& options);
   Tensor forward(const Tensor& x) override;
 
+  // Training forwards (and their backwards) add their per-channel sums over the processes through
+  // sum_over_processes, which every process's copy of the layer calls in the same order; empty: this
+  // process's batch alone.
+  void synchronize(kernels::SumOverProcesses sum_over_processes) { sum_over_processes_ = std::move(sum_over_processes); }
+  bool synchronized() const { return static_cast<bool>(sum_over_processes_); }
+
   const BatchNorm2dOptions options;
   Tensor weight;  // undefined without affine
   Tensor bias;
   Tensor running_mean;
   Tensor running_var;
   Tensor num_batches_tracked;  // i64 scalar, as in PyTorch's state dicts
+
+ private:
+  kernels::SumOverProcesses sum_over_processes_;
 };
 
 }  // namespace qn::nn

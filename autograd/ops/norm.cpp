@@ -46,7 +46,7 @@ namespace qn {
 //   eval: mean, var = running statistics,  dx = g w rstd
 //   both: dw = sum(g xhat),  db = sum(g)
 Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight, const Tensor& bias,
-                  bool training, double momentum, double eps) {
+                  bool training, double momentum, double eps, const kernels::SumOverProcesses& sum_over_processes) {
   QN_CHECK(x.dim() == 2 || x.dim() == 4, "batch_norm", "expected (N, C) or (N, C, H, W), got ", x.describe());
   const int64_t channels = x.size(1);
   for (const Tensor* t : std::initializer_list<const Tensor*>{&running_mean, &running_var, &weight, &bias}) {
@@ -55,18 +55,16 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
   }
   QN_CHECK(training || (running_mean.defined() && running_var.defined()), "batch_norm",
            "eval mode needs running_mean and running_var");
-  const int64_t count = x.numel() / channels;
-  QN_CHECK(!training || count > 1, "batch_norm", "training needs more than one value per channel, got ", x.describe());
-
   Tensor mean, var;
   if (training) {
-    kernels::BatchNormMoments moments = kernels::batch_norm_moments(x);
+    kernels::BatchNormMoments moments = kernels::batch_norm_moments(x, sum_over_processes);
+    const double count = moments.count;  // of the whole batch when synchronized
+    QN_CHECK(count > 1, "batch_norm", "training needs more than one value per channel, got ", x.describe());
     mean = moments.mean;
     var = moments.var;
     if (running_mean.defined()) {
       NoGradGuard no_grad;
-      const Tensor unbiased =
-          kernels::binary(kernels::BinaryOp::mul, var, static_cast<double>(count) / static_cast<double>(count - 1));
+      const Tensor unbiased = kernels::binary(kernels::BinaryOp::mul, var, count / (count - 1));
       running_mean.copy_(kernels::add(kernels::binary(kernels::BinaryOp::mul, running_mean, 1 - momentum),
                                       kernels::binary(kernels::BinaryOp::mul, mean, momentum)));
       running_var.copy_(kernels::add(kernels::binary(kernels::BinaryOp::mul, running_var, 1 - momentum),
@@ -82,9 +80,10 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
   const bool has_weight = weight.defined(), has_bias = bias.defined();
   return record("batch_norm", out, {x, weight, bias},
                 [sx = SavedTensor(x), smean = SavedTensor(mean), srstd = SavedTensor(rstd), sw = SavedTensor(weight),
-                 training, has_weight, has_bias](const Tensor& g) {
+                 training, has_weight, has_bias, sum_over_processes](const Tensor& g) {
                   kernels::BatchNormGrads grads = kernels::batch_norm_backward(
-                      g, sx.get(), smean.get(), srstd.get(), sw.get(), training, has_weight, has_bias);
+                      g, sx.get(), smean.get(), srstd.get(), sw.get(), training, has_weight, has_bias,
+                      sum_over_processes);
                   return Grads{grads.dx, grads.dweight, grads.dbias};
                 });
 }

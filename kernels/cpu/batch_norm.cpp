@@ -150,15 +150,22 @@ std::vector<T> values_of(const Tensor& t, int64_t channels, T fallback) {
 
 }  // namespace
 
-void batch_norm_moments(const Tensor& x, Tensor& mean, Tensor& var) {
+double batch_norm_moments(const Tensor& x, Tensor& mean, Tensor& var, const SumOverProcesses& sum_over_processes) {
+  double count = 0;
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const Planes p = planes_of(x);
     const T* data = x.data_ptr<T>();
-    const double count = static_cast<double>(p.n * p.s);
+    count = static_cast<double>(p.n * p.s);
     std::vector<double> sums;
     channel_sums<T>(
         p, [data](int64_t at, int64_t) { return data[at]; }, sums);
+    if (sum_over_processes) {  // the whole batch's sums and count
+      sums.push_back(count);
+      sum_over_processes(sums);
+      count = sums.back();
+      sums.pop_back();
+    }
     std::vector<T> means(static_cast<size_t>(p.c));
     for (int64_t c = 0; c < p.c; ++c) means[c] = static_cast<T>(sums[c] / count);
     const ChannelValues<T> m(p, means);
@@ -170,11 +177,13 @@ void batch_norm_moments(const Tensor& x, Tensor& mean, Tensor& var) {
           return d * d;
         },
         sums);
+    if (sum_over_processes) sum_over_processes(sums);
     for (int64_t c = 0; c < p.c; ++c) {
       mean.data_ptr<T>()[c] = means[c];
       var.data_ptr<T>()[c] = static_cast<T>(sums[c] / count);
     }
   });
+  return count;
 }
 
 void batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& rstd, const Tensor& weight,
@@ -193,25 +202,38 @@ void batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& rstd,
 }
 
 void batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& mean, const Tensor& rstd,
-                         const Tensor& weight, bool training, Tensor& dx, Tensor& dweight, Tensor& dbias) {
+                         const Tensor& weight, bool training, Tensor& dx, Tensor& dweight, Tensor& dbias,
+                         const SumOverProcesses& sum_over_processes) {
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const Planes p = planes_of(x);
     const T* g = grad.data_ptr<T>();
     const T* in = x.data_ptr<T>();
-    const double count = static_cast<double>(p.n * p.s);
     const ChannelValues<T> m(p, values_of<T>(mean, p.c, T(0)));
     const T* mk = m.data();
     std::vector<double> sum_g, sum_gx;
     channel_sums<T>(
         p, [g](int64_t at, int64_t) { return g[at]; }, sum_g,
         [g, in, mk](int64_t at, int64_t k) { return g[at] * (in[at] - mk[k]); }, &sum_gx);
+    for (int64_t c = 0; c < p.c; ++c) {  // this process's: the parameters' gradients
+      const T r = rstd.data_ptr<T>()[c];
+      if (dweight.defined()) dweight.data_ptr<T>()[c] = static_cast<T>(sum_gx[c] * r);
+      if (dbias.defined()) dbias.data_ptr<T>()[c] = static_cast<T>(sum_g[c]);
+    }
+    double count = static_cast<double>(p.n * p.s);
+    if (training && sum_over_processes) {  // the whole batch's: the input's gradient
+      std::vector<double> sums(sum_g);
+      sums.insert(sums.end(), sum_gx.begin(), sum_gx.end());
+      sums.push_back(count);
+      sum_over_processes(sums);
+      std::copy(sums.begin(), sums.begin() + p.c, sum_g.begin());
+      std::copy(sums.begin() + p.c, sums.begin() + 2 * p.c, sum_gx.begin());
+      count = sums.back();
+    }
     // dx = a g + k (x - mean) + shift, with a = w rstd
     std::vector<T> a(static_cast<size_t>(p.c)), slope(a.size()), shift(a.size());
     for (int64_t c = 0; c < p.c; ++c) {
       const T r = rstd.data_ptr<T>()[c];
-      if (dweight.defined()) dweight.data_ptr<T>()[c] = static_cast<T>(sum_gx[c] * r);
-      if (dbias.defined()) dbias.data_ptr<T>()[c] = static_cast<T>(sum_g[c]);
       a[c] = r * (weight.defined() ? weight.data_ptr<T>()[c] : T(1));
       slope[c] = training ? static_cast<T>(-static_cast<double>(a[c]) * r * r * sum_gx[c] / count) : T(0);
       shift[c] = training ? static_cast<T>(-static_cast<double>(a[c]) * sum_g[c] / count) : T(0);

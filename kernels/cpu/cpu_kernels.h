@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "core/tensor.h"
+#include "kernels/batch_norm.h"
 #include "kernels/conv.h"
 #include "kernels/elementwise.h"
 #include "kernels/pool.h"
@@ -32,11 +33,13 @@ void softmax(const Tensor& x, int dim, bool log, Tensor& out);
 void layer_norm(const Tensor& x, int64_t rows, int64_t cols, const Tensor& weight, const Tensor& bias, double eps,
                 Tensor& out, Tensor& mean, Tensor& rstd);
 // BatchNorm (kernels/batch_norm.h); x and grad contiguous, per-channel tensors (C).
-void batch_norm_moments(const Tensor& x, Tensor& mean, Tensor& var);
+// Returns the count of values per channel (summed over processes when synchronized).
+double batch_norm_moments(const Tensor& x, Tensor& mean, Tensor& var, const SumOverProcesses& sum_over_processes);
 void batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& rstd, const Tensor& weight,
                         const Tensor& bias, Tensor& out);
 void batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& mean, const Tensor& rstd,
-                         const Tensor& weight, bool training, Tensor& dx, Tensor& dweight, Tensor& dbias);
+                         const Tensor& weight, bool training, Tensor& dx, Tensor& dweight, Tensor& dbias,
+                         const SumOverProcesses& sum_over_processes);
 
 // losses[i] = -((1 - s) lp[i, t_i] + (s / C) sum_c lp[i, c]), 0 where t_i is ignored; returns the count
 // of targets not ignored.

@@ -82,6 +82,53 @@ TEST(BatchNorm, UpdatesRunningStatisticsLikePyTorch) {
                   "more than one value");
 }
 
+// Synchronized over a twin process holding the same batch (the sums over processes are twice this one's),
+// BatchNorm computes what it computes on the two batches joined: the same output, running statistics (the
+// variance unbiased over both) and input gradient; the weight and bias gradients stay this process's own (half
+// the joint ones). Forward adds over processes twice (sums, then squares around the mean), backward once.
+TEST(BatchNorm, SynchronizedTwinsComputeWhatTheirJointBatchComputes) {
+  for (const Shape& shape : {Shape{4, 2, 3, 3}, Shape{65, 3}, Shape{3, 2, 9, 9}}) {
+    const Tensor x = testing::random(shape, DType::f64, 2);
+    const Tensor g = testing::random(shape, DType::f64, 3);
+    SCOPED_TRACE(x.describe());
+    const int64_t channels = shape[1];
+    int calls = 0;
+    const kernels::SumOverProcesses twin = [&calls](std::vector<double>& values) {
+      ++calls;
+      for (double& v : values) v *= 2;
+    };
+    struct Run {
+      Tensor out, dx, dw, db, running_mean, running_var;
+    };
+    const auto run = [&](const Tensor& input, const Tensor& upstream, const kernels::SumOverProcesses& sync) {
+      Run r{Tensor(), Tensor(), Tensor(), Tensor(), zeros({channels}, DType::f64), ones({channels}, DType::f64)};
+      const Tensor leaf = input.detach().set_requires_grad(true);
+      const Tensor w = testing::random({channels}, DType::f64, 4).set_requires_grad(true);
+      const Tensor b = testing::random({channels}, DType::f64, 5).set_requires_grad(true);
+      r.out = batch_norm(leaf, r.running_mean, r.running_var, w, b, true, 0.1, 1e-5, sync);
+      qn::sum(mul(r.out, upstream)).backward();
+      r.dx = leaf.grad();
+      r.dw = w.grad();
+      r.db = b.grad();
+      return r;
+    };
+    const Run alone = run(x, g, twin);
+    EXPECT_EQ(calls, 3);
+    const Run joint = run(cat({x, x}, 0), cat({g, g}, 0), {});
+    const auto expect_near = [](const Tensor& got, const Tensor& want, double factor) {
+      for (const auto& index : testing::all_indices(got.shape())) {
+        ASSERT_NEAR(factor * at(got, index), at(want, index), 1e-10 * (1 + std::abs(at(want, index))));
+      }
+    };
+    expect_near(alone.out, narrow(joint.out, 0, 0, shape[0]), 1);
+    expect_near(alone.dx, narrow(joint.dx, 0, 0, shape[0]), 1);
+    expect_near(alone.running_mean, joint.running_mean, 1);
+    expect_near(alone.running_var, joint.running_var, 1);
+    expect_near(alone.dw, joint.dw, 2);
+    expect_near(alone.db, joint.db, 2);
+  }
+}
+
 TEST(Attention, FullyMaskedQueriesGiveNaNLikePyTorch) {
   const Tensor q = testing::random({1, 2, 4});
   AttentionOptions o;

@@ -1,6 +1,6 @@
 // The Trainer across ranks (run alone and under `mpiexec -n 2`, label mpi): W ranks with batch B end where one
-// process with batch W*B ends, after 20 updates, with and without Quant-Noise and iPQ stages (rtol 1e-5 in
-// f32). Both runs happen in every process: the reference with the group of one, on the whole batches.
+// process with batch W*B ends, after 20 updates, with and without Quant-Noise, iPQ stages and synchronized
+// BatchNorm (rtol 1e-5 in f32). Both runs happen in every process: the reference with the group of one, on the whole batches.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -10,8 +10,11 @@
 #include "nn/activation.h"
 #include "nn/container.h"
 #include "nn/linear.h"
+#include "nn/norm.h"
+#include "nn/pool.h"
 #include "nn/quant/ipq_config.h"
 #include "train/ipq.h"
+#include "train/distributed/sync_batch_norm.h"
 #include "train/sgd.h"
 #include "train/trainer.h"
 
@@ -52,15 +55,35 @@ struct RegressionTask : TrainingTask {
 // stages (before updates 0 and 10) cluster the two Linear layers on rank 0 alone; the other ranks' layers
 // take the PQ shapes, zero-filled, until rank 0's centroids and codes reach them. With noise, proxy Quant-Noise on the
 // first layer and int8 on the second: one mask per micro-batch for the whole batch, as one process draws it.
-std::vector<Tensor> train(int64_t batch, distributed::ProcessGroup* group, bool ipq, bool noise) {
+struct Case {
+  bool ipq = false;
+  bool noise = false;
+  // Synchronized BatchNorm between the layers (its input seen as 4 channels of 2x2 planes): the running
+  // statistics and the gradients through the batch statistics must match the whole batch's too.
+  bool batch_norm = false;
+};
+
+// (N, 16) <-> (N, 4, 2, 2)
+struct Planes : nn::Module {
+  Planes() : Module("Planes") {}
+  Tensor forward(const Tensor& x) override { return x.reshape({x.size(0), 4, 2, 2}); }
+};
+
+std::vector<Tensor> train(int64_t batch, distributed::ProcessGroup* group, const Case& c) {
   manual_seed(3);  // the same initial weights everywhere (the Trainer broadcasts rank 0's anyway)
   nn::quant::QuantNoise proxy, int8;
-  if (noise) {
+  if (c.noise) {
     proxy = {.p = 0.25, .block_size = 4};
     int8 = {.p = 0.5, .mode = nn::quant::NoiseMode::kInt8};
   }
   nn::Sequential model;
   model.push_back(std::make_shared<nn::Linear>(nn::LinearOptions(4, 16).quant_noise(proxy)));
+  if (c.batch_norm) {
+    model.push_back(std::make_shared<Planes>());
+    model.push_back(std::make_shared<nn::BatchNorm2d>(nn::BatchNorm2dOptions(4)));
+    model.push_back(std::make_shared<nn::Flatten>());
+    EXPECT_EQ(distributed::synchronize_batch_norm(model, group), 1);
+  }
   model.push_back(std::make_shared<nn::Tanh>());
   model.push_back(std::make_shared<nn::Linear>(nn::LinearOptions(16, 4).quant_noise(int8)));
   SgdOptions sgd;
@@ -80,11 +103,11 @@ std::vector<Tensor> train(int64_t batch, distributed::ProcessGroup* group, bool 
   options.process_group = group;
   Trainer trainer(model, optimizer, nullptr, generator, task, {"regression", {}, {}}, options);
   std::unique_ptr<IpqSchedule> stages;
-  if (ipq) {
+  if (c.ipq) {
     const nn::quant::IpqConfig config = nn::quant::IpqConfig::parse(
         "n_centroids: {Linear: {key: in_features, value: {'*': 4}}}\n"
         "block_sizes: {Linear: {key: fuzzy_name, value: {'*': 4}}}\n"
-        "layers_to_quantize: ['0$', '2$']\n");
+        "layers_to_quantize: ['0$', '" + std::to_string(model.size() - 1) + "$']\n");
     stages = std::make_unique<IpqSchedule>(
         model, config,
         IpqScheduleOptions{.max_updates = 20,
@@ -95,7 +118,7 @@ std::vector<Tensor> train(int64_t batch, distributed::ProcessGroup* group, bool 
   }
   const TrainingResult result = trainer.fit();
   EXPECT_EQ(result.progress.num_updates, 20);
-  if (ipq) {
+  if (c.ipq) {
     EXPECT_EQ(stages->stages_done(), 2);
   }
   std::vector<Tensor> out;
@@ -104,10 +127,10 @@ std::vector<Tensor> train(int64_t batch, distributed::ProcessGroup* group, bool 
   return out;
 }
 
-void expect_same_training(bool ipq, bool noise = false) {
+void expect_same_training(const Case& c) {
   const int64_t per_rank = 4;
-  const std::vector<Tensor> parallel = train(per_rank, &world(), ipq, noise);
-  const std::vector<Tensor> whole = train(per_rank * world().world_size(), nullptr, ipq, noise);
+  const std::vector<Tensor> parallel = train(per_rank, &world(), c);
+  const std::vector<Tensor> whole = train(per_rank * world().world_size(), nullptr, c);
   ASSERT_EQ(parallel.size(), whole.size());
   for (size_t i = 0; i < whole.size(); ++i) {
     ASSERT_EQ(parallel[i].shape(), whole[i].shape()) << "tensor " << i;
@@ -120,13 +143,15 @@ void expect_same_training(bool ipq, bool noise = false) {
   }
 }
 
-TEST(DataParallel, RanksWithBatchBEndWhereOneProcessWithWTimesBEnds) { expect_same_training(false); }
+TEST(DataParallel, RanksWithBatchBEndWhereOneProcessWithWTimesBEnds) { expect_same_training({}); }
 
-TEST(DataParallel, ThroughIpqStagesToo) { expect_same_training(true); }
+TEST(DataParallel, ThroughIpqStagesToo) { expect_same_training({.ipq = true}); }
 
-TEST(DataParallel, WithQuantNoiseToo) { expect_same_training(false, true); }
+TEST(DataParallel, WithQuantNoiseToo) { expect_same_training({.noise = true}); }
 
-TEST(DataParallel, WithQuantNoiseThroughIpqStages) { expect_same_training(true, true); }
+TEST(DataParallel, WithQuantNoiseThroughIpqStages) { expect_same_training({.ipq = true, .noise = true}); }
+
+TEST(DataParallel, WithSynchronizedBatchNorm) { expect_same_training({.batch_norm = true}); }
 
 }  // namespace
 }  // namespace qn::train

@@ -171,6 +171,7 @@ TEST_F(Pipeline, LanguageModelingAndMaskedLmOnWikiText2) {
                                      "layers_to_quantize: ['decoder\\.layers\\.\\d+\\.fc[12]']\n";
   compress_and_check(checkpoint, task, "--quantization-config-path " + path("ffn.yaml") + " --max-update 2", "lm_ipq");
   compress_and_check(checkpoint, task, "--other-bits 8", "lm_int8");
+  expect_error("train " + task + " --arch transformer_lm_tiny --max-update 1 --sync-bn", "has no BatchNorm layer");
 
   const std::string mlm = path("bin") + " --task masked_lm --tokens-per-sample 64 --batch-size 8";
   ASSERT_EQ(qn("train " + mlm + " --arch roberta_tiny --max-update 10 --no-progress-bar --save-dir " + path("mlm")), 0)

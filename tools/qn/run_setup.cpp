@@ -102,6 +102,8 @@ void add_loop_flags(CLI::App& cmd, LoopFlags& l) {
   cmd.add_option("--max-update", l.max_update, "stop after this many updates (0: --max-epoch decides)");
   cmd.add_option("--max-epoch", l.max_epoch, "stop after this many epochs (0: --max-update decides)");
   cmd.add_option("--update-freq", l.update_freq, "micro-batches accumulated into each update");
+  cmd.add_flag("--sync-bn", l.sync_bn,
+               "under mpirun: BatchNorm normalizes with the statistics of all processes' batches together");
   cmd.add_option("--clip-norm", l.clip_norm, "clip the gradient's global L2 norm (0: no clipping)");
   cmd.add_option("--save-dir", l.save_dir, "checkpoints and train_log.jsonl; a run resumes from checkpoint_last here");
   cmd.add_option(

@@ -11,6 +11,7 @@
 #include "tools/qn/commands.h"
 #include "tools/qn/run_setup.h"
 #include "train/distributed/process_group.h"
+#include "train/distributed/sync_batch_norm.h"
 #include "train/ipq.h"
 
 namespace qn::tools {
@@ -63,6 +64,10 @@ void run(const TrainArgs& args) {
 
   // Under mpirun, one rank of a data-parallel run (train/trainer.h); otherwise the group of one.
   const std::unique_ptr<distributed::ProcessGroup> group = distributed::make_process_group();
+  if (args.loop.sync_bn) {
+    QN_CHECK(distributed::synchronize_batch_norm(model, group.get()) > 0, "train", "--sync-bn: ", args.model.arch,
+             " has no BatchNorm layer");
+  }
   std::unique_ptr<train::IpqSchedule> ipq;
   if (!args.quantization_config.empty()) {
     QN_CHECK(args.loop.max_update > 0, "train",
