@@ -25,8 +25,8 @@ namespace qn::kernels {
 using SumOverProcesses = std::function<void(std::vector<double>& values)>;
 
 struct BatchNormMoments {
-  Tensor mean;  // (C)
-  Tensor var;   // (C), biased
+  Tensor mean;       // (C)
+  Tensor var;        // (C), biased
   double count = 0;  // the values per channel the statistics cover (all processes' when synchronized)
 };
 BatchNormMoments batch_norm_moments(const Tensor& x, const SumOverProcesses& sum_over_processes = {});

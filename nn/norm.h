@@ -65,7 +65,9 @@ class BatchNorm2d : public Module {
   // Training forwards (and their backwards) add their per-channel sums over the processes through
   // sum_over_processes, which every process's copy of the layer calls in the same order; empty: this
   // process's batch alone.
-  void synchronize(kernels::SumOverProcesses sum_over_processes) { sum_over_processes_ = std::move(sum_over_processes); }
+  void synchronize(kernels::SumOverProcesses sum_over_processes) {
+    sum_over_processes_ = std::move(sum_over_processes);
+  }
   bool synchronized() const { return static_cast<bool>(sum_over_processes_); }
 
   const BatchNorm2dOptions options;

@@ -46,6 +46,7 @@ Trainer::Trainer(nn::Module& model, Optimizer& optimizer, const LrSchedule* sche
   if (options_.process_group != nullptr && options_.process_group->world_size() > 1) {
     rank_ = options_.process_group->rank();
     world_ = options_.process_group->world_size();
+    task_.set_data_parallel_rank(rank_, world_);
     take_rank0_model();
     if (rank_ != 0) {  // one display, one log
       options_.progress = ProgressStyle::kNone;

@@ -59,6 +59,12 @@ class TrainingTask {
   virtual MicroBatchLoss train_loss(int64_t index) = 0;
   // Metrics on held-out data. The Trainer has put the model in eval mode and turned off graph recording.
   virtual Metrics evaluate() { return {}; }
+  // Under data parallelism, before the first epoch: this process will ask only for micro-batches rank,
+  // rank + world_size, ... of each epoch, so a loader can make those, and only those, ahead of time.
+  virtual void set_data_parallel_rank(int rank, int world_size) {
+    (void)rank;
+    (void)world_size;
+  }
 };
 
 // Changes to the model at set updates (iPQ's stages), with state of their own that checkpoints carry.

@@ -81,9 +81,9 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
   return record("batch_norm", out, {x, weight, bias},
                 [sx = SavedTensor(x), smean = SavedTensor(mean), srstd = SavedTensor(rstd), sw = SavedTensor(weight),
                  training, has_weight, has_bias, sum_over_processes](const Tensor& g) {
-                  kernels::BatchNormGrads grads = kernels::batch_norm_backward(
-                      g, sx.get(), smean.get(), srstd.get(), sw.get(), training, has_weight, has_bias,
-                      sum_over_processes);
+                  kernels::BatchNormGrads grads =
+                      kernels::batch_norm_backward(g, sx.get(), smean.get(), srstd.get(), sw.get(), training,
+                                                   has_weight, has_bias, sum_over_processes);
                   return Grads{grads.dx, grads.dweight, grads.dbias};
                 });
 }

@@ -1,6 +1,7 @@
-// The Trainer across ranks (run alone and under `mpiexec -n 2`, label mpi): W ranks with batch B end where one
-// process with batch W*B ends, after 20 updates, with and without Quant-Noise, iPQ stages and synchronized
-// BatchNorm (rtol 1e-5 in f32). Both runs happen in every process: the reference with the group of one, on the whole batches.
+// The Trainer across ranks (run alone and under `mpiexec -n 2`, label mpi): W ranks with batch B end where
+// one process with batch W*B ends, after 20 updates, with and without Quant-Noise, iPQ stages and
+// synchronized BatchNorm (rtol 1e-5 in f32). Both runs happen in every process: the reference with the group
+// of one, on the whole batches.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,8 +14,8 @@
 #include "nn/norm.h"
 #include "nn/pool.h"
 #include "nn/quant/ipq_config.h"
-#include "train/ipq.h"
 #include "train/distributed/sync_batch_norm.h"
+#include "train/ipq.h"
 #include "train/sgd.h"
 #include "train/trainer.h"
 
@@ -107,13 +108,13 @@ std::vector<Tensor> train(int64_t batch, distributed::ProcessGroup* group, const
     const nn::quant::IpqConfig config = nn::quant::IpqConfig::parse(
         "n_centroids: {Linear: {key: in_features, value: {'*': 4}}}\n"
         "block_sizes: {Linear: {key: fuzzy_name, value: {'*': 4}}}\n"
-        "layers_to_quantize: ['0$', '" + std::to_string(model.size() - 1) + "$']\n");
-    stages = std::make_unique<IpqSchedule>(
-        model, config,
-        IpqScheduleOptions{.max_updates = 20,
-                           .param_groups = {},
-                           .generator = &generator,
-                           .cluster = group == nullptr || group->rank() == 0});
+        "layers_to_quantize: ['0$', '" +
+        std::to_string(model.size() - 1) + "$']\n");
+    stages = std::make_unique<IpqSchedule>(model, config,
+                                           IpqScheduleOptions{.max_updates = 20,
+                                                              .param_groups = {},
+                                                              .generator = &generator,
+                                                              .cluster = group == nullptr || group->rank() == 0});
     trainer.set_hooks(stages.get());
   }
   const TrainingResult result = trainer.fit();

@@ -56,11 +56,20 @@ TEST(ProcessGroup, AsyncAllReducesCompleteInAnyOrderOfWaits) {
   std::vector<Tensor> buckets = {rank_values(7, DType::f32, 0), rank_values(100000, DType::f32, 0.5),
                                  rank_values(1, DType::f64, 0)};
   std::vector<std::unique_ptr<Work>> works;
-  for (Tensor& t : buckets) works.push_back(group().all_reduce_sum_async(t));
+  for (Tensor& t : buckets) works.push_back(group().all_reduce_sum_async(t, t));
   for (auto it = works.rbegin(); it != works.rend(); ++it) (*it)->wait();
   expect_rank_sum(buckets[0], 0);
   expect_rank_sum(buckets[1], 0.5);
   expect_rank_sum(buckets[2], 0);
+}
+
+TEST(ProcessGroup, OutOfPlaceAllReduceLeavesTheInput) {
+  const Tensor input = rank_values(1000, DType::f32, 0.25);
+  const Tensor before = input.clone();
+  Tensor output = zeros({1000});
+  group().all_reduce_sum_async(input, output)->wait();
+  expect_rank_sum(output, 0.25);
+  for (int64_t i = 0; i < input.numel(); ++i) ASSERT_EQ(input.data_ptr<float>()[i], before.data_ptr<float>()[i]);
 }
 
 TEST(ProcessGroup, BroadcastGivesEveryRankTheRootsValues) {
@@ -76,7 +85,9 @@ TEST(ProcessGroup, BroadcastGivesEveryRankTheRootsValues) {
 
 TEST(ProcessGroup, RefusesWhatItCannotSend) {
   Tensor strided = zeros({4, 3}).t();
-  EXPECT_THROW(group().all_reduce_sum_async(strided), Error);
+  EXPECT_THROW(group().all_reduce_sum_async(strided, strided), Error);
+  Tensor other = zeros({4});
+  EXPECT_THROW(group().all_reduce_sum_async(zeros({3}), other), Error);
   Tensor t = zeros({3});
   EXPECT_THROW(group().broadcast(t, group().world_size()), Error);
   EXPECT_THROW(group().broadcast(t, -1), Error);

@@ -64,6 +64,7 @@ class SentencePredictionTask : public Task {
         [this](const data::IndexBatch& indices, int64_t epoch) { return (*train_)(indices, epoch); }, options_.workers);
   }
 
+  void set_data_parallel_rank(int rank, int world_size) override { train_batches_->set_rank(rank, world_size); }
   void begin_epoch(int64_t epoch) override { train_batches_->begin_epoch(epoch); }
   int64_t batches_per_epoch() const override { return train_batches_->batches_per_epoch(); }
 

@@ -11,7 +11,8 @@ struct GradientReducer::State {
     std::vector<int64_t> offsets;    // each parameter's first element in flat
     DType dtype = DType::f32;
     int64_t elements = 0;
-    Tensor flat;  // (elements,)
+    Tensor flat;     // (elements,): the gradients as backward finishes them
+    Tensor reduced;  // (elements,): their sum over ranks (out of place: MPI needs no temporary copy)
     size_t arrived = 0;
     std::unique_ptr<Work> work;
   };
@@ -23,19 +24,21 @@ struct GradientReducer::State {
   std::vector<bool> arrived;      // per parameter, this backward
   std::vector<Bucket> buckets;
   size_t next_to_start = 0;
+  size_t oldest_in_flight = 0;  // buckets before it are known to be reduced
   bool sync = true;
 
-  // Parameter p's part of its bucket, flat: a view into the buffer the all-reduce works on.
-  Tensor slot(size_t p) {
-    const Bucket& b = buckets[bucket_of[p]];
-    return b.flat.narrow(0, b.offsets[slot_of[p]], parameters[p].numel());
+  // Parameter p's part of its bucket's gradients, and of their sum over ranks.
+  Tensor gradient_slot(size_t p) { return part(p, buckets[bucket_of[p]].flat); }
+  Tensor reduced_slot(size_t p) { return part(p, buckets[bucket_of[p]].reduced); }
+  Tensor part(size_t p, const Tensor& buffer) const {
+    return buffer.narrow(0, buckets[bucket_of[p]].offsets[slot_of[p]], parameters[p].numel());
   }
 
   void start_ready_buckets() {
     while (next_to_start < buckets.size() &&
            buckets[next_to_start].arrived == buckets[next_to_start].parameters.size()) {
       Bucket& b = buckets[next_to_start++];
-      b.work = group->all_reduce_sum_async(b.flat);
+      b.work = group->all_reduce_sum_async(b.flat, b.reduced);
     }
   }
 
@@ -44,10 +47,12 @@ struct GradientReducer::State {
     QN_CHECK(grad.is_contiguous() && grad.dtype() == parameters[p].dtype() && grad.numel() == parameters[p].numel(),
              "GradientReducer", "gradient ", grad.describe(), " does not match its parameter ",
              parameters[p].describe());
-    slot(p).copy_(grad.reshape({-1}));
+    gradient_slot(p).copy_(grad.reshape({-1}));
     arrived[p] = true;
     ++buckets[bucket_of[p]].arrived;
     start_ready_buckets();
+    // Lets the transport move the buckets in flight while backward goes on (see Work::test).
+    while (oldest_in_flight < next_to_start && buckets[oldest_in_flight].work->test()) ++oldest_in_flight;
   }
 };
 
@@ -86,7 +91,10 @@ GradientReducer::GradientReducer(ProcessGroup& group, const std::vector<Tensor>&
     b.offsets.push_back(b.elements);
     b.elements += p.numel();
   }
-  for (State::Bucket& b : s.buckets) b.flat = zeros({b.elements}, b.dtype);
+  for (State::Bucket& b : s.buckets) {
+    b.flat = zeros({b.elements}, b.dtype);
+    b.reduced = zeros({b.elements}, b.dtype);
+  }
   const std::weak_ptr<State> weak = state_;
   for (size_t k = 0; k < parameters.size(); ++k) {
     Tensor p = parameters[k];
@@ -119,7 +127,7 @@ void GradientReducer::finish() {
   // Parameters backward did not reach count as zeros; then every bucket can start, in order.
   for (size_t p = 0; p < s.parameters.size(); ++p) {
     if (s.arrived[p]) continue;
-    s.slot(p).zero_();
+    s.gradient_slot(p).zero_();
     s.arrived[p] = true;
     ++s.buckets[s.bucket_of[p]].arrived;
   }
@@ -128,12 +136,23 @@ void GradientReducer::finish() {
   for (State::Bucket& b : s.buckets) {
     b.work->wait();
     b.work.reset();
-    kernels::binary_out(kernels::BinaryOp::mul, b.flat, scalar_tensor(inverse_world, b.dtype), b.flat);
-    for (size_t p : b.parameters) s.parameters[p].set_grad(s.slot(p).reshape(s.parameters[p].shape()).clone());
+    const Tensor inverse = scalar_tensor(inverse_world, b.dtype);
+    for (size_t p : b.parameters) {
+      // The average, written over the local gradient where backward left one to reuse.
+      Tensor& param = s.parameters[p];
+      const Tensor sum = s.reduced_slot(p).view(param.shape());
+      Tensor grad = param.grad();
+      if (grad.defined() && grad.is_contiguous() && grad.shape() == param.shape()) {
+        kernels::binary_out(kernels::BinaryOp::mul, sum, inverse, grad);
+      } else {
+        param.set_grad(kernels::binary(kernels::BinaryOp::mul, sum, inverse));
+      }
+    }
     b.arrived = 0;
   }
   s.arrived.assign(s.parameters.size(), false);
   s.next_to_start = 0;
+  s.oldest_in_flight = 0;
 }
 
 }  // namespace qn::distributed

@@ -4,7 +4,8 @@
 //
 // The parameters are packed, in reverse order (about the order backward produces their gradients), into
 // buckets of about options.bucket_bytes. A post-accumulate hook on each parameter copies its finished
-// gradient into its bucket's flat buffer; when a bucket's last gradient arrives its all-reduce starts, and the
+// gradient into its bucket's flat buffer; when a bucket's last gradient arrives its all-reduce starts (out of
+// place, into a second buffer: twice the gradients' memory, for no temporary copy inside MPI), and the
 // rest of backward runs while it travels. Buckets start strictly in order (every rank must issue the same
 // collectives in the same order), so a bucket that is ready waits for the ones before it.
 //

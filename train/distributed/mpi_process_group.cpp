@@ -65,14 +65,20 @@ void ensure_initialized() {
 
 class MpiWork final : public Work {
  public:
-  MpiWork(Tensor t, MPI_Request request) : tensor_(std::move(t)), request_(request) {}
+  MpiWork(Tensor input, Tensor output, MPI_Request request)
+      : input_(std::move(input)), output_(std::move(output)), request_(request) {}
   ~MpiWork() override {
     if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
   }
   void wait() override { check_mpi(MPI_Wait(&request_, MPI_STATUS_IGNORE), "MPI_Wait (all_reduce)"); }
+  bool test() override {
+    int done = 0;  // MPI_Test sets the request to MPI_REQUEST_NULL once complete, and is then a no-op
+    check_mpi(MPI_Test(&request_, &done, MPI_STATUS_IGNORE), "MPI_Test (all_reduce)");
+    return done != 0;
+  }
 
  private:
-  Tensor tensor_;  // keeps the buffer alive while MPI works on it
+  Tensor input_, output_;  // keep the buffers alive while MPI works on them
   MPI_Request request_;
 };
 
@@ -87,13 +93,15 @@ class MpiProcessGroup final : public ProcessGroup {
   int world_size() const override { return size_; }
   std::string backend() const override { return "mpi"; }
 
-  std::unique_ptr<Work> all_reduce_sum_async(Tensor& t) override {
-    check_operand(t, "all_reduce");
+  std::unique_ptr<Work> all_reduce_sum_async(const Tensor& input, Tensor& output) override {
+    check_all_reduce_operands(input, output);
+    check_operand(output, "all_reduce");
+    const void* send = output.raw_data() == input.raw_data() ? MPI_IN_PLACE : input.raw_data();
     MPI_Request request = MPI_REQUEST_NULL;
-    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, t.raw_data(), static_cast<int>(t.numel()), mpi_type(t, "all_reduce"),
+    check_mpi(MPI_Iallreduce(send, output.raw_data(), static_cast<int>(output.numel()), mpi_type(output, "all_reduce"),
                              MPI_SUM, MPI_COMM_WORLD, &request),
               "MPI_Iallreduce");
-    return std::make_unique<MpiWork>(t, request);
+    return std::make_unique<MpiWork>(input, output, request);
   }
 
   void broadcast(Tensor& t, int root) override {

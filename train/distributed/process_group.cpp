@@ -24,6 +24,7 @@ std::optional<int> integer_variable(const char* name, int minimum) {
 class SingleProcessWork final : public Work {
  public:
   void wait() override {}
+  bool test() override { return true; }
 };
 
 class SingleProcessGroup final : public ProcessGroup {
@@ -31,8 +32,9 @@ class SingleProcessGroup final : public ProcessGroup {
   int rank() const override { return 0; }
   int world_size() const override { return 1; }
   std::string backend() const override { return "single"; }
-  std::unique_ptr<Work> all_reduce_sum_async(Tensor& t) override {
-    QN_CHECK(t.is_contiguous(), "all_reduce", "expected a contiguous tensor, got ", t.describe());
+  std::unique_ptr<Work> all_reduce_sum_async(const Tensor& input, Tensor& output) override {
+    check_all_reduce_operands(input, output);
+    if (output.raw_data() != input.raw_data()) output.copy_(input);
     return std::make_unique<SingleProcessWork>();
   }
   void broadcast(Tensor& t, int root) override {
@@ -70,7 +72,15 @@ LaunchEnvironment launch_environment() {
   return {};
 }
 
-void all_reduce_sum(ProcessGroup& group, Tensor& t) { group.all_reduce_sum_async(t)->wait(); }
+void all_reduce_sum(ProcessGroup& group, Tensor& t) { group.all_reduce_sum_async(t, t)->wait(); }
+
+void check_all_reduce_operands(const Tensor& input, const Tensor& output) {
+  QN_CHECK(input.defined() && output.defined() && input.is_contiguous() && output.is_contiguous() &&
+               input.shape() == output.shape() && input.dtype() == output.dtype() && input.device() == output.device(),
+           "all_reduce", "expected a contiguous input and an output like it, got ",
+           input.defined() ? input.describe() : "an undefined tensor", " and ",
+           output.defined() ? output.describe() : "an undefined tensor");
+}
 
 std::unique_ptr<ProcessGroup> make_single_process_group() { return std::make_unique<SingleProcessGroup>(); }
 

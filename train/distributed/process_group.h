@@ -33,6 +33,9 @@ class Work {
  public:
   virtual ~Work() = default;
   virtual void wait() = 0;
+  // Whether it is complete, without blocking. Calling it also lets the transport move: MPI advances a
+  // non-blocking collective only inside MPI calls, so backward polls the oldest one as it goes.
+  virtual bool test() = 0;
 };
 
 class ProcessGroup {
@@ -42,17 +45,20 @@ class ProcessGroup {
   virtual int world_size() const = 0;
   virtual std::string backend() const = 0;
 
-  // Every rank's `t` (contiguous, same shape and dtype on every rank) becomes the elementwise sum over ranks.
-  // Started now, complete after wait(): backward launches one per gradient bucket and goes on.
-  virtual std::unique_ptr<Work> all_reduce_sum_async(Tensor& t) = 0;
+  // output becomes the elementwise sum over ranks of every rank's input (contiguous, the same shape and dtype
+  // on every rank; output like input, or input itself: in place). Started now, complete after wait(): backward
+  // launches one per gradient bucket and goes on. Out of place spares MPI a temporary copy of the buffer.
+  virtual std::unique_ptr<Work> all_reduce_sum_async(const Tensor& input, Tensor& output) = 0;
   // Every rank's `t` becomes rank root's.
   virtual void broadcast(Tensor& t, int root) = 0;
   // Returns once every rank has called it.
   virtual void barrier() = 0;
 };
 
-// all_reduce_sum_async, waited for.
+// all_reduce_sum_async in place, waited for.
 void all_reduce_sum(ProcessGroup& group, Tensor& t);
+// For the backends: throws unless input and output suit all_reduce_sum_async.
+void check_all_reduce_operands(const Tensor& input, const Tensor& output);
 
 // One process: collectives leave tensors as they are.
 std::unique_ptr<ProcessGroup> make_single_process_group();
