@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/ops.h"
+#include "core/atomic_file.h"
 #include "core/autograd_meta.h"
 #include "nn/quant/quant_noise.h"
 #include "train/clip.h"
@@ -290,6 +291,8 @@ void Trainer::say(const std::string& text) {
 
 void Trainer::resume_if_asked() {
   if (!options_.resume) return;
+  // A run killed while writing a checkpoint left its temporary; the checkpoint it was replacing is whole.
+  if (rank_ == 0 && fs::is_directory(options_.save_dir)) remove_unfinished_writes(options_.save_dir, "checkpoint");
   const std::string path = checkpoint_path("checkpoint_last");
   if (!fs::exists(path)) {
     say("no checkpoint in " + options_.save_dir + " to resume from; starting from scratch");
@@ -311,6 +314,8 @@ void Trainer::resume_if_asked() {
 void Trainer::open_log(bool append) {
   log_.reset();
   if (options_.log_path.empty()) return;
+  // A run killed mid-line left half a JSON line: the resumed run's lines start on a fresh one.
+  if (append && fs::exists(options_.log_path)) drop_unfinished_last_line(options_.log_path);
   log_ = std::make_unique<std::ofstream>(options_.log_path, append ? std::ios::app : std::ios::trunc);
   QN_CHECK(log_->good(), "Trainer", "cannot open the log '", options_.log_path, "' for writing");
 }
