@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "autograd/anomaly.h"
 #include "autograd/node.h"
 #include "core/autograd_meta.h"
 #include "kernels/elementwise.h"
@@ -89,6 +90,11 @@ void run_backward(const std::vector<Root>& roots, bool retain_graph,
     if (!meta->grad_fn) continue;
     const std::shared_ptr<autograd::Node> node = meta->grad_fn;
     std::vector<Tensor> input_grads = node->apply(grad);
+    if (autograd::anomaly_detection_enabled()) {
+      std::vector<const AutogradMeta*> inputs;
+      for (const auto& input : node->inputs()) inputs.push_back(input.get());
+      autograd::check_backward_grads(node->name(), grad, input_grads, inputs);
+    }
     grad = Tensor();
     if (!retain_graph) node->release();
     for (size_t i = 0; i < node->inputs().size(); ++i) {

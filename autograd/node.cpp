@@ -1,5 +1,7 @@
 #include "autograd/node.h"
 
+#include "autograd/anomaly.h"
+
 namespace qn::autograd {
 namespace {
 
@@ -44,6 +46,7 @@ bool needs_graph(const std::vector<Tensor>& inputs) {
 
 Tensor record(const char* name, Tensor output, const std::vector<Tensor>& inputs, BackwardFn backward) {
   if (!needs_graph(inputs)) return output;
+  check_forward_output(name, output, inputs);
   std::vector<std::shared_ptr<AutogradMeta>> edges;
   edges.reserve(inputs.size());
   for (const Tensor& t : inputs) {

@@ -8,6 +8,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "autograd/anomaly.h"
 #include "autograd/ops.h"
 #include "core/atomic_file.h"
 #include "core/autograd_meta.h"
@@ -331,6 +332,8 @@ TrainingResult Trainer::stop(TrainingOutcome outcome) {
 TrainingResult Trainer::fit() {
   std::optional<StopSignalGuard> signals;
   if (options_.handle_signals) signals.emplace();
+  std::optional<autograd::DetectAnomaly> anomaly;
+  if (options_.detect_anomaly) anomaly.emplace(model_.named_parameters());
   result_ = {};
   progress_ = {};
   last_checkpoint_.clear();

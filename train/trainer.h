@@ -101,6 +101,9 @@ struct TrainerOptions {
   NonFiniteLoss on_non_finite = NonFiniteLoss::kStop;
   ProgressStyle progress = ProgressStyle::kAuto;
   bool handle_signals = true;  // SIGINT/SIGTERM: save a checkpoint at the next update boundary and stop
+  // Anomaly detection through the run (autograd/anomaly.h): the first op making NaN in forward, or NaN/Inf in
+  // backward, stops it with an error naming the op and its module. Slow: for finding where a run diverges.
+  bool detect_anomaly = false;
   distributed::ProcessGroup* process_group = nullptr;  // data parallelism (must outlive the Trainer); null: one process
 };
 

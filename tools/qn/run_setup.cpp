@@ -102,6 +102,8 @@ void add_loop_flags(CLI::App& cmd, LoopFlags& l) {
   cmd.add_option("--max-update", l.max_update, "stop after this many updates (0: --max-epoch decides)");
   cmd.add_option("--max-epoch", l.max_epoch, "stop after this many epochs (0: --max-update decides)");
   cmd.add_option("--update-freq", l.update_freq, "micro-batches accumulated into each update");
+  cmd.add_flag("--detect-anomaly", l.detect_anomaly,
+               "stop at the first op whose output is NaN or whose backward makes NaN/Inf, naming it (slow)");
   cmd.add_flag("--sync-bn", l.sync_bn,
                "under mpirun: BatchNorm normalizes with the statistics of all processes' batches together");
   cmd.add_option("--clip-norm", l.clip_norm, "clip the gradient's global L2 norm (0: no clipping)");
@@ -192,6 +194,7 @@ train::TrainerOptions trainer_options(const LoopFlags& l, const tasks::Task& tas
   o.max_epochs = l.max_epoch;  // 0: --max-update decides
   o.max_updates = l.max_update;
   o.update_freq = l.update_freq;
+  o.detect_anomaly = l.detect_anomaly;
   o.clip_norm = l.clip_norm;
   o.log_interval = l.log_interval;
   o.eval_interval_updates = l.validate_interval_updates;
