@@ -6,10 +6,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
 #include <new>
+#include <string>
+
+#include "core/error.h"
 
 namespace qn {
 namespace {
@@ -19,6 +23,7 @@ std::atomic<int64_t> g_peak_bytes{0};
 std::atomic<int64_t> g_allocations{0};
 
 constexpr size_t kCacheMinBytes = size_t{1} << 20;
+constexpr size_t kMaxHostBytes = size_t{1} << 56;
 constexpr size_t kCacheGranule = size_t{64} << 10;  // cached sizes are rounded to 64 KiB
 // Blocks this large ask for transparent huge pages: first touch then faults 2 MiB at a time.
 constexpr size_t kHugePageThreshold = size_t{4} << 20;
@@ -78,13 +83,34 @@ BlockCache& cache() {
   return *instance;
 }
 
+// "1.5 GiB", "12 MiB", "512 bytes".
+std::string readable_bytes(size_t bytes) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 6) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.3g %s", value, units[unit]);
+  return text;
+}
+
+[[noreturn]] void out_of_memory(size_t bytes) {
+  throw_error("memory", detail::concat("cannot allocate ", readable_bytes(bytes), " for a tensor (",
+                                       readable_bytes(static_cast<size_t>(g_live_bytes.load())),
+                                       " held by tensors already): the model or the batch does not fit in this "
+                                       "machine's memory; a smaller batch (--batch-size, --max-tokens) may"));
+}
+
 void* system_allocate(size_t size) {
   void* ptr = std::aligned_alloc(kHostAlignment, size);
   if (ptr == nullptr) {  // give the cache back and try once more
     cache().release();
     ptr = std::aligned_alloc(kHostAlignment, size);
   }
-  if (ptr == nullptr) throw std::bad_alloc();
+  if (ptr == nullptr) out_of_memory(size);
   if (size >= kHugePageThreshold) madvise(ptr, size, MADV_HUGEPAGE);
   return ptr;
 }
@@ -92,6 +118,8 @@ void* system_allocate(size_t size) {
 }  // namespace
 
 void* host_allocate(size_t nbytes) {
+  // Beyond any machine's address space; also keeps block_size's rounding from wrapping around.
+  if (nbytes > kMaxHostBytes) out_of_memory(nbytes);
   const size_t size = block_size(nbytes);
   void* ptr = size >= kCacheMinBytes ? cache().take(size) : nullptr;
   if (ptr == nullptr) ptr = system_allocate(size);

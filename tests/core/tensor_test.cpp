@@ -219,5 +219,12 @@ TEST(Tensor, CudaMemoryWithoutAGpuSaysWhy) {
   EXPECT_TRUE(zeros({2}).to(Device::cpu()).defined());
 }
 
+// A tensor that cannot fit says how much was asked, instead of std::bad_alloc or a wrapped-around size.
+TEST(Tensor, TooLargeForMemorySaysHowMuchWasAsked) {
+  EXPECT_QN_ERROR(empty({int64_t{1} << 50}), "memory", "cannot allocate 4 PiB for a tensor", "--batch-size");
+  EXPECT_QN_ERROR(empty({int64_t{1} << 30, int64_t{1} << 30}), "memory", "cannot allocate 4 EiB");
+  EXPECT_THROW(empty({int64_t{1} << 40, int64_t{1} << 40}), Error);  // numel itself overflows
+}
+
 }  // namespace
 }  // namespace qn
