@@ -11,10 +11,9 @@
 #include <benchmark/benchmark.h>
 
 #include "autograd/ops.h"
+#include "bench/lm_step.h"
 #include "core/allocator.h"
 #include "kernels/threading.h"
-#include "models/transformer_lm.h"
-#include "train/adam.h"
 #include "train/distributed/gradient_reducer.h"
 
 namespace qn {
@@ -27,22 +26,15 @@ distributed::ProcessGroup& world() {
 
 void BM_TransformerLMStepDataParallel(benchmark::State& state) {
   distributed::ProcessGroup& group = world();
-  manual_seed(0);
-  models::TransformerLMConfig config = models::TransformerLMConfig::named("transformer_lm_small");
-  config.dropout = config.attention_dropout = config.activation_dropout = 0.1;
-  models::TransformerLM lm(config);
-  lm.train();
-  train::Adam optimizer({{lm.parameters(), 1e-3, 0.01}}, train::adamw_options());
-  distributed::GradientReducer reducer(group, lm.parameters());
-  Generator gen(1 + static_cast<uint64_t>(group.rank()));  // each process its own batch
-  const Tensor tokens = randint(4, config.vocab_size, {8, 257}, DType::i64, &gen);
-  const Tensor inputs = narrow(tokens, 1, 0, 256).contiguous(), targets = narrow(tokens, 1, 1, 256).contiguous();
+  bench::LmStep lm;
+  lm.set_batch(8, 256, 1 + static_cast<uint64_t>(group.rank()));  // each process its own batch
+  distributed::GradientReducer reducer(group, lm.lm->parameters());
   const auto step = [&] {
-    optimizer.zero_grad();
-    const Tensor loss = lm.loss(inputs, targets);
+    lm.optimizer->zero_grad();
+    const Tensor loss = lm.lm->loss(lm.inputs, lm.targets);
     loss.backward();
     reducer.finish();
-    optimizer.step();
+    lm.optimizer->step();
     return loss.item<float>();
   };
   step();  // warm-up: the optimizer's state and the allocator's blocks

@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 
 #include "autograd/ops.h"
+#include "bench/lm_step.h"
 #include "kernels/threading.h"
 #include "models/efficientnet.h"
 #include "models/roberta.h"
@@ -44,19 +45,13 @@ Tensor token_batch(int64_t rows, int64_t length, int64_t vocab, uint64_t seed) {
 }
 
 void BM_TransformerLMStep(benchmark::State& state) {
-  manual_seed(0);
-  models::TransformerLMConfig config = models::TransformerLMConfig::named("transformer_lm_small");
-  config.dropout = config.attention_dropout = config.activation_dropout = 0.1;
-  models::TransformerLM lm(config);
-  lm.train();
-  train::Adam optimizer({{lm.parameters(), 1e-3, 0.01}}, train::adamw_options());
-  const Tensor tokens = token_batch(8, 257, config.vocab_size, 1);
-  const Tensor inputs = narrow(tokens, 1, 0, 256).contiguous(), targets = narrow(tokens, 1, 1, 256).contiguous();
+  bench::LmStep lm;
+  lm.set_batch(8, 256, 1);
   for (auto _ : state) {
-    optimizer.zero_grad();
-    const Tensor loss = lm.loss(inputs, targets);
+    lm.optimizer->zero_grad();
+    const Tensor loss = lm.lm->loss(lm.inputs, lm.targets);
     loss.backward();
-    optimizer.step();
+    lm.optimizer->step();
     benchmark::DoNotOptimize(loss.item<float>());
   }
   state.SetLabel("OpenBLAS core " + kernels::blas_info().core);
