@@ -41,7 +41,7 @@ class DeviceGuard {
   DeviceGuard& operator=(const DeviceGuard&) = delete;
 
  private:
-  int previous_ = 0;
+  [[maybe_unused]] int previous_ = 0;  // used by CUDA builds only
 };
 
 // The device's stream (a cudaStream_t): every kernel and copy for its tensors is ordered on it.

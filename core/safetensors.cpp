@@ -310,7 +310,10 @@ std::vector<uint8_t> serialize_safetensors(const std::vector<NamedTensor>& tenso
 
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                       const std::map<std::string, std::string>& metadata) {
-  auto [header, data] = prepare(tensors, metadata);
+  const auto prepared = prepare(tensors, metadata);
+  // Named rather than a structured binding: clang 14 cannot capture those in a lambda.
+  const auto& header = prepared.first;
+  const auto& data = prepared.second;
   write_file_atomically(path, [&](std::FILE* file) {
     uint8_t length[8];
     append_u64_le(header.size(), length);

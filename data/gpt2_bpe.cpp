@@ -118,6 +118,9 @@ std::unordered_map<std::string, int64_t> vocabulary_from_json(const nlohmann::js
   return vocabulary;
 }
 
+// See Gpt2Bpe's constructor.
+constexpr int64_t kSmallestIdBound = int64_t{1} << 20;
+
 std::pair<std::string, std::string> split_merge(std::string_view line, const std::string& path, int64_t number) {
   const size_t space = line.find(' ');
   QN_CHECK(space != std::string_view::npos && space > 0 && space + 1 < line.size() &&
@@ -189,6 +192,11 @@ Gpt2Bpe::Gpt2Bpe(std::unordered_map<std::string, int64_t> vocabulary,
     : ids_(std::move(vocabulary)) {
   int64_t size = 0;
   for (const auto& [token, id] : ids_) size = std::max(size, id + 1);
+  // The id -> token table is as long as the largest id: ids may leave gaps, but a file of a few tokens may not make
+  // it gigabytes long (found by tests/fuzz/bpe_fuzzer.cpp).
+  const int64_t largest_allowed = std::max<int64_t>(2 * static_cast<int64_t>(ids_.size()), kSmallestIdBound);
+  QN_CHECK(size <= largest_allowed, kOp, "the vocabulary's largest id is ", size - 1, " for ", ids_.size(),
+           " tokens; ids must stay below max(2 x tokens, ", kSmallestIdBound, ")");
   tokens_.resize(static_cast<size_t>(size));
   for (const auto& [token, id] : ids_) {
     QN_CHECK(tokens_[static_cast<size_t>(id)].empty(), kOp, "tokens \"", tokens_[static_cast<size_t>(id)], "\" and \"",
@@ -218,14 +226,16 @@ Gpt2Bpe Gpt2Bpe::load(const std::string& vocab_json, const std::string& merges_t
 
 Gpt2Bpe Gpt2Bpe::load_tokenizer_json(const std::string& path) {
   const nlohmann::json json = parse_json(path);
+  // Comparing a json value with a string is false for any other type; value("type", ...) would throw instead.
   QN_CHECK(json.is_object() && json.contains("model") && json["model"].is_object() &&
-               json["model"].value("type", "BPE") == "BPE" && json["model"].contains("vocab") &&
+               (!json["model"].contains("type") || json["model"]["type"] == "BPE") && json["model"].contains("vocab") &&
                json["model"].contains("merges") && json["model"]["merges"].is_array(),
            kOp, "'", path, "' is not a tokenizer.json with a BPE model (model.vocab, model.merges)");
-  auto vocabulary = vocabulary_from_json(json["model"]["vocab"], path);
+  const nlohmann::json& model = json["model"];
+  auto vocabulary = vocabulary_from_json(model["vocab"], path);
   std::vector<std::pair<std::string, std::string>> merges;
   int64_t number = 0;
-  for (const nlohmann::json& merge : json["model"]["merges"]) {
+  for (const nlohmann::json& merge : model["merges"]) {
     ++number;
     if (merge.is_string()) {
       merges.push_back(split_merge(merge.get<std::string>(), path, number));

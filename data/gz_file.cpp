@@ -29,6 +29,17 @@ void read_exactly(gzFile file, void* out, uint64_t n, const std::string& path, c
   }
 }
 
+std::vector<uint8_t> read_exactly(gzFile file, uint64_t n, const std::string& path, const char* op, const char* what) {
+  std::vector<uint8_t> bytes;
+  while (bytes.size() < n) {
+    const uint64_t have = bytes.size();
+    const uint64_t next = std::min<uint64_t>(n - have, kReadChunkBytes);
+    bytes.resize(static_cast<size_t>(have + next));
+    read_exactly(file, bytes.data() + have, next, path, op, what);
+  }
+  return bytes;
+}
+
 void for_each_line(const std::string& path, const char* op,
                    const std::function<void(std::string_view line, int64_t line_number)>& fn) {
   GzHandle file = open_gz(path, op);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace qn::data {
 
@@ -22,6 +23,11 @@ GzHandle open_gz(const std::string& path, const char* op);
 
 // Reads exactly n bytes, or throws naming op, path and what was being read.
 void read_exactly(gzFile file, void* out, uint64_t n, const std::string& path, const char* op, const char* what);
+
+// Reads exactly n bytes into a new buffer, or throws as read_exactly. The buffer grows with the bytes that really
+// arrive (kReadChunkBytes at a time), so a header that claims gigabytes costs no more memory than the file holds.
+std::vector<uint8_t> read_exactly(gzFile file, uint64_t n, const std::string& path, const char* op, const char* what);
+inline constexpr uint64_t kReadChunkBytes = uint64_t{16} << 20;
 
 // Longest line accepted (far above any corpus line: WikiText-103's longest is ~100 KB).
 inline constexpr size_t kMaxLineBytes = size_t{64} << 20;

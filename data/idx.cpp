@@ -93,8 +93,7 @@ Tensor read_idx(const std::string& path) {
              "' declares an absurd size (dim ", d, " = ", size, ")");
     shape.push_back(size);
   }
-  std::vector<uint8_t> raw(bytes);
-  read_exactly(file.get(), raw.data(), bytes, path, kOp, "data");
+  const std::vector<uint8_t> raw = read_exactly(file.get(), bytes, path, kOp, "data");
   uint8_t extra;
   QN_CHECK(gzread(file.get(), &extra, 1) == 0, kOp, "'", path, "' has bytes after the ", shape,
            " elements it declares");

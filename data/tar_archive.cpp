@@ -111,8 +111,13 @@ TarArchive TarArchive::read(const std::string& path, const std::function<bool(st
     const std::string what = "member '" + name + "'";
     if (kept) {
       const uint64_t offset = archive.bytes_.size();
-      archive.bytes_.resize(offset + size);
-      read_exactly(file.get(), archive.bytes_.data() + offset, size, path, kOp, what.c_str());
+      // The buffer grows with the bytes that arrive: a header claiming gigabytes costs only what the file holds.
+      for (uint64_t done = 0; done < size;) {
+        const uint64_t chunk = std::min<uint64_t>(size - done, kReadChunkBytes);
+        archive.bytes_.resize(offset + done + chunk);
+        read_exactly(file.get(), archive.bytes_.data() + offset + done, chunk, path, kOp, what.c_str());
+        done += chunk;
+      }
       archive.members_.push_back({name, offset, size});
       scratch.resize(padded - size);
       read_exactly(file.get(), scratch.data(), padded - size, path, kOp, what.c_str());

@@ -63,7 +63,9 @@ Tensor QuantizableLayer::stored_weight() {
 void QuantizableLayer::make_product_quantized(int64_t block_size, int64_t n_centroids, bool mean_gradient) {
   quant::PqCodebook empty_codebook;
   empty_codebook.layout = quant::BlockLayout::of(kind_, weight_shape_, block_size);
-  QN_CHECK(n_centroids >= 1, type_name(), "needs at least one centroid, got ", n_centroids);
+  // K is bounded before anything is allocated: the sizes may come from a file (a checkpoint's iPQ state).
+  QN_CHECK(n_centroids >= 1 && n_centroids <= empty_codebook.layout.num_blocks(), type_name(), "K = ", n_centroids,
+           " centroids for ", empty_codebook.layout.num_blocks(), " blocks: K must lie in [1, blocks]");
   empty_codebook.centroids = zeros({n_centroids, block_size}, weight.defined() ? weight.options() : TensorOptions{});
   empty_codebook.assignments = zeros({empty_codebook.layout.num_blocks()}, DType::i64);
   empty_codebook.counts = zeros({n_centroids}, DType::i64);

@@ -6,6 +6,8 @@
 #   tools/setup.sh --tests   also python3-torch, python3-torchvision and python3-regex (the references the tests
 #                            compare against), dataset-fashion-mnist (real data for the data and end-to-end tests)
 #                            and OpenMPI (the multi-process tests, under mpiexec)
+#   tools/setup.sh --fuzz    also clang with libFuzzer, the sanitizers' runtimes and LLVM's OpenMP (the "fuzz"
+#                            build preset)
 set -euo pipefail
 
 packages=(
@@ -18,9 +20,10 @@ for flag in "$@"; do  # the flags combine: --tests --mini installs both sets
   case "$flag" in
     --main) packages+=(dataset-fashion-mnist) ;;
     --mini) packages+=(gnuplot-nox) ;;
+    --fuzz) packages+=(clang libclang-rt-14-dev libomp-14-dev) ;;
     --tests) packages+=(python3-torch python3-torchvision python3-regex dataset-fashion-mnist libopenmpi-dev openmpi-bin) ;;
     *)
-      echo "setup: unknown flag '$flag' (expected --main, --mini or --tests)" >&2
+      echo "setup: unknown flag '$flag' (expected --main, --mini, --tests or --fuzz)" >&2
       exit 2
       ;;
   esac

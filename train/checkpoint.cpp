@@ -1,5 +1,7 @@
 #include "train/checkpoint.h"
 
+#include <charconv>
+
 #include "core/safetensors.h"
 
 namespace qn::train {
@@ -60,6 +62,18 @@ void save_checkpoint(const std::string& path, const nn::Module& model, const Opt
   save_safetensors(path, tensors, {{kMetadataKey, meta.dump()}});
 }
 
+namespace {
+// The RNG's seed and offset are stored as decimal strings (JSON numbers lose u64 precision).
+uint64_t parse_u64(const std::string& text, const std::string& path, const char* what) {
+  uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, value);
+  QN_CHECK(!text.empty() && error == std::errc() && stop == end, "load_checkpoint", "'", path, "' has a malformed ",
+           what, " '", text, "'");
+  return value;
+}
+}  // namespace
+
 CheckpointInfo load_checkpoint(const std::string& path, nn::Module& model, Optimizer* optimizer, Generator& generator,
                                const std::string& expected_model_name, const nlohmann::json& expected_config,
                                const std::function<void(const nlohmann::json& extra)>& prepare) {
@@ -67,9 +81,12 @@ CheckpointInfo load_checkpoint(const std::string& path, nn::Module& model, Optim
   const auto found = content.metadata.find(kMetadataKey);
   QN_CHECK(found != content.metadata.end(), "load_checkpoint", "'", path, "' is not a quantnoise checkpoint (no '",
            kMetadataKey, "' metadata)");
-  nlohmann::json meta;
+  // Everything the metadata says is read and checked before anything changes: a bad file leaves model, optimizer
+  // and generator as they were.
+  CheckpointInfo info;
+  uint64_t seed = 0, offset = 0;
   try {
-    meta = nlohmann::json::parse(found->second);
+    const nlohmann::json meta = nlohmann::json::parse(found->second);
     const int version = meta.at("format_version").get<int>();
     QN_CHECK(version == kCheckpointFormatVersion, "load_checkpoint", "'", path, "' has format version ", version,
              "; this build reads version ", kCheckpointFormatVersion);
@@ -84,23 +101,34 @@ CheckpointInfo load_checkpoint(const std::string& path, nn::Module& model, Optim
       throw_error("load_checkpoint",
                   detail::concat("'", path, "' was written for another ", name, " config: ", listed));
     }
+    info.model_name = name;
+    info.model_config = meta.at("model_config");
+    info.progress = {meta.at("num_updates").get<int64_t>(), meta.at("epoch").get<int64_t>(),
+                     meta.at("data_position").get<int64_t>()};
+    QN_CHECK(info.progress.num_updates >= 0 && info.progress.epoch >= 0 && info.progress.data_position >= 0,
+             "load_checkpoint", "'", path, "' has a negative update count, epoch or data position");
+    info.extra = meta.value("extra", nlohmann::json());
+    seed = parse_u64(meta.at("rng").at("seed").get<std::string>(), path, "RNG seed");
+    offset = parse_u64(meta.at("rng").at("offset").get<std::string>(), path, "RNG offset");
   } catch (const nlohmann::json::exception& e) {
     throw_error("load_checkpoint", detail::concat("'", path, "' has malformed metadata: ", e.what()));
   }
-  const nlohmann::json extra = meta.value("extra", nlohmann::json());
-  if (prepare) prepare(extra);
-  // Tensors: the model strictly (all or nothing), then the optimizer.
-  model.load_state_dict(strip(content.tensors, kModelPrefix), true);
-  if (optimizer) optimizer->load_state_dict(strip(content.tensors, kOptimizerPrefix));
-  generator.manual_seed(std::stoull(meta.at("rng").at("seed").get<std::string>()));
-  generator.set_offset(std::stoull(meta.at("rng").at("offset").get<std::string>()));
-
-  CheckpointInfo info;
-  info.model_name = meta.at("model_name").get<std::string>();
-  info.model_config = meta.at("model_config");
-  info.progress = {meta.at("num_updates").get<int64_t>(), meta.at("epoch").get<int64_t>(),
-                   meta.at("data_position").get<int64_t>()};
-  info.extra = extra;
+  if (prepare) prepare(info.extra);
+  // Tensors: the optimizer, then the model strictly; each loads all or nothing, and the optimizer gets its old
+  // state back when the model's tensors do not fit.
+  std::vector<NamedTensor> previous_optimizer_state;
+  if (optimizer) {
+    previous_optimizer_state = optimizer->state_dict();
+    optimizer->load_state_dict(strip(content.tensors, kOptimizerPrefix));
+  }
+  try {
+    model.load_state_dict(strip(content.tensors, kModelPrefix), true);
+  } catch (const Error&) {
+    if (optimizer) optimizer->load_state_dict(previous_optimizer_state);
+    throw;
+  }
+  generator.manual_seed(seed);
+  generator.set_offset(offset);
   return info;
 }
 

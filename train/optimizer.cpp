@@ -1,6 +1,8 @@
 #include "train/optimizer.h"
 
 #include <algorithm>
+#include <charconv>
+#include <string_view>
 
 #include "core/autograd_meta.h"
 
@@ -62,30 +64,49 @@ std::vector<NamedTensor> Optimizer::state_dict() const {
   return out;
 }
 
+namespace {
+// "12" -> 12; anything else (empty, a sign, other characters, overflow) is an error naming the key.
+size_t parse_index(std::string_view text, const std::string& key) {
+  size_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  QN_CHECK(!text.empty() && error == std::errc() && end == text.data() + text.size(), "Optimizer::load_state_dict",
+           "unexpected key '", key, "'");
+  return value;
+}
+}  // namespace
+
+// The whole state is read and checked first and replaces the optimizer's only when all of it fits.
 void Optimizer::load_state_dict(const std::vector<NamedTensor>& state) {
-  for (auto& group : state_) {
+  auto loaded = state_;
+  for (auto& group : loaded) {
     for (auto& buffers : group) buffers.clear();
   }
+  int64_t steps = steps_;
   for (const NamedTensor& t : state) {
     if (t.name == "step") {
-      steps_ = t.tensor.item<int64_t>();
+      QN_CHECK(t.tensor.numel() == 1, "Optimizer::load_state_dict", "'step' holds ", t.tensor.numel(),
+               " values, expected 1");
+      steps = t.tensor.to(DType::i64).item<int64_t>();
       continue;
     }
     const size_t first = t.name.find('.');
-    const size_t second = t.name.find('.', first + 1);
+    const size_t second = first == std::string::npos ? first : t.name.find('.', first + 1);
     QN_CHECK(first != std::string::npos && second != std::string::npos, "Optimizer::load_state_dict",
              "unexpected key '", t.name, "'");
-    const size_t gi = std::stoul(t.name.substr(0, first));
-    const size_t pi = std::stoul(t.name.substr(first + 1, second - first - 1));
-    QN_CHECK(gi < state_.size() && pi < state_[gi].size(), "Optimizer::load_state_dict", "key '", t.name,
+    const std::string_view name(t.name);
+    const size_t gi = parse_index(name.substr(0, first), t.name);
+    const size_t pi = parse_index(name.substr(first + 1, second - first - 1), t.name);
+    QN_CHECK(gi < loaded.size() && pi < loaded[gi].size(), "Optimizer::load_state_dict", "key '", t.name,
              "' names a parameter this optimizer does not have");
     QN_CHECK(t.tensor.dim() == 0 || t.tensor.shape() == groups_[gi].params[pi].shape(), "Optimizer::load_state_dict",
              "key '", t.name, "' has shape ", t.tensor.shape(), ", the parameter ", groups_[gi].params[pi].shape());
     // Buffers shaped like their parameter live on its device; scalars (step counts) stay on the host.
     const Device device = groups_[gi].params[pi].device();
     const bool stays = t.tensor.dim() == 0 || t.tensor.device() == device;
-    state_[gi][pi].push_back({t.name.substr(second + 1), stays ? t.tensor.clone() : t.tensor.to(device)});
+    loaded[gi][pi].push_back({t.name.substr(second + 1), stays ? t.tensor.clone() : t.tensor.to(device)});
   }
+  state_ = std::move(loaded);
+  steps_ = steps;
 }
 
 }  // namespace qn::train

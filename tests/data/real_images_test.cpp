@@ -253,8 +253,11 @@ TEST(Imagenette, AugmentOpsMatchTorchvision) {
     AugmentOp op;
     double magnitude;
   };
+  // ShearY 0.21, not 0.2: at 0.2 about a fifth of the source rows fall within an f32 rounding of a pixel boundary,
+  // and torchvision's nearest sample there came out differently on an Intel Xeon (1028 values) than on the AMD
+  // machine this test was written on, while ours did not change; a parity test cannot pin torch's side of a tie.
   const std::vector<Case> ops = {{AugmentOp::kShearX, 0.3},      {AugmentOp::kShearX, -0.17},
-                                 {AugmentOp::kShearY, 0.2},      {AugmentOp::kShearY, -0.3},
+                                 {AugmentOp::kShearY, 0.21},     {AugmentOp::kShearY, -0.3},
                                  {AugmentOp::kTranslateX, 67.7}, {AugmentOp::kTranslateX, -45.1},
                                  {AugmentOp::kTranslateY, 30.0}, {AugmentOp::kTranslateY, -101.5},
                                  {AugmentOp::kRotate, 30.0},     {AugmentOp::kRotate, -13.3},

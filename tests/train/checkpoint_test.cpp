@@ -54,6 +54,14 @@ struct TrainingRun {
 
 const nlohmann::json kConfig = {{"hidden", 16}, {"dropout", 0.2}};
 
+bool same_values(const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape()) return false;
+  for (const auto& i : testing::all_indices(a.shape())) {
+    if (at(a, i) != at(b, i)) return false;
+  }
+  return true;
+}
+
 TEST(Checkpoint, ResumingReplaysTheSameLossesBitForBit) {
   const fs::path path = scratch_dir() / "resume.safetensors";
   Generator data(5);
@@ -89,6 +97,57 @@ TEST(Checkpoint, RefusesAnotherModelOrConfig) {
   save_safetensors(path, {{"x", ones({1})}});
   EXPECT_QN_ERROR(load_checkpoint(path, run.model, nullptr, run.generator, "mlp", kConfig),
                   "not a quantnoise checkpoint");
+  fs::remove_all(path.parent_path());
+}
+
+// A file whose metadata or optimizer state is bad is refused with a qn::Error and leaves the run as it was
+// (fuzz findings: a missing progress field, an optimizer key that is not numbers, were other exceptions).
+TEST(Checkpoint, ABadFileChangesNothing) {
+  const fs::path path = scratch_dir() / "bad.safetensors";
+  TrainingRun saved(1), run(2);
+  Generator data(5);
+  const Tensor x = randn({8, 8}, DType::f32, &data), y = randn({8, 1}, DType::f32, &data);
+  saved.step(x, y);
+  run.step(x, y);
+  save_checkpoint(path, saved.model, saved.optimizer.get(), saved.generator, {"mlp", kConfig, {}});
+  const SafetensorsContent good = load_safetensors(path);
+  const auto weight_before = run.model.state_dict().front().tensor.clone();
+  const auto optimizer_before = run.optimizer->state_dict();
+  const uint64_t offset_before = run.generator.offset();
+
+  nlohmann::json meta = nlohmann::json::parse(good.metadata.at("quantnoise"));
+  meta.erase("data_position");
+  save_safetensors(path, good.tensors, {{"quantnoise", meta.dump()}});
+  EXPECT_QN_ERROR(load_checkpoint(path, run.model, run.optimizer.get(), run.generator, "mlp", kConfig),
+                  "malformed metadata", "data_position");
+  meta = nlohmann::json::parse(good.metadata.at("quantnoise"));
+  meta["rng"]["offset"] = "12x";
+  save_safetensors(path, good.tensors, {{"quantnoise", meta.dump()}});
+  EXPECT_QN_ERROR(load_checkpoint(path, run.model, run.optimizer.get(), run.generator, "mlp", kConfig),
+                  "malformed RNG offset '12x'");
+
+  std::vector<NamedTensor> renamed = good.tensors;
+  for (NamedTensor& t : renamed) {
+    if (t.name.starts_with("optimizer.0.1.")) t.name = "optimizer.0.x1." + t.name.substr(14);
+  }
+  save_safetensors(path, renamed, good.metadata);
+  EXPECT_QN_ERROR(load_checkpoint(path, run.model, run.optimizer.get(), run.generator, "mlp", kConfig),
+                  "unexpected key '0.x1.");
+  std::vector<NamedTensor> misfit = good.tensors;
+  for (NamedTensor& t : misfit) {
+    if (t.name == "model.0.weight") t.tensor = zeros({3, 3});
+  }
+  save_safetensors(path, misfit, good.metadata);
+  EXPECT_THROW(load_checkpoint(path, run.model, run.optimizer.get(), run.generator, "mlp", kConfig), Error);
+
+  EXPECT_TRUE(same_values(run.model.state_dict().front().tensor, weight_before));
+  const auto optimizer_after = run.optimizer->state_dict();
+  ASSERT_EQ(optimizer_after.size(), optimizer_before.size());
+  for (size_t i = 0; i < optimizer_after.size(); ++i) {
+    EXPECT_EQ(optimizer_after[i].name, optimizer_before[i].name);
+    EXPECT_TRUE(same_values(optimizer_after[i].tensor, optimizer_before[i].tensor)) << optimizer_after[i].name;
+  }
+  EXPECT_EQ(run.generator.offset(), offset_before);
   fs::remove_all(path.parent_path());
 }
 

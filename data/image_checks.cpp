@@ -1,0 +1,81 @@
+#include "data/image_checks.h"
+
+#include <stb_image.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "core/error.h"
+#include "data/image.h"
+
+namespace qn::data {
+namespace {
+
+constexpr const char* kOp = "decode_image";
+
+// Debian 12's stb_image (v2.27) trusts the 16 code counts of a JPEG Huffman table (DHT): counts summing past 256
+// make it write past the table's 257-entry size list (found by tests/fuzz/image_fuzzer.cpp). So the markers are
+// walked first, as stb walks them: segments by their lengths, entropy-coded data after a scan header byte by byte
+// up to the next marker (0xFF 0x00 is a stuffed byte, 0xFF 0xD0-0xD7 a restart); each table of each DHT segment
+// must count at most 256 codes.
+void check_jpeg_huffman_tables(std::span<const uint8_t> b, const std::string& name) {
+  size_t pos = 2;  // after SOI
+  while (pos + 1 < b.size()) {
+    const uint8_t marker = b[pos + 1];
+    if (b[pos] != 0xFF || marker == 0xFF) {
+      ++pos;  // entropy-coded data, or fill bytes before a marker
+      continue;
+    }
+    if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
+      pos += 2;  // markers without a length
+      continue;
+    }
+    if (marker == 0xD9 || pos + 4 > b.size()) return;  // EOI, or a truncated segment stb refuses itself
+    const size_t length = (size_t{b[pos + 2]} << 8) | b[pos + 3];
+    const size_t end = std::min(b.size(), pos + 2 + std::max<size_t>(length, 2));
+    if (marker == 0xC4) {
+      for (size_t table = pos + 4; table + 17 <= end;) {
+        size_t codes = 0;
+        for (size_t i = 1; i <= 16; ++i) codes += b[table + i];
+        QN_CHECK(codes <= 256, kOp, "'", name, "' is not a readable image (a JPEG Huffman table counts ", codes,
+                 " codes, more than 256)");
+        table += 17 + codes;
+      }
+    }
+    pos = end;
+  }
+}
+
+// stb 2.27 grows its buffer for a PNG's image data (IDAT) to each chunk's stated length before reading it: a
+// file of a few bytes could make it allocate gigabytes (found by tests/fuzz/image_fuzzer.cpp). Every chunk up to
+// IEND must lie inside the file.
+void check_png_chunks(std::span<const uint8_t> b, const std::string& name) {
+  size_t pos = 8;  // after the signature
+  while (pos + 8 <= b.size()) {
+    const uint64_t length =
+        (uint64_t{b[pos]} << 24) | (uint64_t{b[pos + 1]} << 16) | (uint64_t{b[pos + 2]} << 8) | b[pos + 3];
+    const bool end = std::equal(b.begin() + static_cast<std::ptrdiff_t>(pos + 4),
+                                b.begin() + static_cast<std::ptrdiff_t>(pos + 8), "IEND");
+    QN_CHECK(length + 12 <= b.size() - pos, kOp, "'", name, "' is not a readable image (a PNG chunk of ", length,
+             " bytes runs past the end of the file)");
+    if (end) return;
+    pos += 12 + length;
+  }
+}
+
+}  // namespace
+
+void check_before_decoding(std::span<const uint8_t> bytes, const std::string& name) {
+  if (bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) check_jpeg_huffman_tables(bytes, name);
+  static constexpr uint8_t kPngSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (bytes.size() >= 8 && std::equal(bytes.begin(), bytes.begin() + 8, kPngSignature)) check_png_chunks(bytes, name);
+  // The header's size bounds what decoding allocates: stb reads it alone here first.
+  int width = 0, height = 0, channels = 0;
+  if (stbi_info_from_memory(bytes.data(), static_cast<int>(std::min<size_t>(bytes.size(), INT_MAX)), &width, &height,
+                            &channels) == 1) {
+    QN_CHECK(int64_t{width} * height <= kMaxImagePixels, kOp, "'", name, "' is ", width, " x ", height,
+             " pixels, more than the ", kMaxImagePixels, " decoded");
+  }
+}
+
+}  // namespace qn::data
