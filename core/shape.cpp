@@ -13,7 +13,11 @@ std::string SmallDims::str() const {
 
 Strides contiguous_strides(const Shape& shape) {
   Strides strides = Strides::filled(shape.size(), 1);
-  for (int i = shape.size() - 2; i >= 0; --i) strides[i] = strides[i + 1] * std::max<int64_t>(shape[i + 1], 1);
+  for (int i = shape.size() - 2; i >= 0; --i) {
+    // A size-0 dim makes no element, but the strides of the dims before it still multiply the sizes after it.
+    QN_CHECK(!__builtin_mul_overflow(strides[i + 1], std::max<int64_t>(shape[i + 1], 1), &strides[i]), "shape",
+             "the strides of ", shape, " overflow 64 bits");
+  }
   return strides;
 }
 

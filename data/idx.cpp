@@ -1,5 +1,6 @@
 #include "data/idx.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <memory>
@@ -89,11 +90,14 @@ Tensor read_idx(const std::string& path) {
   uint64_t bytes = static_cast<uint64_t>(type.file_bytes);
   for (int d = 0; d < ndims; ++d) {
     const uint32_t size = big_endian_u32(&dims_raw[static_cast<size_t>(4 * d)]);
-    QN_CHECK(!__builtin_mul_overflow(bytes, size, &bytes) && bytes <= kMaxIdxBytes, kOp, "'", path,
-             "' declares an absurd size (dim ", d, " = ", size, ")");
+    // A zero dim empties the tensor, but the others still make its strides: each counts as at least 1.
+    QN_CHECK(!__builtin_mul_overflow(bytes, std::max<uint32_t>(size, 1), &bytes) && bytes <= kMaxIdxBytes, kOp, "'",
+             path, "' declares an absurd size (dim ", d, " = ", size, ")");
     shape.push_back(size);
   }
-  const std::vector<uint8_t> raw = read_exactly(file.get(), bytes, path, kOp, "data");
+  uint64_t elements = 1;
+  for (const int64_t size : shape) elements *= static_cast<uint64_t>(size);
+  const std::vector<uint8_t> raw = read_exactly(file.get(), elements * type.file_bytes, path, kOp, "data");
   uint8_t extra;
   QN_CHECK(gzread(file.get(), &extra, 1) == 0, kOp, "'", path, "' has bytes after the ", shape,
            " elements it declares");

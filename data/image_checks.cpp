@@ -34,9 +34,11 @@ void check_jpeg_huffman_tables(std::span<const uint8_t> b, const std::string& na
     const size_t length = (size_t{b[pos + 2]} << 8) | b[pos + 3];
     const size_t end = std::min(b.size(), pos + 2 + std::max<size_t>(length, 2));
     if (marker == 0xC4) {
-      for (size_t table = pos + 4; table + 17 <= end;) {
+      // As stb reads it: tables while the segment has bytes left, a table's counts read even past the segment's
+      // end (zeros past the file's).
+      for (size_t table = pos + 4; table < end;) {
         size_t codes = 0;
-        for (size_t i = 1; i <= 16; ++i) codes += b[table + i];
+        for (size_t i = table + 1; i <= table + 16; ++i) codes += i < b.size() ? b[i] : 0;
         QN_CHECK(codes <= 256, kOp, "'", name, "' is not a readable image (a JPEG Huffman table counts ", codes,
                  " codes, more than 256)");
         table += 17 + codes;

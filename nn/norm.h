@@ -68,7 +68,6 @@ class BatchNorm2d : public Module {
   void synchronize(kernels::SumOverProcesses sum_over_processes) {
     sum_over_processes_ = std::move(sum_over_processes);
   }
-  bool synchronized() const { return static_cast<bool>(sum_over_processes_); }
 
   const BatchNorm2dOptions options;
   Tensor weight;  // undefined without affine
