@@ -126,6 +126,26 @@ else()
   qn_report("cuDNN" "off (needs CUDA)")
 endif()
 
+# --- NCCL (optional, with CUDA): the process group for CUDA tensors (train/distributed). The CUDA toolkit here
+# ships it under lib/ rather than lib64/.
+set(QN_NCCL OFF)
+if(QN_CUDA_ENABLED)
+  find_path(QN_NCCL_INCLUDE nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+  find_library(QN_NCCL_LIB nccl HINTS ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_LIBRARY_ROOT}/lib
+                                      ${CUDAToolkit_TARGET_DIR}/lib)
+  if(QN_NCCL_INCLUDE AND QN_NCCL_LIB)
+    set(QN_NCCL ON)
+    add_library(qn::nccl INTERFACE IMPORTED)
+    target_include_directories(qn::nccl INTERFACE ${QN_NCCL_INCLUDE})
+    target_link_libraries(qn::nccl INTERFACE ${QN_NCCL_LIB} CUDA::cudart)
+    qn_report("NCCL" "found ${QN_NCCL_LIB}: data parallelism on GPUs")
+  else()
+    qn_report("NCCL" "not found: data parallelism on CPUs only")
+  endif()
+else()
+  qn_report("NCCL" "off (needs CUDA)")
+endif()
+
 # --- MPI (optional): data-parallel training across processes (train/distributed), Debian's OpenMPI.
 # The C API from C++ (the project enables no C compiler); without the deprecated C++ bindings.
 set(MPI_CXX_SKIP_MPICXX ON)

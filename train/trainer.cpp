@@ -45,7 +45,9 @@ Trainer::Trainer(nn::Module& model, Optimizer& optimizer, const LrSchedule* sche
   if (options_.log_path.empty() && !options_.save_dir.empty()) {
     options_.log_path = (fs::path(options_.save_dir) / "train_log.jsonl").string();
   }
-  if (options_.process_group != nullptr && options_.process_group->world_size() > 1) {
+  // A backend's group of one (NCCL on one GPU) takes the data-parallel path too, so that one GPU runs what many do.
+  const distributed::ProcessGroup* group = options_.process_group;
+  if (group != nullptr && (group->world_size() > 1 || group->backend() != "single")) {
     rank_ = options_.process_group->rank();
     world_ = options_.process_group->world_size();
     task_.set_data_parallel_rank(rank_, world_);

@@ -58,12 +58,16 @@ void run(const TrainArgs& args) {
   std::unique_ptr<tasks::Task> task = tasks::make_task(args.task);
   const nlohmann::json config = model_config(args.model, *task);
   models::BuiltModel built = models::build_model(args.model.arch, config);
-  built.to(parse_device(args.loop.device));
+  // One GPU per process: a bare "cuda" under a launcher is the process's local rank's GPU.
+  Device device = parse_device(args.loop.device);
+  if (args.loop.device == "cuda") device = Device::cuda(distributed::launch_environment().local_rank);
+  built.to(device);
   task->set_model(built);
   nn::Module& model = *built.module;
 
-  // Under mpirun, one rank of a data-parallel run (train/trainer.h); otherwise the group of one.
-  const std::unique_ptr<distributed::ProcessGroup> group = distributed::make_process_group();
+  // Under mpirun, one rank of a data-parallel run (train/trainer.h), over NCCL on a GPU (a group of one
+  // included); otherwise the group of one.
+  const std::unique_ptr<distributed::ProcessGroup> group = distributed::make_process_group(device);
   if (args.loop.sync_bn) {
     QN_CHECK(distributed::synchronize_batch_norm(model, group.get()) > 0, "train", "--sync-bn: ", args.model.arch,
              " has no BatchNorm layer");

@@ -68,12 +68,14 @@ GradientReducer::GradientReducer(ProcessGroup& group, const std::vector<Tensor>&
   s.arrived.assign(parameters.size(), false);
   for (size_t k = 0; k < parameters.size(); ++k) {
     const Tensor& p = parameters[k];
-    QN_CHECK(p.defined() && p.is_leaf() && p.requires_grad() && p.device().is_cpu() &&
+    QN_CHECK(p.defined() && p.is_leaf() && p.requires_grad() && p.device() == parameters.front().device() &&
                  (p.dtype() == DType::f32 || p.dtype() == DType::f64),
-             "GradientReducer", "parameter ", k, " should be an f32 or f64 CPU leaf that requires grad, got ",
+             "GradientReducer", "parameter ", k, " should be an f32 or f64 leaf that requires grad, on ",
+             parameters.front().device().str(), " as the first is, got ",
              p.defined() ? p.describe() : "an undefined tensor");
   }
-  if (group.world_size() == 1) return;  // nothing to average
+  // Nothing to average in a group of one; a backend's group of one (NCCL on one GPU) still runs its path.
+  if (group.backend() == "single") return;
 
   // Reverse order; a bucket closes at bucket_bytes or where the dtype changes.
   for (size_t k = parameters.size(); k-- > 0;) {
@@ -92,8 +94,9 @@ GradientReducer::GradientReducer(ProcessGroup& group, const std::vector<Tensor>&
     b.elements += p.numel();
   }
   for (State::Bucket& b : s.buckets) {
-    b.flat = zeros({b.elements}, b.dtype);
-    b.reduced = zeros({b.elements}, b.dtype);
+    const TensorOptions where(b.dtype, parameters.front().device());
+    b.flat = zeros({b.elements}, where);
+    b.reduced = zeros({b.elements}, where);
   }
   const std::weak_ptr<State> weak = state_;
   for (size_t k = 0; k < parameters.size(); ++k) {
@@ -116,7 +119,7 @@ bool GradientReducer::reduces(const std::vector<Tensor>& parameters) const {
   const std::vector<Tensor>& mine = state_->parameters;
   if (mine.size() != parameters.size()) return false;
   for (size_t i = 0; i < mine.size(); ++i) {
-    if (mine[i].raw_data() != parameters[i].raw_data()) return false;
+    if (mine[i].device_data() != parameters[i].device_data()) return false;
   }
   return true;
 }
@@ -136,7 +139,7 @@ void GradientReducer::finish() {
   for (State::Bucket& b : s.buckets) {
     b.work->wait();
     b.work.reset();
-    const Tensor inverse = scalar_tensor(inverse_world, b.dtype);
+    const Tensor inverse = scalar_tensor(inverse_world, b.dtype).to(b.flat.device());
     for (size_t p : b.parameters) {
       // The average, written over the local gradient where backward left one to reuse.
       Tensor& param = s.parameters[p];

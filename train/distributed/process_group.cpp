@@ -88,4 +88,9 @@ std::unique_ptr<ProcessGroup> make_process_group() {
   return launch_environment().world_size > 1 ? make_mpi_process_group() : make_single_process_group();
 }
 
+std::unique_ptr<ProcessGroup> make_process_group(Device device) {
+  if (!device.is_cuda()) return make_process_group();
+  return make_nccl_process_group(make_process_group(), device.index);
+}
+
 }  // namespace qn::distributed

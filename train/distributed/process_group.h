@@ -5,8 +5,9 @@
 //   distributed::all_reduce_sum(*group, grad);        // grad (any shape): the sum over ranks, in place
 //   group->broadcast(weight, 0);                      // weight: rank 0's values on every rank
 //
-// Backends: MPI for CPU tensors (Debian's OpenMPI; `mpirun -np N qn train ...` launches). A build without MPI
-// still has the group of one, so single-process code paths need no special case.
+// Backends: MPI for CPU tensors (Debian's OpenMPI; `mpirun -np N qn train ...` launches), NCCL for CUDA tensors
+// (one GPU per process, bootstrapped over MPI). A build without MPI still has the group of one, so
+// single-process code paths need no special case.
 #pragma once
 
 #include <memory>
@@ -67,7 +68,16 @@ std::unique_ptr<ProcessGroup> make_single_process_group();
 std::unique_ptr<ProcessGroup> make_mpi_process_group();
 // MPI when a launcher's environment names more than one process, else the group of one.
 std::unique_ptr<ProcessGroup> make_process_group();
+// The NCCL group over bootstrap's processes (it broadcasts rank 0's NCCL id, and the group keeps it) for CUDA
+// tensors on `device`. Collectives run on a stream of their own after the work queued on the device's stream;
+// Work::wait orders the device's stream after them without blocking the host (train/distributed/
+// nccl_process_group.cpp). An error in a build without NCCL.
+std::unique_ptr<ProcessGroup> make_nccl_process_group(std::unique_ptr<ProcessGroup> bootstrap, int device);
+// The group for tensors on `device`: NCCL over make_process_group()'s processes for a CUDA device (even a group
+// of one, so that one GPU runs the path many do), else make_process_group().
+std::unique_ptr<ProcessGroup> make_process_group(Device device);
 
 bool built_with_mpi();
+bool built_with_nccl();
 
 }  // namespace qn::distributed
