@@ -23,7 +23,8 @@ void check_per_channel(const Tensor& x, std::initializer_list<const Tensor*> ten
   }
 }
 
-// The CUDA kernels keep their sums on the device: synchronizing them awaits the NCCL backend.
+// The CUDA kernels keep their sums on the device, and SumOverProcesses carries host sums: synchronizing them needs
+// a device-side sum over the NCCL group, not written yet.
 void check_cpu_if_synchronized(const Tensor& x, const SumOverProcesses& sum_over_processes) {
   QN_CHECK(!sum_over_processes || x.device().is_cpu(), kOp, "synchronized BatchNorm takes CPU tensors, got ",
            x.describe());

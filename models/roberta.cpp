@@ -121,6 +121,7 @@ class RobertaLayer : public nn::Module {
     output_norm_ = output->add("LayerNorm", layer_norm(c));
   }
 
+  using nn::Module::forward;  // a layer always takes its mask: the one-input form is Module's
   // x (N, T, dim), masked_out u8 broadcastable to (N, H, T, T) or undefined -> (N, T, dim)
   Tensor forward(const Tensor& x, const Tensor& masked_out) {
     const bool training = is_training();

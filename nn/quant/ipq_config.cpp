@@ -6,6 +6,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <vector>
 
 #include "nn/conv.h"
 #include "nn/embedding.h"
@@ -16,7 +17,62 @@ namespace {
 
 constexpr const char* kOp = "ipq config";
 
+// A pattern from a file is bounded before libstdc++ compiles and runs it (faults found by
+// tests/fuzz/ipq_config_fuzzer.cpp): its compiler recurses once per nesting level and reads a back-reference's or
+// a repeat count's digits into a long without an overflow check, and its matcher backtracks, so a repetition of
+// a repetition ("a**", "(.*)*") takes time exponential in the name's length. Python's re refuses the first
+// ("multiple repeat"); the second is refused here too. No layer name needs either.
+constexpr size_t kMaxPatternBytes = 4096;
+constexpr int kMaxPatternNesting = 64;
+constexpr int kMaxPatternDigits = 9;
+
+void check_pattern_bounds(const std::string& pattern, const std::string& source) {
+  QN_CHECK(pattern.size() <= kMaxPatternBytes, kOp, source, ": a layers_to_quantize pattern of ", pattern.size(),
+           " bytes is longer than ", kMaxPatternBytes);
+  auto refuse = [&](const char* why) {
+    throw_error(kOp, detail::concat(source, ": layers_to_quantize pattern '", pattern, "' ", why));
+  };
+  // Per open group: whether it holds an unbounded repetition (*, + or {n,}).
+  std::vector<bool> groups{false};
+  bool after_repeat = false, after_repeated_group = false;
+  int digits = 0;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    digits = (c >= '0' && c <= '9') ? digits + 1 : 0;
+    if (digits > kMaxPatternDigits) refuse("holds a number of more than 9 digits");
+    const bool repeat = c == '*' || c == '+' || c == '?' || c == '{';
+    if (repeat) {
+      const bool lazy = c == '?' && after_repeat;  // "*?", "+?", "??": the lazy forms
+      if (after_repeat && !lazy) refuse("repeats a repetition");
+      const size_t close = c == '{' ? pattern.find('}', i) : std::string::npos;
+      const bool open_ended = close != std::string::npos && pattern[close - 1] == ',';  // {n,}
+      const bool unbounded = c == '*' || c == '+' || open_ended;
+      if (unbounded && after_repeated_group) refuse("repeats a group that holds a repetition");
+      if (unbounded) groups.back() = true;
+      if (close != std::string::npos) i = close;
+      after_repeat = !lazy;
+      after_repeated_group = false;
+      continue;
+    }
+    after_repeat = after_repeated_group = false;
+    if (c == '\\') {
+      ++i;  // an escaped character is one atom
+    } else if (c == '[') {
+      const size_t close = pattern.find(']', i + 2);
+      i = close == std::string::npos ? pattern.size() : close;
+    } else if (c == '(') {
+      groups.push_back(false);
+      if (static_cast<int>(groups.size()) > kMaxPatternNesting) refuse("nests groups more than 64 deep");
+    } else if (c == ')' && groups.size() > 1) {
+      after_repeated_group = groups.back();
+      groups.pop_back();
+      if (after_repeated_group) groups.back() = true;
+    }
+  }
+}
+
 std::regex compile(const std::string& pattern, const std::string& source) {
+  check_pattern_bounds(pattern, source);
   try {
     return std::regex(pattern, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {

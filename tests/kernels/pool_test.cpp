@@ -73,7 +73,8 @@ TEST(AvgPool2d, CountIncludePadBothWays) {
 
 TEST(AdaptiveAvgPool2d, WindowsCoverTheInput) {
   Tensor x = testing::random({2, 3, 7, 5}, DType::f64);
-  for (auto [oh, ow] : {std::pair<int64_t, int64_t>{1, 1}, {3, 2}, {7, 5}, {4, 4}}) {
+  for (const auto& size : {std::pair<int64_t, int64_t>{1, 1}, {3, 2}, {7, 5}, {4, 4}}) {
+    const int64_t oh = size.first, ow = size.second;  // not a structured binding: clang 14 cannot capture those
     Tensor y = adaptive_avg_pool2d(x, oh, ow);
     testing::expect_all_close(
         y, {2, 3, oh, ow},
