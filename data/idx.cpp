@@ -44,6 +44,7 @@ uint32_t big_endian_u32(const uint8_t* p) {
 // Converts n big-endian elements of width bytes in raw to the tensor's type.
 void decode(const std::vector<uint8_t>& raw, int width, Tensor& out) {
   const int64_t n = out.numel();
+  if (n == 0) return;  // raw.data() may be null, which memcpy may not be given even for 0 bytes
   auto word = [&](int64_t i) {
     uint64_t v = 0;
     for (int b = 0; b < width; ++b) v = (v << 8) | raw[static_cast<size_t>(i * width + b)];

@@ -14,16 +14,34 @@ namespace {
 constexpr const char* kOp = "decode_image";
 
 // Debian 12's stb_image (v2.27) trusts the 16 code counts of a JPEG Huffman table (DHT): counts summing past 256
-// make it write past the table's 257-entry size list (found by tests/fuzz/image_fuzzer.cpp). So the markers are
-// walked first, as stb walks them: segments by their lengths, entropy-coded data after a scan header byte by byte
-// up to the next marker (0xFF 0x00 is a stuffed byte, 0xFF 0xD0-0xD7 a restart); each table of each DHT segment
-// must count at most 256 codes.
+// make it write past the table's 257-entry size list (found by tests/fuzz/image_fuzzer.cpp). Every DHT segment
+// stb can reach is checked first:
+//   - up to the first scan (SOS), the segments as stb walks them, by their lengths (so that an APPn payload, an
+//     ICC profile say, is not mistaken for markers);
+//   - after it, every 0xFF 0xC4 up to the first EOI: stb's entropy decoder stops at any 0xFF that is not followed
+//     by 0x00 and takes the next byte as a marker, so in a damaged scan any 0xFF 0xC4 may become a DHT. (In a
+//     valid file, entropy-coded data holds no 0xFF 0xC4 at all.)
+// The DHT at pos is read as stb reads it: tables while its stated length has bytes left, a table's counts read
+// even past the segment's end (zeros past the file's).
+void check_huffman_segment(std::span<const uint8_t> b, size_t pos, const std::string& name) {
+  if (pos + 4 > b.size()) return;  // truncated: stb refuses it itself
+  const size_t length = (size_t{b[pos + 2]} << 8) | b[pos + 3];
+  const size_t end = std::min(b.size(), pos + 2 + std::max<size_t>(length, 2));
+  for (size_t table = pos + 4; table < end;) {
+    size_t codes = 0;
+    for (size_t i = table + 1; i <= table + 16; ++i) codes += i < b.size() ? b[i] : 0;
+    QN_CHECK(codes <= 256, kOp, "'", name, "' is not a readable image (a JPEG Huffman table counts ", codes,
+             " codes, more than 256)");
+    table += 17 + codes;
+  }
+}
+
 void check_jpeg_huffman_tables(std::span<const uint8_t> b, const std::string& name) {
-  size_t pos = 2;  // after SOI
+  size_t pos = 0;  // SOI, after as many 0xFF fill bytes as stb allows anywhere before a marker
   while (pos + 1 < b.size()) {
     const uint8_t marker = b[pos + 1];
     if (b[pos] != 0xFF || marker == 0xFF) {
-      ++pos;  // entropy-coded data, or fill bytes before a marker
+      ++pos;  // bytes before a marker, which stb passes over
       continue;
     }
     if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
@@ -31,20 +49,15 @@ void check_jpeg_huffman_tables(std::span<const uint8_t> b, const std::string& na
       continue;
     }
     if (marker == 0xD9 || pos + 4 > b.size()) return;  // EOI, or a truncated segment stb refuses itself
+    if (marker == 0xC4) check_huffman_segment(b, pos, name);
     const size_t length = (size_t{b[pos + 2]} << 8) | b[pos + 3];
-    const size_t end = std::min(b.size(), pos + 2 + std::max<size_t>(length, 2));
-    if (marker == 0xC4) {
-      // As stb reads it: tables while the segment has bytes left, a table's counts read even past the segment's
-      // end (zeros past the file's).
-      for (size_t table = pos + 4; table < end;) {
-        size_t codes = 0;
-        for (size_t i = table + 1; i <= table + 16; ++i) codes += i < b.size() ? b[i] : 0;
-        QN_CHECK(codes <= 256, kOp, "'", name, "' is not a readable image (a JPEG Huffman table counts ", codes,
-                 " codes, more than 256)");
-        table += 17 + codes;
-      }
-    }
-    pos = end;
+    pos = std::min(b.size(), pos + 2 + std::max<size_t>(length, 2));
+    if (marker == 0xDA) break;  // the first scan: from here on, see above
+  }
+  for (; pos + 1 < b.size(); ++pos) {
+    if (b[pos] != 0xFF) continue;
+    if (b[pos + 1] == 0xD9) return;
+    if (b[pos + 1] == 0xC4) check_huffman_segment(b, pos, name);
   }
 }
 
@@ -68,7 +81,7 @@ void check_png_chunks(std::span<const uint8_t> b, const std::string& name) {
 }  // namespace
 
 void check_before_decoding(std::span<const uint8_t> bytes, const std::string& name) {
-  if (bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) check_jpeg_huffman_tables(bytes, name);
+  if (bytes.size() >= 2 && bytes[0] == 0xFF) check_jpeg_huffman_tables(bytes, name);  // stb's test for JPEG
   static constexpr uint8_t kPngSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
   if (bytes.size() >= 8 && std::equal(bytes.begin(), bytes.begin() + 8, kPngSignature)) check_png_chunks(bytes, name);
   // The header's size bounds what decoding allocates: stb reads it alone here first.
