@@ -78,10 +78,29 @@ void check_png_chunks(std::span<const uint8_t> b, const std::string& name) {
   }
 }
 
+// stb 2.27 reads a PNM header's width, height and maximum value into an int without an overflow check (UB found
+// by tests/fuzz/image_fuzzer.cpp). The three numbers are read here as stb reads them (whitespace and '#'
+// comments before each) and may have at most 9 digits.
+void check_pnm_header(std::span<const uint8_t> b, const std::string& name) {
+  auto space = [](uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+  size_t pos = 2;  // after "P5" or "P6"
+  for (int number = 0; number < 3; ++number) {
+    for (;;) {
+      while (pos < b.size() && space(b[pos])) ++pos;
+      if (pos >= b.size() || b[pos] != '#') break;
+      while (pos < b.size() && b[pos] != '\n' && b[pos] != '\r') ++pos;
+    }
+    size_t digits = 0;
+    for (; pos < b.size() && b[pos] >= '0' && b[pos] <= '9'; ++pos) ++digits;
+    QN_CHECK(digits <= 9, kOp, "'", name, "' is not a readable image (a PNM header number of ", digits, " digits)");
+  }
+}
+
 }  // namespace
 
 void check_before_decoding(std::span<const uint8_t> bytes, const std::string& name) {
   if (bytes.size() >= 2 && bytes[0] == 0xFF) check_jpeg_huffman_tables(bytes, name);  // stb's test for JPEG
+  if (bytes.size() >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '6')) check_pnm_header(bytes, name);
   static constexpr uint8_t kPngSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
   if (bytes.size() >= 8 && std::equal(bytes.begin(), bytes.begin() + 8, kPngSignature)) check_png_chunks(bytes, name);
   // The header's size bounds what decoding allocates: stb reads it alone here first.
