@@ -2,6 +2,8 @@
 // a function of i. 16-bit floats convert through float.
 #pragma once
 
+#include <cstdint>
+#include <limits>
 #include <type_traits>
 
 #include "core/parallel.h"
@@ -20,6 +22,13 @@ To convert(From value) {
     return convert<To>(static_cast<float>(value));
   } else if constexpr (is_half_float<To>) {
     return To(static_cast<float>(value));
+  } else if constexpr (std::is_floating_point_v<From> && std::is_integral_v<To>) {
+    // A float outside the integer's range converts with undefined behaviour in C++ (UBSan found -3 -> u8). As x86
+    // converts, and as PyTorch converts to u8: through int64, wrapping (-3 -> 253); NaN and values beyond int64
+    // give int64's minimum.
+    constexpr From kTwo63 = From(9223372036854775808.0);
+    const bool fits = value >= -kTwo63 && value < kTwo63;
+    return static_cast<To>(fits ? static_cast<int64_t>(value) : std::numeric_limits<int64_t>::min());
   } else {
     return static_cast<To>(value);
   }

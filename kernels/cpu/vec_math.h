@@ -14,9 +14,11 @@ namespace qn::kernels::cpu {
 // (x >= -103.9) stay exact and larger |x| overflow to inf or underflow to 0 naturally.
 inline float exp_f32(float x) {
   constexpr float kLog2e = 1.44269504088896341f;
-  constexpr float kLn2Hi = 0.693359375f;                   // ln 2 split: kLn2Hi + kLn2Lo,
-  constexpr float kLn2Lo = -2.12194440e-4f;                // kLn2Hi exact in 9 bits so n * kLn2Hi is exact
-  const float xc = std::min(std::max(x, -104.0f), 89.0f);  // keeps n in int range; NaN passes through
+  constexpr float kLn2Hi = 0.693359375f;     // ln 2 split: kLn2Hi + kLn2Lo,
+  constexpr float kLn2Lo = -2.12194440e-4f;  // kLn2Hi exact in 9 bits so n * kLn2Hi is exact
+  // Keeps n in int range; NaN becomes -104 here (converting NaN to int is undefined), and comes back below.
+  const float lower = x > -104.0f ? x : -104.0f;
+  const float xc = lower < 89.0f ? lower : 89.0f;
   // Round to nearest by adding and removing 1.5 * 2^23 (exact in IEEE arithmetic; std::floor would
   // not vectorize without -fno-trapping-math).
   constexpr float kRoundMagic = 12582912.0f;
