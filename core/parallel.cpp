@@ -2,21 +2,22 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "core/error.h"
+#include "core/parse_integer.h"
 
 namespace qn {
 namespace {
 
 int threads_from_environment() {
   if (const char* env = std::getenv("QN_NUM_THREADS"); env != nullptr && *env != '\0') {
-    char* end = nullptr;
-    const long n = std::strtol(env, &end, 10);
-    QN_CHECK(*end == '\0' && n >= 1 && n <= 4096, "QN_NUM_THREADS", "expected a positive thread count, got '", env,
+    const std::optional<int> n = parse_integer<int>(env);
+    QN_CHECK(n.has_value() && *n >= 1 && *n <= 4096, "QN_NUM_THREADS", "expected a positive thread count, got '", env,
              "'");
-    omp_set_num_threads(static_cast<int>(n));
-    return static_cast<int>(n);
+    omp_set_num_threads(*n);
+    return *n;
   }
   return omp_get_max_threads();
 }

@@ -1,12 +1,12 @@
 #include "data/dictionary.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <numeric>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/parse_integer.h"
 #include "data/gz_file.h"
 #include "data/utf8.h"
 
@@ -128,16 +128,15 @@ Dictionary Dictionary::load(const std::string& path) {
     std::string_view value = field();
     const bool overwrite = value == "#fairseq:overwrite";
     if (overwrite) value = field();
-    int64_t count = 0;
-    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), count);
-    QN_CHECK(error == std::errc() && end == value.data() + value.size() && count >= 0, "Dictionary", "'", path,
-             "' line ", number, ": the count \"", value, "\" is not a non-negative integer");
+    const std::optional<int64_t> count = parse_integer<int64_t>(value);
+    QN_CHECK(count.has_value() && *count >= 0, "Dictionary", "'", path, "' line ", number, ": the count \"", value,
+             "\" is not a non-negative integer");
     QN_CHECK(overwrite || !dictionary.contains(line), "Dictionary", "'", path, "' line ", number, ": duplicate word \"",
              line, "\" (fairseq marks intended duplicates with #fairseq:overwrite)");
     if (overwrite && dictionary.contains(line)) {
-      dictionary.counts_[static_cast<size_t>(dictionary.index(line))] = count;
+      dictionary.counts_[static_cast<size_t>(dictionary.index(line))] = *count;
     } else {
-      dictionary.add_symbol(line, count);
+      dictionary.add_symbol(line, *count);
     }
   });
   return dictionary;

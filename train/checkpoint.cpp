@@ -1,7 +1,8 @@
 #include "train/checkpoint.h"
 
-#include <charconv>
+#include <optional>
 
+#include "core/parse_integer.h"
 #include "core/safetensors.h"
 
 namespace qn::train {
@@ -56,6 +57,7 @@ void save_checkpoint(const std::string& path, const nn::Module& model, const Opt
       {"epoch", info.progress.epoch},
       {"data_position", info.progress.data_position},
       {"extra", info.extra},
+      {"loss_scale", info.loss_scale},
       // 64-bit values as strings: JSON readers elsewhere may hold numbers as doubles.
       {"rng", {{"seed", std::to_string(generator.seed())}, {"offset", std::to_string(generator.offset())}}},
   };
@@ -65,18 +67,15 @@ void save_checkpoint(const std::string& path, const nn::Module& model, const Opt
 namespace {
 // The RNG's seed and offset are stored as decimal strings (JSON numbers lose u64 precision).
 uint64_t parse_u64(const std::string& text, const std::string& path, const char* what) {
-  uint64_t value = 0;
-  const char* end = text.data() + text.size();
-  const auto [stop, error] = std::from_chars(text.data(), end, value);
-  QN_CHECK(!text.empty() && error == std::errc() && stop == end, "load_checkpoint", "'", path, "' has a malformed ",
-           what, " '", text, "'");
-  return value;
+  const std::optional<uint64_t> value = parse_integer<uint64_t>(text);
+  QN_CHECK(value.has_value(), "load_checkpoint", "'", path, "' has a malformed ", what, " '", text, "'");
+  return *value;
 }
 }  // namespace
 
 CheckpointInfo load_checkpoint(const std::string& path, nn::Module& model, Optimizer* optimizer, Generator& generator,
                                const std::string& expected_model_name, const nlohmann::json& expected_config,
-                               const std::function<void(const nlohmann::json& extra)>& prepare) {
+                               const std::function<void(const CheckpointInfo& info)>& prepare) {
   const SafetensorsContent content = load_safetensors(path);
   const auto found = content.metadata.find(kMetadataKey);
   QN_CHECK(found != content.metadata.end(), "load_checkpoint", "'", path, "' is not a quantnoise checkpoint (no '",
@@ -108,12 +107,13 @@ CheckpointInfo load_checkpoint(const std::string& path, nn::Module& model, Optim
     QN_CHECK(info.progress.num_updates >= 0 && info.progress.epoch >= 0 && info.progress.data_position >= 0,
              "load_checkpoint", "'", path, "' has a negative update count, epoch or data position");
     info.extra = meta.value("extra", nlohmann::json());
+    info.loss_scale = meta.value("loss_scale", nlohmann::json());
     seed = parse_u64(meta.at("rng").at("seed").get<std::string>(), path, "RNG seed");
     offset = parse_u64(meta.at("rng").at("offset").get<std::string>(), path, "RNG offset");
   } catch (const nlohmann::json::exception& e) {
     throw_error("load_checkpoint", detail::concat("'", path, "' has malformed metadata: ", e.what()));
   }
-  if (prepare) prepare(info.extra);
+  if (prepare) prepare(info);
   // Tensors: the optimizer, then the model strictly; each loads all or nothing, and the optimizer gets its old
   // state back when the model's tensors do not fit.
   std::vector<NamedTensor> previous_optimizer_state;

@@ -28,7 +28,8 @@ struct CheckpointInfo {
   std::string model_name;
   nlohmann::json model_config;  // what the model was built from; must match on load
   TrainingProgress progress;
-  nlohmann::json extra = nullptr;  // state of whatever else shapes the run (the iPQ stage); null when none
+  nlohmann::json extra = nullptr;       // state of whatever else shapes the run (the iPQ stage); null when none
+  nlohmann::json loss_scale = nullptr;  // the dynamic loss scaler's state (train/loss_scaler.h); null when none
 };
 
 void save_checkpoint(const std::string& path, const nn::Module& model, const Optimizer* optimizer,
@@ -37,10 +38,11 @@ void save_checkpoint(const std::string& path, const nn::Module& model, const Opt
 // Restores model, optimizer (when given) and generator in place and returns the stored info. Throws
 // qn::Error, changing nothing, when the file's format version, model name or config differ from expected
 // (naming each differing config key) or its tensors do not fit the model. prepare, when given, is called
-// with the stored extra state after the metadata is checked and before any tensor loads, to bring the
-// model to the shapes it was saved with (layers product-quantized by earlier iPQ stages).
+// with the stored info after the metadata is checked and before any tensor loads: to check the state it carries
+// (an error there changes nothing either) and to bring the model to the shapes it was saved with (layers
+// product-quantized by earlier iPQ stages).
 CheckpointInfo load_checkpoint(const std::string& path, nn::Module& model, Optimizer* optimizer, Generator& generator,
                                const std::string& expected_model_name, const nlohmann::json& expected_config,
-                               const std::function<void(const nlohmann::json& extra)>& prepare = {});
+                               const std::function<void(const CheckpointInfo& info)>& prepare = {});
 
 }  // namespace qn::train

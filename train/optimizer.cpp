@@ -1,10 +1,11 @@
 #include "train/optimizer.h"
 
 #include <algorithm>
-#include <charconv>
+#include <optional>
 #include <string_view>
 
 #include "core/autograd_meta.h"
+#include "core/parse_integer.h"
 
 namespace qn::train {
 
@@ -67,11 +68,9 @@ std::vector<NamedTensor> Optimizer::state_dict() const {
 namespace {
 // "12" -> 12; anything else (empty, a sign, other characters, overflow) is an error naming the key.
 size_t parse_index(std::string_view text, const std::string& key) {
-  size_t value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  QN_CHECK(!text.empty() && error == std::errc() && end == text.data() + text.size(), "Optimizer::load_state_dict",
-           "unexpected key '", key, "'");
-  return value;
+  const std::optional<size_t> index = parse_integer<size_t>(text);
+  QN_CHECK(index.has_value(), "Optimizer::load_state_dict", "unexpected key '", key, "'");
+  return *index;
 }
 }  // namespace
 

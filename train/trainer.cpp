@@ -45,11 +45,10 @@ Trainer::Trainer(nn::Module& model, Optimizer& optimizer, const LrSchedule* sche
   if (options_.log_path.empty() && !options_.save_dir.empty()) {
     options_.log_path = (fs::path(options_.save_dir) / "train_log.jsonl").string();
   }
-  // A backend's group of one (NCCL on one GPU) takes the data-parallel path too, so that one GPU runs what many do.
   const distributed::ProcessGroup* group = options_.process_group;
-  if (group != nullptr && (group->world_size() > 1 || group->backend() != "single")) {
-    rank_ = options_.process_group->rank();
-    world_ = options_.process_group->world_size();
+  if (group != nullptr && group->runs_data_parallel()) {
+    rank_ = group->rank();
+    world_ = group->world_size();
     task_.set_data_parallel_rank(rank_, world_);
     take_rank0_model();
     if (rank_ != 0) {  // one display, one log
@@ -92,9 +91,9 @@ void Trainer::save(const std::string& name) {
   if (options_.save_dir.empty()) return;
   const std::string path = checkpoint_path(name);
   if (rank_ == 0) {
-    save_checkpoint(
-        path, model_, &optimizer_, generator_,
-        {identity_.model_name, identity_.model_config, progress_, hooks_ ? hooks_->state() : nlohmann::json()});
+    save_checkpoint(path, model_, &optimizer_, generator_,
+                    {identity_.model_name, identity_.model_config, progress_,
+                     hooks_ ? hooks_->state() : nlohmann::json(), scaler_ ? scaler_->state() : nlohmann::json()});
   }
   if (name == "checkpoint_last") {
     last_checkpoint_ = path;
@@ -161,7 +160,9 @@ bool Trainer::run_update() {
     loss_sum += value * static_cast<double>(out.samples);
     samples += out.samples;
     if (reducer_) reducer_->set_sync(i + 1 == micro_batches);
-    (micro_batches == 1 ? out.loss : mul(out.loss, 1.0 / static_cast<double>(micro_batches))).backward();
+    Tensor loss = micro_batches == 1 ? out.loss : mul(out.loss, 1.0 / static_cast<double>(micro_batches));
+    if (scaler_) loss = scaler_->scale_loss(loss);
+    loss.backward();
   }
   if (reducer_) {
     reducer_->finish();
@@ -177,8 +178,14 @@ bool Trainer::run_update() {
     if (!finite && options_.on_non_finite == NonFiniteLoss::kStop) diverged("loss on some rank", std::nan(""));
   }
 
+  // Gradients reduced over ranks are the same on each, so every rank sees the same overflow.
+  bool overflowed = false;
+  if (finite && scaler_) {
+    overflowed = !scaler_->unscale(model_.parameters());
+    scaler_->update(overflowed);
+  }
   double grad_norm = std::nan("");
-  if (finite && options_.clip_norm > 0) {
+  if (finite && !overflowed && options_.clip_norm > 0) {
     grad_norm = clip_grad_norm_(model_.parameters(), options_.clip_norm);
     if (!std::isfinite(grad_norm)) {
       if (options_.on_non_finite == NonFiniteLoss::kStop) diverged("gradient norm", grad_norm);
@@ -186,10 +193,15 @@ bool Trainer::run_update() {
     }
   }
   progress_.data_position += micro_batches;
-  if (!finite) {
+  if (!finite || overflowed) {
     optimizer_.zero_grad();
     ++result_.skipped_updates;
-    log_json("skip", {});
+    if (overflowed) {
+      ++result_.overflowed_updates;
+      log_json("overflow", {{"loss_scale", scaler_->scale()}});
+    } else {
+      log_json("skip", {});
+    }
     return false;
   }
   optimizer_.step();
@@ -205,11 +217,13 @@ void Trainer::after_update(int64_t batches_per_epoch) {
   if (display_) display_->show(progress_state(batches_per_epoch));
   if (n % options_.log_interval == 0) {
     const ProgressState s = progress_state(batches_per_epoch);
-    log_json("train", {{"loss", s.loss},
-                       {"lr", s.lr},
-                       {"grad_norm", window_.last_grad_norm},
-                       {"samples_per_s", s.samples_per_second},
-                       {"elapsed_s", seconds_since(run_start_)}});
+    std::vector<std::pair<std::string, double>> fields = {{"loss", s.loss},
+                                                          {"lr", s.lr},
+                                                          {"grad_norm", window_.last_grad_norm},
+                                                          {"samples_per_s", s.samples_per_second},
+                                                          {"elapsed_s", seconds_since(run_start_)}};
+    if (scaler_) fields.emplace_back("loss_scale", scaler_->scale());
+    log_json("train", fields);
     if (display_ && !display_->is_bar()) display_->line(ProgressDisplay::format(s));
     window_ = Window{};
   }
@@ -301,12 +315,17 @@ void Trainer::resume_if_asked() {
     say("no checkpoint in " + options_.save_dir + " to resume from; starting from scratch");
     return;
   }
-  const auto prepare = [&](const nlohmann::json& state) {
-    if (hooks_) hooks_->restore(state, optimizer_);
+  // The scaler's state is checked before anything changes. A checkpoint of a run without one leaves it at
+  // init_scale.
+  std::optional<DynamicLossScaler> scaler = scaler_;
+  const auto prepare = [&](const CheckpointInfo& info) {
+    if (scaler && !info.loss_scale.is_null()) scaler->load_state(info.loss_scale);
+    if (hooks_) hooks_->restore(info.extra, optimizer_);
   };
   progress_ =
       load_checkpoint(path, model_, &optimizer_, generator_, identity_.model_name, identity_.model_config, prepare)
           .progress;
+  scaler_ = scaler;
   last_checkpoint_ = path;
   last_checkpoint_update_ = progress_.num_updates;
   say("resumed from " + path + " at update " + std::to_string(progress_.num_updates) + " (epoch " +
@@ -348,6 +367,8 @@ TrainingResult Trainer::fit() {
     display_ = std::make_unique<ProgressDisplay>(*out_, bar);
   }
   if (!options_.save_dir.empty()) fs::create_directories(options_.save_dir);
+  scaler_.reset();
+  if (options_.loss_scale) scaler_.emplace(*options_.loss_scale);
   resume_if_asked();
   // Each rank draws its Quant-Noise masks and dropout from its own part of the seed's Philox stream: rank r
   // from 2^48 r blocks past rank 0, which draws what one process would (also after a resume, which restores

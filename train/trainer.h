@@ -34,6 +34,7 @@
 #include "nn/module.h"
 #include "train/checkpoint.h"
 #include "train/distributed/gradient_reducer.h"
+#include "train/loss_scaler.h"
 #include "train/lr_schedule.h"
 #include "train/optimizer.h"
 #include "train/progress.h"
@@ -99,6 +100,9 @@ struct TrainerOptions {
   std::string best_metric;
   bool maximize_best_metric = false;
   NonFiniteLoss on_non_finite = NonFiniteLoss::kStop;
+  // Dynamic loss scaling (train/loss_scaler.h), for narrow float types: an update whose gradients overflow is
+  // skipped and the scale backs off; a non-finite loss is still on_non_finite's. nullopt: none.
+  std::optional<LossScalerOptions> loss_scale;
   ProgressStyle progress = ProgressStyle::kAuto;
   bool handle_signals = true;  // SIGINT/SIGTERM: save a checkpoint at the next update boundary and stop
   // Anomaly detection through the run (autograd/anomaly.h): the first op making NaN in forward, or NaN/Inf in
@@ -112,7 +116,8 @@ enum class TrainingOutcome { kFinished, kInterrupted };
 struct TrainingResult {
   TrainingOutcome outcome = TrainingOutcome::kFinished;
   TrainingProgress progress;
-  int64_t skipped_updates = 0;
+  int64_t skipped_updates = 0;     // for a non-finite loss or gradient norm, or an overflow under loss scaling
+  int64_t overflowed_updates = 0;  // of those, for an overflow under loss scaling
   Metrics last_eval;
   std::string last_checkpoint;  // empty when none was written
 };
@@ -185,6 +190,7 @@ class Trainer {
   std::optional<double> best_value_;
   std::string last_checkpoint_;
   int64_t last_checkpoint_update_ = 0;
+  std::optional<DynamicLossScaler> scaler_;  // options.loss_scale's
 
   // Data parallelism.
   int rank_ = 0;

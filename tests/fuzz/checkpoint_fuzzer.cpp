@@ -1,5 +1,6 @@
 // Checkpoints: a file claiming to be a checkpoint of a small model with Adam state, loaded as `qn train` resumes
-// (an iPQ state in it makes the layers it names product-quantized first).
+// (an iPQ state in it makes the layers it names product-quantized first; a loss scaler's state is checked as the
+// Trainer checks it).
 #include <cstdlib>
 #include <memory>
 
@@ -12,6 +13,7 @@
 #include "train/adam.h"
 #include "train/checkpoint.h"
 #include "train/ipq.h"
+#include "train/loss_scaler.h"
 
 namespace {
 using namespace qn;
@@ -31,7 +33,8 @@ struct Run {
   Generator generator{3};
 };
 
-// Seeds: before any update (no optimizer state), after two (moments and step counts), and after an iPQ stage.
+// Seeds: before any update (no optimizer state), after two (moments and step counts, a loss scaler's state), and
+// after an iPQ stage.
 void write_seeds(const std::string& folder) {
   Run run;
   train::save_checkpoint(folder + "/fresh.safetensors", run.model, run.optimizer.get(), run.generator,
@@ -45,7 +48,7 @@ void write_seeds(const std::string& folder) {
     run.optimizer->step();
   }
   train::save_checkpoint(folder + "/trained.safetensors", run.model, run.optimizer.get(), run.generator,
-                         {"mlp", kConfig, {2, 1, 3}, {{"stage", 1}}});
+                         {"mlp", kConfig, {2, 1, 3}, {{"stage", 1}}, train::DynamicLossScaler().state()});
   Run quantized;
   dynamic_cast<nn::QuantizableLayer&>(quantized.model[0]).make_product_quantized(4, 4);
   const nlohmann::json ipq = {
@@ -66,8 +69,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string& path = fuzz::input_file({data, size});
   Run run;
   fuzz::refuse_cleanly([&] {
-    const auto prepare = [&](const nlohmann::json& extra) {
-      if (extra.is_object() && extra.contains("ipq")) train::restore_pq_layers(run.model, extra);
+    const auto prepare = [&](const train::CheckpointInfo& info) {
+      if (!info.loss_scale.is_null()) train::DynamicLossScaler().load_state(info.loss_scale);
+      if (info.extra.is_object() && info.extra.contains("ipq")) train::restore_pq_layers(run.model, info.extra);
     };
     train::load_checkpoint(path, run.model, run.optimizer.get(), run.generator, "mlp", kConfig, prepare);
     // A loaded run must be able to take a step.

@@ -253,6 +253,95 @@ TEST(Trainer, SkipModeDropsTheBadUpdateAndGoesOn) {
   fs::remove_all(dir);
 }
 
+// Scaling by a power of two and back is exact in floating point, so a run with a loss scaler takes the very steps of
+// one without, while the scale grows every growth_interval updates: 2^10 x 2^floor(n / 3) after update n.
+TEST(Trainer, LossScalingByPowersOfTwoLeavesTheRunUnchanged) {
+  const fs::path dir = scratch_dir("scaled");
+  TrainerOptions options;
+  options.max_epochs = 2;
+  options.log_interval = 1;
+  TrainingSetup plain(1);
+  plain.fit(options);
+  TrainingSetup scaled(1);
+  options.loss_scale = LossScalerOptions{.init_scale = 1024, .growth_interval = 3};
+  options.save_dir = dir.string();
+  const TrainingResult result = scaled.fit(options);
+  EXPECT_EQ(result.overflowed_updates, 0);
+  expect_same_parameters(plain.model, scaled.model);
+  const auto train = events(read_log(dir / "train_log.jsonl"), "train");
+  ASSERT_EQ(train.size(), 16u);
+  for (const auto& record : train) {
+    const int64_t n = record.at("update").get<int64_t>();
+    EXPECT_EQ(record.at("loss_scale").get<double>(), std::ldexp(1024.0, static_cast<int>(n / 3))) << "update " << n;
+  }
+  fs::remove_all(dir);
+}
+
+// A loss of 1e36 is finite in f32; scaled by 2^10 its gradients are not. That update is skipped and the scale backs
+// off, and the run takes the very steps of one that skipped the same batches for a NaN loss. The scale, worked by
+// hand with growth every 3 good updates: 2^12 after batches 0-5, 2^11 after the overflow at batch 6; in epoch 2,
+// 2^12 after batch 1, 2^13 after batch 4, 2^12 after the overflow.
+TEST(Trainer, AnOverflowSkipsTheUpdateAndBacksOffTheScale) {
+  const fs::path dir = scratch_dir("overflow");
+  TrainerOptions options;
+  options.max_epochs = 2;
+  options.log_interval = 1;
+  TrainingSetup skipping(1);
+  skipping.task.poison_index = 6;
+  options.on_non_finite = NonFiniteLoss::kSkip;
+  const TrainingResult skipped = skipping.fit(options);
+  EXPECT_EQ(skipped.skipped_updates, 2);
+
+  TrainingSetup scaled(1);
+  scaled.task.poison_index = 6;
+  scaled.task.poison = 1e36;
+  options.on_non_finite = NonFiniteLoss::kStop;  // the loss stays finite: only the scaler may skip
+  options.loss_scale = LossScalerOptions{.init_scale = 1024, .growth_interval = 3};
+  options.save_dir = dir.string();
+  const TrainingResult result = scaled.fit(options);
+  EXPECT_EQ(result.skipped_updates, 2);
+  EXPECT_EQ(result.overflowed_updates, 2);
+  EXPECT_EQ(result.progress.num_updates, 2 * 7);
+  expect_same_parameters(skipping.model, scaled.model);
+  const auto overflows = events(read_log(dir / "train_log.jsonl"), "overflow");
+  ASSERT_EQ(overflows.size(), 2u);
+  EXPECT_EQ(overflows[0].at("loss_scale").get<double>(), 2048);
+  EXPECT_EQ(overflows[1].at("loss_scale").get<double>(), 4096);
+  fs::remove_all(dir);
+}
+
+// The scale and its growth count travel in the checkpoint: a run resumed at update 8 (2 updates toward the next
+// growth) logs the scales the uninterrupted run does.
+TEST(Trainer, ResumedRunKeepsItsLossScale) {
+  const fs::path whole_dir = scratch_dir("scale_whole"), split_dir = scratch_dir("scale_split");
+  TrainerOptions options;
+  options.max_epochs = 2;
+  options.log_interval = 1;
+  options.loss_scale = LossScalerOptions{.init_scale = 1024, .growth_interval = 3};
+  TrainingSetup whole(1);
+  options.save_dir = whole_dir.string();
+  whole.fit(options);
+  options.save_dir = split_dir.string();
+  options.max_updates = 8;
+  TrainingSetup first(1);
+  first.fit(options);
+  options.max_updates = 0;
+  options.resume = true;
+  TrainingSetup second(99);
+  second.fit(options);
+  expect_same_parameters(whole.model, second.model);
+  const auto whole_train = events(read_log(whole_dir / "train_log.jsonl"), "train");
+  const auto split_train = events(read_log(split_dir / "train_log.jsonl"), "train");
+  ASSERT_EQ(whole_train.size(), 16u);
+  ASSERT_EQ(split_train.size(), 16u);
+  for (size_t i = 0; i < 16; ++i) {
+    EXPECT_EQ(split_train[i].at("loss_scale").get<double>(), whole_train[i].at("loss_scale").get<double>())
+        << "update " << i + 1;
+  }
+  fs::remove_all(whole_dir);
+  fs::remove_all(split_dir);
+}
+
 TEST(Trainer, EvaluatesEveryNUpdatesAndKeepsTheBest) {
   const fs::path dir = scratch_dir("eval");
   TrainingSetup run(1);

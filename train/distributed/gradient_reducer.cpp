@@ -74,8 +74,7 @@ GradientReducer::GradientReducer(ProcessGroup& group, const std::vector<Tensor>&
              parameters.front().device().str(), " as the first is, got ",
              p.defined() ? p.describe() : "an undefined tensor");
   }
-  // Nothing to average in a group of one; a backend's group of one (NCCL on one GPU) still runs its path.
-  if (group.backend() == "single") return;
+  if (!group.runs_data_parallel()) return;  // nothing to average
 
   // Reverse order; a bucket closes at bucket_bytes or where the dtype changes.
   for (size_t k = parameters.size(); k-- > 0;) {

@@ -1,10 +1,10 @@
 #include "train/distributed/process_group.h"
 
-#include <cerrno>
 #include <cstdlib>
 #include <optional>
 
 #include "core/error.h"
+#include "core/parse_integer.h"
 
 namespace qn::distributed {
 namespace {
@@ -13,12 +13,10 @@ namespace {
 std::optional<int> integer_variable(const char* name, int minimum) {
   const char* value = std::getenv(name);
   if (value == nullptr || *value == '\0') return std::nullopt;
-  char* end = nullptr;
-  errno = 0;
-  const long n = std::strtol(value, &end, 10);
-  QN_CHECK(errno == 0 && *end == '\0' && n >= minimum && n <= (1 << 20), "distributed", "the launcher's ", name,
+  const std::optional<int> n = parse_integer<int>(value);
+  QN_CHECK(n.has_value() && *n >= minimum && *n <= (1 << 20), "distributed", "the launcher's ", name,
            " should be an integer from ", minimum, ", got '", value, "'");
-  return static_cast<int>(n);
+  return *n;
 }
 
 class SingleProcessWork final : public Work {

@@ -45,6 +45,9 @@ class ProcessGroup {
   virtual int rank() const = 0;
   virtual int world_size() const = 0;
   virtual std::string backend() const = 0;
+  // Whether training with this group takes the data-parallel path (rank 0's model broadcast, gradients reduced):
+  // with more than one process, and with NCCL's group of one, so that one GPU runs what many do.
+  virtual bool runs_data_parallel() const { return world_size() > 1; }
 
   // output becomes the elementwise sum over ranks of every rank's input (contiguous, the same shape and dtype
   // on every rank; output like input, or input itself: in place). Started now, complete after wait(): backward
