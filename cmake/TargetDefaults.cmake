@@ -19,8 +19,8 @@ function(qn_target_defaults target)
     target_compile_options(${target} PRIVATE $<${cxx}:-march=native>)
   endif()
   # GCC 12.2 with AVX-512 miscompiles a 32-byte constant copied as one 256-bit integer (as a vector<double>{1, 1,
-  # 0, 0} is) when its high words are zero: it loads the low word broadcast to all four ({1, 1, 1, 1}). Moves of at
-  # most 128 bits by pieces never make such a constant; vectorized loops are unaffected.
+  # 0, 0} may be) when its low words are equal and its high words zero: it loads the low word broadcast to all four
+  # ({1, 1, 1, 1}). Moves of at most 128 bits by pieces never make such a constant; vectorized loops are unaffected.
   # Test: Toolchain.WideConstantsKeepTheirZeroHighWords.
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
     target_compile_options(${target} PRIVATE $<${cxx}:-mmove-max=128 -mstore-max=128>)

@@ -110,5 +110,17 @@ TEST(Threading, OpenBlasFollowsTheEngineThreadCount) {
   EXPECT_FALSE(blas_info().core.empty());
 }
 
+TEST(Threading, AdvisesACoreTypeWhenOpenBlasFellBackToOldKernels) {
+  // OpenBLAS's fallback on an unknown CPU model: name the core type that fits the CPU.
+  EXPECT_NE(blas_core_advice("Prescott", true, true).find("OPENBLAS_CORETYPE=SkylakeX"), std::string::npos);
+  EXPECT_NE(blas_core_advice("Prescott", true, false).find("OPENBLAS_CORETYPE=Haswell"), std::string::npos);
+  EXPECT_NE(blas_core_advice("Sandybridge", true, false).find("runs its Sandybridge kernels"), std::string::npos);
+  // Nothing to say: the CPU has no AVX2, or an AVX2 core runs (chosen, as OPENBLAS_CORETYPE=Haswell, or found).
+  EXPECT_EQ(blas_core_advice("Prescott", false, false), "");
+  EXPECT_EQ(blas_core_advice("Haswell", true, true), "");
+  EXPECT_EQ(blas_core_advice("skylakex", true, true), "");
+  EXPECT_EQ(blas_core_advice("Zen", true, false), "");
+}
+
 }  // namespace
 }  // namespace qn::kernels

@@ -54,6 +54,9 @@ void print_info() {
   std::printf("             core %s%s, %s threading, %d threads\n", blas.core.c_str(),
               coretype && *coretype ? (" (OPENBLAS_CORETYPE=" + std::string(coretype) + ")").c_str() : "",
               blas.parallel.c_str(), blas.threads);
+  if (const std::string advice = kernels::blas_core_advice(); !advice.empty()) {
+    std::printf("             note: %s\n", advice.c_str());
+  }
   if (dev.cuda_compiled) {
     std::printf("  CUDA:      compiled with runtime %s; driver %s\n", dev.cuda_compiled_version.c_str(),
                 dev.cuda_driver_version.empty() ? "not installed" : dev.cuda_driver_version.c_str());
