@@ -48,6 +48,11 @@ inline Tensor operator-(const Tensor& a, double b) { return add(a, -b); }
 inline Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
 inline Tensor operator/(const Tensor& a, double b) { return mul(a, 1.0 / b); }
 
+// --- casts                                                                   ops/cast.cpp
+// x in another floating dtype (f32, f64, f16, bf16), rounded to nearest even; the gradient comes back in x's
+// dtype. x itself when it has that dtype already. Mixed precision's cast (Tensor::to is not recorded).
+Tensor to_dtype(const Tensor& x, DType dtype);
+
 // --- in place, for optimizers and initialisation: refused on a leaf that requires grad while recording
 Tensor& add_(Tensor& self, const Tensor& other, double alpha = 1.0);  // self += alpha * other
 Tensor& mul_(Tensor& self, const Tensor& other);

@@ -64,6 +64,11 @@ std::vector<OpCase> build() {
        [mask](X x) { return masked_fill(x[0], mask, -3.0); },
        "x0.masked_fill(mask.bool(), -3.0)",
        {{"mask", mask}}},
+      // casts: through f64 and back (gradcheck's f64 inputs take the identity path, f32 ones both casts)
+      {"to_dtype",
+       {strided({3, 4})},
+       [](X x) { return to_dtype(mul(to_dtype(x[0], DType::f64), 3.0), x[0].dtype()); },
+       "(x0.double() * 3).to(x0.dtype)"},
       // activations
       {"relu", {in({3, 5}, V::away_from_zero)}, [](X x) { return relu(x[0]); }, "torch.relu(x0)"},
       {"gelu", {in({3, 5})}, [](X x) { return gelu(x[0]); }, "F.gelu(x0)"},

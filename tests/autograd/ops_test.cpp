@@ -1,5 +1,5 @@
-// What the op table cannot show: dropout's mask statistics and reproducibility, batch_norm's running
-// statistics, and argument errors.
+// What the op table cannot show: dropout's mask statistics and reproducibility, casts to 16-bit floats,
+// batch_norm's running statistics, and argument errors.
 #include "autograd/ops.h"
 
 #include <gtest/gtest.h>
@@ -47,6 +47,29 @@ TEST(StraightThrough, ForwardIsTheValueBackwardPassesTheGradient) {
   EXPECT_EQ(at(w.grad(), {0}), 1.0);
   EXPECT_EQ(at(w.grad(), {1}), 0.0);
   EXPECT_QN_ERROR(straight_through(x, ones({2}, DType::f64)), "straight_through", "shape");
+}
+
+// bf16 keeps 7 mantissa bits, rounding to nearest even (worked by hand): 1 + 2^-9 -> 1; 1 + 1.5 x 2^-7, a tie,
+// -> 1 + 2^-6; 1/3 = 1.0101010|101... x 2^-2 -> 1.0101011 x 2^-2 = 0.333984375. The gradient comes back through
+// the same rounding, in the input's dtype.
+TEST(ToDtype, RoundsToTheNewDtypeAndSendsTheGradientBackInTheOld) {
+  const Tensor x = from_vector<float>({1.0f + 0x1p-9f, 1.0f + 1.5f * 0x1p-7f, 1.0f / 3.0f}).set_requires_grad(true);
+  const Tensor rounded = to_dtype(to_dtype(x, DType::bf16), DType::f32);
+  EXPECT_EQ(at(rounded, {0}), 1.0);
+  EXPECT_EQ(at(rounded, {1}), 1.0 + 0x1p-6);
+  EXPECT_EQ(at(rounded, {2}), 0.333984375);
+  sum(mul(rounded, from_vector<float>({0.5f, -3.0f, 1.0f + 0x1p-9f}))).backward();
+  EXPECT_EQ(x.grad().dtype(), DType::f32);
+  EXPECT_EQ(at(x.grad(), {0}), 0.5);
+  EXPECT_EQ(at(x.grad(), {1}), -3.0);
+  EXPECT_EQ(at(x.grad(), {2}), 1.0);  // the gradient was bf16 on its way back
+
+  const Tensor wide = from_vector<double>({0.1, 0.2}).set_requires_grad(true);
+  sum(mul(to_dtype(wide, DType::f32), 2.0)).backward();
+  EXPECT_EQ(wide.grad().dtype(), DType::f64);
+  EXPECT_EQ(at(wide.grad(), {1}), 2.0);
+  EXPECT_TRUE(to_dtype(wide, DType::f64).is_same(wide));  // no cast, no node
+  EXPECT_QN_ERROR(to_dtype(from_vector<int64_t>({1}), DType::f32), "to_dtype", "floating");
 }
 
 TEST(BatchNorm, UpdatesRunningStatisticsLikePyTorch) {
