@@ -4,6 +4,7 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/device_check.h"
+#include "kernels/half_precision.h"
 
 namespace qn::kernels {
 
@@ -31,9 +32,12 @@ static void check_out(const char* op, const Shape& shape, DType dtype, const Ten
 void unary_out(UnaryOp op, const Tensor& x, Tensor& out) {
   const char* name = op_name(op);
   const Device device = common_device(name, {&x, &out});
-  QN_CHECK(!needs_floating(op) || x.dtype() == DType::f32 || x.dtype() == DType::f64, name,
-           "expected a f32 or f64 tensor, got ", x.describe());
+  QN_CHECK(!needs_floating(op) || is_floating(x.dtype()), name, "expected a floating tensor, got ", x.describe());
   check_out(name, x.shape(), x.dtype(), out);
+  if (is_half(x.dtype())) {
+    out.copy_(unary(op, widened(x)));
+    return;
+  }
   out.storage().bump_version();
   device.is_cuda() ? cuda::unary(op, x, out) : cpu::unary(op, x, out);
 }
@@ -49,6 +53,10 @@ void binary_out(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   const Device device = common_device(name, {&a, &b, &out});
   require_same_dtype(name, a, b);
   check_out(name, broadcast_shapes(a.shape(), b.shape(), name), a.dtype(), out);
+  if (is_half(a.dtype())) {
+    out.copy_(binary(op, widened(a), widened(b)));
+    return;
+  }
   out.storage().bump_version();
   device.is_cuda() ? cuda::binary(op, a, b, out) : cpu::binary(op, a, b, out);
 }
@@ -64,6 +72,12 @@ void add_scaled_out(const Tensor& a, const Tensor& b, double alpha, Tensor& out)
   const Device device = common_device("add_scaled", {&a, &b, &out});
   require_same_dtype("add_scaled", a, b);
   check_out("add_scaled", broadcast_shapes(a.shape(), b.shape(), "add_scaled"), a.dtype(), out);
+  if (is_half(a.dtype())) {
+    Tensor wide = widened(a);  // a fresh f32 copy
+    add_scaled_out(wide, widened(b), alpha, wide);
+    out.copy_(wide);
+    return;
+  }
   out.storage().bump_version();
   device.is_cuda() ? cuda::add_scaled(a, b, alpha, out) : cpu::add_scaled(a, b, alpha, out);
 }
@@ -74,6 +88,7 @@ Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
   const char* name = op_name(op);
   const Device device = common_device(name, {&a, &b});
   require_same_dtype(name, a, b);
+  if (is_half(a.dtype())) return compare(op, widened(a), widened(b));
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), TensorOptions(DType::u8, device));
   device.is_cuda() ? cuda::compare(op, a, b, out) : cpu::compare(op, a, b, out);
   return out;
@@ -84,6 +99,7 @@ Tensor compare(CompareOp op, const Tensor& a, double b) { return compare(op, a, 
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
   const Device device = x.device();
   QN_CHECK(!lo || !hi || *lo <= *hi, "clamp", "lower bound ", *lo, " exceeds upper bound ", *hi);
+  if (is_half(x.dtype())) return clamp(widened(x), lo, hi).to(x.dtype());
   Tensor out = empty(x.shape(), x.options());
   device.is_cuda() ? cuda::clamp(x, lo, hi, out) : cpu::clamp(x, lo, hi, out);
   return out;
@@ -94,6 +110,7 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   require_same_dtype("where", a, b);
   QN_CHECK(condition.dtype() == DType::u8, "where", "condition must be u8 (as compare() returns), got ",
            condition.describe());
+  if (is_half(a.dtype())) return where(condition, widened(a), widened(b)).to(a.dtype());
   const Shape shape = broadcast_shapes(broadcast_shapes(condition.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor out = empty(shape, a.options());
   device.is_cuda() ? cuda::where(condition, a, b, out) : cpu::where(condition, a, b, out);
@@ -104,6 +121,7 @@ Tensor masked_scale(const Tensor& x, const Tensor& keep, double scale) {
   const Device device = common_device("masked_scale", {&x, &keep});
   QN_CHECK(is_floating(x.dtype()) && keep.dtype() == DType::u8 && keep.shape() == x.shape(), "masked_scale",
            "expected a floating x and a u8 mask of its shape, got ", x.describe(), " and ", keep.describe());
+  if (is_half(x.dtype())) return masked_scale(widened(x), keep, scale).to(x.dtype());
   Tensor out = empty(x.shape(), x.options());
   device.is_cuda() ? cuda::masked_scale(x, keep, scale, out) : cpu::masked_scale(x, keep, scale, out);
   return out;

@@ -6,6 +6,7 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/device_check.h"
+#include "kernels/half_precision.h"
 
 namespace qn::kernels {
 namespace {
@@ -20,8 +21,8 @@ bool allow_tf32() { return g_allow_tf32; }
 Tensor matmul(const Tensor& a, const Tensor& b) {
   const Device device = common_device("matmul", {&a, &b});
   require_same_dtype("matmul", a, b);
-  QN_CHECK(a.dtype() == DType::f32 || a.dtype() == DType::f64, "matmul", "expected f32 or f64 operands, got ",
-           a.describe());
+  QN_CHECK(is_floating(a.dtype()), "matmul", "expected floating operands, got ", a.describe());
+  if (is_half(a.dtype())) return matmul(widened(a), widened(b)).to(a.dtype());  // f32 accumulation
   QN_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul", "operands must have at least one dim, got ", a.describe(), " and ",
            b.describe());
   // Promote 1-D operands: a vector on the left is a row (1, K), on the right a column (K, 1).

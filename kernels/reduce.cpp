@@ -5,6 +5,7 @@
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/device_check.h"
 #include "kernels/elementwise.h"
+#include "kernels/half_precision.h"
 
 namespace qn::kernels {
 namespace {
@@ -41,6 +42,7 @@ int64_t reduced_count(const Tensor& x, const std::vector<bool>& flags) {
 
 Tensor run(cpu::Reduction op, const char* name, const Tensor& x, const std::vector<int64_t>& dims, bool keepdim,
            DType out_dtype) {
+  if (is_half(x.dtype())) return run(op, name, widened(x), dims, keepdim, DType::f32).to(out_dtype);
   const Device device = x.device();
   const std::vector<bool> flags = reduced_dims(x, dims, name);
   if (op != cpu::Reduction::sum) {
@@ -60,8 +62,8 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
 }
 
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
-  QN_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64, "mean", "expected a f32 or f64 tensor, got ",
-           x.describe());
+  QN_CHECK(is_floating(x.dtype()), "mean", "expected a floating tensor, got ", x.describe());
+  if (is_half(x.dtype())) return mean(widened(x), dims, keepdim).to(x.dtype());
   Tensor total = sum(x, dims, keepdim);
   const int64_t count = reduced_count(x, reduced_dims(x, dims, "mean"));
   binary_out(BinaryOp::div, total, scalar_tensor(static_cast<double>(count), total.dtype()), total);
@@ -79,8 +81,8 @@ Tensor amin(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
 // Two passes, sum((x - mean)^2) / (N - correction): the textbook form, accurate where the one-pass
 // E[x^2] - E[x]^2 cancels catastrophically.
 Tensor var(const Tensor& x, const std::vector<int64_t>& dims, int64_t correction, bool keepdim) {
-  QN_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64, "var", "expected a f32 or f64 tensor, got ",
-           x.describe());
+  QN_CHECK(is_floating(x.dtype()), "var", "expected a floating tensor, got ", x.describe());
+  if (is_half(x.dtype())) return var(widened(x), dims, correction, keepdim).to(x.dtype());
   const int64_t count = reduced_count(x, reduced_dims(x, dims, "var"));
   Tensor centered = sub(x, mean(x, dims, true));
   Tensor squares = mul(centered, centered);

@@ -127,7 +127,7 @@ TEST(Reduce, IntegersEmptyAndScalars) {
   EXPECT_EQ(at(sum(e), {}), 0);
   EXPECT_EQ(sum(e, {0}).shape(), (Shape{3}));
   EXPECT_QN_ERROR(amax(e, {0}), "amax", "empty");
-  EXPECT_QN_ERROR(mean(i), "mean", "f32 or f64");
+  EXPECT_QN_ERROR(mean(i), "mean", "floating");
   EXPECT_QN_ERROR(sum(i, {1, 1}), "sum", "twice");
   EXPECT_EQ(at(sum(scalar_tensor(3)), {}), 3);
   EXPECT_TRUE(std::isnan(at(amax(from_vector<float>({1, NAN, 3})), {})));

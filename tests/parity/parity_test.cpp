@@ -1,11 +1,13 @@
 // The op table against PyTorch (Debian's python3-torch, run as /usr/bin/python3): forward and the
-// gradients of a random-weighted sum, in f32. References are computed at test time by
-// tests/parity/torch_reference.py, once for the whole table. Also: a two-layer MLP trained with SGD
-// gives PyTorch's losses.
+// gradients of a random-weighted sum, in f32, and in bf16 for the rows whose ops compute on 16-bit floats so
+// far. References are computed at test time by tests/parity/torch_reference.py, once for each table. Also: a
+// two-layer MLP trained with SGD gives PyTorch's losses.
 #include <gtest/gtest.h>
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 
 #include "autograd/ops.h"
 #include "core/generator.h"
@@ -25,37 +27,75 @@ struct OpResult {
 struct TableResults {
   std::map<std::string, OpResult> ours;
   SafetensorsContent torch;
+  std::map<std::string, OpResult> exact;  // bf16 only: the row in f64 on the same (rounded) inputs and weights
 };
 
-// Ours for every row, and PyTorch's, computed once.
-const TableResults& table_results() {
-  static const TableResults results = [] {
-    TableResults r;
-    std::vector<NamedTensor> files;
-    nlohmann::json spec = {{"cases", nlohmann::json::array()}};
-    for (const OpCase& op : op_table()) {
-      std::vector<Tensor> inputs;
-      for (size_t i = 0; i < op.inputs.size(); ++i) {
-        inputs.push_back(draw_input(op.inputs[i], DType::f32, 100 + i));
-        files.push_back({op.name + ".x" + std::to_string(i), inputs.back().detach().contiguous()});
-      }
-      OpResult& mine = r.ours[op.name];
-      mine.out = op.fn(inputs);
-      Generator gen(7);
-      const Tensor w = randn(mine.out.shape(), DType::f32, &gen);
-      files.push_back({op.name + ".w", w});
-      mine.grads = grad({mine.out}, inputs, {w});
-      nlohmann::json constants = nlohmann::json::array();
-      for (const NamedTensor& c : op.constants) {
-        files.push_back({op.name + "." + c.name, c.tensor});
-        constants.push_back(c.name);
-      }
-      spec["cases"].push_back(
-          {{"name", op.name}, {"expr", op.torch}, {"inputs", op.inputs.size()}, {"constants", constants}});
-    }
-    r.torch = run_torch_reference("ops", spec, files);
-    return r;
+// The rows checked in bf16 as well: those whose ops all take 16-bit floats (kernels/half_precision.h) so far.
+// Not yet: indexing (its scatter-add), softmax and the losses on it, the norms, convolution, pooling, attention;
+// mse_loss works, but PyTorch 1.13 has no bf16 mse_loss on the CPU to compare with.
+const std::set<std::string>& bf16_rows() {
+  static const std::set<std::string> rows = [] {
+    std::istringstream names(
+        "add sub mul div pow add_scalar mul_scalar pow_scalar neg exp log sqrt rsqrt abs clamp clamp_lower where "
+        "masked_fill to_dtype relu gelu gelu_tanh silu sigmoid tanh matmul matmul_transposed matmul_batch_broadcast "
+        "matmul_shared_rhs matmul_vector_matrix matmul_matrix_vector matmul_dot bmm sum_all sum_dims sum_keepdim mean "
+        "amax amin var var_all_biased reshape view flatten transpose permute narrow select expand squeeze unsqueeze "
+        "contiguous sum_to cat stack split dropout");
+    std::set<std::string> out;
+    for (std::string name; names >> name;) out.insert(name);
+    return out;
   }();
+  return rows;
+}
+
+// Ours for every row of the table in dtype (f32: all rows; bf16: bf16_rows()), and PyTorch's, computed once per
+// dtype. bf16 inputs and weights are drawn in f32 and rounded; the files carry them as f32 (exact).
+TableResults compute_table(DType dtype) {
+  TableResults r;
+  std::vector<NamedTensor> files;
+  nlohmann::json spec = {{"cases", nlohmann::json::array()}};
+  if (dtype == DType::bf16) spec["dtype"] = "bfloat16";
+  for (const OpCase& op : op_table()) {
+    if (dtype == DType::bf16 && !bf16_rows().contains(op.name)) continue;
+    std::vector<Tensor> inputs;
+    for (size_t i = 0; i < op.inputs.size(); ++i) {
+      Tensor x = draw_input(op.inputs[i], DType::f32, 100 + i);
+      if (dtype != DType::f32) x = x.detach().to(dtype).set_requires_grad(true);
+      inputs.push_back(x);
+      files.push_back({op.name + ".x" + std::to_string(i), x.detach().to(DType::f32).contiguous()});
+    }
+    OpResult& mine = r.ours[op.name];
+    mine.out = op.fn(inputs);
+    Generator gen(7);
+    const Tensor w = randn(mine.out.shape(), DType::f32, &gen).to(dtype);
+    files.push_back({op.name + ".w", w.to(DType::f32)});
+    mine.grads = grad({mine.out}, inputs, {w});
+    if (dtype != DType::f32) {
+      std::vector<Tensor> wide;
+      for (const Tensor& x : inputs) wide.push_back(x.detach().to(DType::f64).set_requires_grad(true));
+      OpResult& exact = r.exact[op.name];
+      exact.out = op.fn(wide);
+      exact.grads = grad({exact.out}, wide, {w.to(DType::f64)});
+    }
+    nlohmann::json constants = nlohmann::json::array();
+    for (const NamedTensor& c : op.constants) {
+      files.push_back({op.name + "." + c.name, c.tensor});
+      constants.push_back(c.name);
+    }
+    spec["cases"].push_back(
+        {{"name", op.name}, {"expr", op.torch}, {"inputs", op.inputs.size()}, {"constants", constants}});
+  }
+  r.torch = run_torch_reference("ops", spec, files);
+  return r;
+}
+
+const TableResults& table_results() {
+  static const TableResults results = compute_table(DType::f32);
+  return results;
+}
+
+const TableResults& bf16_table_results() {
+  static const TableResults results = compute_table(DType::bf16);
   return results;
 }
 
@@ -81,6 +121,54 @@ TEST_P(Parity, ForwardAndGradientsMatchPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(OpTable, Parity, ::testing::ValuesIn(op_table()),
+                         [](const ::testing::TestParamInfo<OpCase>& row) { return row.param.name; });
+
+// bf16 holds 8 significant bits: both sides round every op's result to them, so they agree to a few units in
+// the last place (2^-8 = 0.4%) where the f32 arithmetic underneath differs in order. Where a sum cancels (a
+// broadcast operand's gradient), rounding the terms costs both sides more than that; there ours must be at least
+// as close as PyTorch's to the same computation in f64.
+void expect_bf16_matches(const Tensor& ours, const Tensor& torch, const Tensor& exact, const std::string& what) {
+  SCOPED_TRACE(what);
+  ASSERT_EQ(ours.dtype(), DType::bf16);
+  ASSERT_EQ(ours.shape(), torch.shape());
+  constexpr double kRtol = 1e-2, kAtol = 1e-3;
+  int failures = 0;
+  for (const Index& i : all_indices(ours.shape())) {
+    const double mine = at(ours, i), theirs = at(torch, i), truth = at(exact, i);
+    const bool close = std::abs(mine - theirs) <= kAtol + kRtol * std::abs(theirs);
+    const bool no_worse = std::abs(mine - truth) <= std::abs(theirs - truth);
+    if (!close && !no_worse && ++failures <= 5) {
+      ADD_FAILURE() << "at " << ::testing::PrintToString(i) << ": got " << mine << ", PyTorch " << theirs << ", f64 "
+                    << truth;
+    }
+  }
+  EXPECT_EQ(failures, 0);
+}
+
+class Bf16Parity : public ::testing::TestWithParam<OpCase> {};
+
+TEST_P(Bf16Parity, ForwardAndGradientsMatchPyTorch) {
+  const OpCase& op = GetParam();
+  const TableResults& results = bf16_table_results();
+  const OpResult& mine = results.ours.at(op.name);
+  const OpResult& exact = results.exact.at(op.name);
+  expect_bf16_matches(mine.out, results.torch.at(op.name + ".out"), exact.out, op.name + " forward");
+  for (size_t i = 0; i < mine.grads.size(); ++i) {
+    const Tensor& theirs = results.torch.at(op.name + ".grad" + std::to_string(i));
+    ASSERT_TRUE(mine.grads[i].defined()) << op.name << " input " << i;
+    expect_bf16_matches(mine.grads[i], theirs, exact.grads[i], op.name + " gradient of input " + std::to_string(i));
+  }
+}
+
+std::vector<OpCase> bf16_cases() {
+  std::vector<OpCase> cases;
+  for (const OpCase& op : op_table()) {
+    if (bf16_rows().contains(op.name)) cases.push_back(op);
+  }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(OpTable, Bf16Parity, ::testing::ValuesIn(bf16_cases()),
                          [](const ::testing::TestParamInfo<OpCase>& row) { return row.param.name; });
 
 // relu(x W1^T + b1) W2^T + b2, mean squared error, plain SGD: the same losses as PyTorch for 20 steps.

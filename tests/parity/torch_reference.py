@@ -3,7 +3,9 @@
 
     torch_reference.py ops SPEC.json INPUTS.safetensors OUT.safetensors
         For each case in SPEC: inputs x0, x1, ... (requiring grad) and named constants are read from
-        INPUTS; out = eval(expr); loss = sum(out * w); writes "<case>.out" and "<case>.grad<i>".
+        INPUTS; out = eval(expr); loss = sum(out * w); writes "<case>.out" and "<case>.grad<i>". With
+        "dtype": "bfloat16" in SPEC, the floating inputs, constants and w are cast to it first (the files hold
+        values it represents) and the results are written back as f32.
     torch_reference.py modules SPEC.json INPUTS.safetensors OUT.safetensors
         For each case: m = eval(ctor) (torchvision, or this directory's reference_models, in scope when the
         ctor names it) loads the state dict "<case>.state.*", runs the forward expression (train or eval) on
@@ -75,23 +77,28 @@ def read_inputs(spec_path, inputs_path):
 
 def run_ops(spec_path, inputs_path, out_path):
     spec, tensors = read_inputs(spec_path, inputs_path)
+    dtype = getattr(torch, spec.get("dtype", "float32"))
+
+    def cast(t):
+        return t.to(dtype) if t.is_floating_point() else t
+
     results = {}
     for case in spec["cases"]:
         name = case["name"]
         scope = {"torch": torch, "F": F}
         inputs = []
         for i in range(case["inputs"]):
-            x = tensors[f"{name}.x{i}"].clone().requires_grad_(True)
+            x = cast(tensors[f"{name}.x{i}"]).clone().requires_grad_(True)
             scope[f"x{i}"] = x
             inputs.append(x)
         for constant in case["constants"]:
-            scope[constant] = tensors[f"{name}.{constant}"]
+            scope[constant] = cast(tensors[f"{name}.{constant}"])
         out = eval(case["expr"], scope)  # noqa: S307 - expressions come from the test table
-        loss = (out * tensors[f"{name}.w"]).sum()
+        loss = (out * cast(tensors[f"{name}.w"])).sum()
         grads = torch.autograd.grad(loss, inputs, allow_unused=True)
-        results[f"{name}.out"] = out
+        results[f"{name}.out"] = out.float() if out.is_floating_point() else out
         for i, g in enumerate(grads):
-            results[f"{name}.grad{i}"] = g if g is not None else torch.zeros_like(inputs[i])
+            results[f"{name}.grad{i}"] = (g if g is not None else torch.zeros_like(inputs[i])).float()
     save(out_path, results)
 
 
