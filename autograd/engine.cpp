@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "autograd/anomaly.h"
+#include "autograd/autocast.h"
 #include "autograd/node.h"
 #include "core/autograd_meta.h"
 #include "kernels/elementwise.h"
@@ -60,7 +61,8 @@ void accumulate_into_leaf(AutogradMeta& meta, Tensor grad) {
 // instead of being accumulated into .grad.
 void run_backward(const std::vector<Root>& roots, bool retain_graph,
                   std::unordered_map<AutogradMeta*, Tensor>* capture) {
-  NoGradGuard no_grad;  // backward rules compute with ops, but nothing is recorded
+  NoGradGuard no_grad;                      // backward rules compute with ops, but nothing is recorded
+  AutocastGuard no_autocast(std::nullopt);  // each rule computes in the dtypes its forward used
   std::unordered_map<AutogradMeta*, int> deps = count_dependencies(roots);
   std::unordered_map<AutogradMeta*, Tensor> pending;
   std::vector<std::shared_ptr<AutogradMeta>> ready;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "autograd/autocast.h"
 #include "autograd/engine.h"
 #include "core/autograd_meta.h"
 #include "core/generator.h"
@@ -69,6 +70,9 @@ Tensor tanh(const Tensor& x);
 // --- matrix products                                                         ops/matmul.cpp
 Tensor matmul(const Tensor& a, const Tensor& b);
 Tensor bmm(const Tensor& a, const Tensor& b);
+// x (..., in) @ weight (out, in)^T + bias (out; optional): nn.Linear's computation. Under autocast all three
+// narrow, the bias included, as PyTorch's linear does.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
 
 // --- reductions (all dims when dims is empty)                               ops/reduce.cpp
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);

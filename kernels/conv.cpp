@@ -4,6 +4,7 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/device_check.h"
+#include "kernels/half_precision.h"
 
 namespace qn::kernels {
 namespace {
@@ -13,8 +14,7 @@ Shape conv_output_shape(const Tensor& input, const Tensor& weight, const Tensor&
            "expected input (N, C, H, W) and weight (O, C/groups, KH, KW), got ", input.describe(), " and ",
            weight.describe());
   require_same_dtype("conv2d", input, weight);
-  QN_CHECK(input.dtype() == DType::f32 || input.dtype() == DType::f64, "conv2d", "expected f32 or f64, got ",
-           input.describe());
+  QN_CHECK(is_floating(input.dtype()), "conv2d", "expected a floating input, got ", input.describe());
   QN_CHECK(p.groups >= 1 && input.size(1) % p.groups == 0 && weight.size(0) % p.groups == 0, "conv2d", "groups ",
            p.groups, " must divide input channels ", input.size(1), " and output channels ", weight.size(0));
   QN_CHECK(weight.size(1) * p.groups == input.size(1), "conv2d", "weight ", weight.describe(), " expects ",
@@ -77,6 +77,9 @@ Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const
   const Tensor probe = empty(input_shape, weight.options());  // shapes only: validates like the forward
   QN_CHECK(conv_output_shape(probe, weight, Tensor(), params) == grad_out.shape(), "conv2d_backward_input", "gradient ",
            grad_out.describe(), " does not match the convolution of ", input_shape, " by ", weight.describe());
+  if (is_half(weight.dtype())) {
+    return conv2d_backward_input(widened(grad_out), widened(weight), input_shape, params).to(weight.dtype());
+  }
   Tensor dx = zeros(input_shape, weight.options());
   if (device.is_cuda()) {
     cuda::conv2d_backward_input(grad_out.contiguous(), weight.contiguous(), params, dx);
@@ -94,6 +97,9 @@ Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& input, const
   const Tensor probe = empty(weight_shape, input.options());
   QN_CHECK(conv_output_shape(input, probe, Tensor(), params) == grad_out.shape(), "conv2d_backward_weight", "gradient ",
            grad_out.describe(), " does not match the convolution of ", input.describe(), " by ", weight_shape);
+  if (is_half(input.dtype())) {
+    return conv2d_backward_weight(widened(grad_out), widened(input), weight_shape, params).to(input.dtype());
+  }
   Tensor dw = empty(weight_shape, input.options());
   if (device.is_cuda()) {
     cuda::conv2d_backward_weight(grad_out.contiguous(), input.contiguous(), params, dw);
@@ -106,6 +112,10 @@ Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& input, const
 }
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
+  if (is_half(input.dtype())) {
+    conv_output_shape(input, weight, bias, params);  // its checks, in the caller's dtypes
+    return conv2d(widened(input), widened(weight), widened(bias), params).to(input.dtype());
+  }
   if (common_device("conv2d", {&input, &weight, &bias}).is_cuda()) {  // cuDNN, depthwise or not
     Tensor out = empty(conv_output_shape(input, weight, bias, params), input.options());
     cuda::conv2d(input.contiguous(), weight.contiguous(), bias.defined() ? bias.contiguous() : bias, params, out);

@@ -10,6 +10,7 @@ namespace qn::kernels {
 inline bool is_half(DType t) { return t == DType::f16 || t == DType::bf16; }
 
 // x in f32 when it is a 16-bit float (exact), else x itself.
-inline Tensor widened(const Tensor& x) { return is_half(x.dtype()) ? x.to(DType::f32) : x; }
+// (An undefined tensor, an absent bias, stays undefined.)
+inline Tensor widened(const Tensor& x) { return x.defined() && is_half(x.dtype()) ? x.to(DType::f32) : x; }
 
 }  // namespace qn::kernels

@@ -23,8 +23,7 @@ Linear::Linear(const LinearOptions& o)
 Tensor Linear::forward(const Tensor& x) {
   QN_CHECK(x.dim() >= 1 && x.size(-1) == options.in_features_, "Linear", "expected input (..., ", options.in_features_,
            "), got ", x.describe());
-  const Tensor y = matmul(x, transpose(effective_weight(), 0, 1));
-  return finish(bias.defined() ? add(y, bias) : y);
+  return finish(linear(x, effective_weight(), bias));
 }
 
 }  // namespace qn::nn

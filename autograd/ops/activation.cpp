@@ -1,9 +1,12 @@
-// Activations. Shapes: x, out and g all share one shape.
+// Activations. Shapes: x, out and g all share one shape. On 16-bit floats the backward rules compute in f32 and round
+// the gradient once, as PyTorch's fused activation backward kernels do (a chain of 16-bit ops would round at every
+// step): they read their saved tensors and g widened, and narrow dx to g's dtype.
 #include <cmath>
 #include <numbers>
 
 #include "autograd/ops/op_support.h"
 #include "kernels/elementwise.h"
+#include "kernels/half_precision.h"
 
 namespace qn {
 
@@ -21,10 +24,10 @@ Tensor gelu(const Tensor& x) {
   Tensor out = kernels::gelu(x);
   if (!needs_graph({x})) return out;
   return record("gelu", out, {x}, [sx = SavedTensor(x)](const Tensor& g) {
-    const Tensor& v = sx.get();
+    const Tensor v = kernels::widened(sx.get());
     const Tensor cdf = mul(add(kernels::erf(mul(v, 1.0 / std::numbers::sqrt2)), 1.0), 0.5);
     const Tensor pdf = mul(exp(mul(mul(v, v), -0.5)), 1.0 / std::sqrt(2.0 * std::numbers::pi));
-    return Grads{mul(g, add(cdf, mul(v, pdf)))};
+    return Grads{mul(kernels::widened(g), add(cdf, mul(v, pdf))).to(g.dtype())};
   });
 }
 
@@ -36,13 +39,13 @@ Tensor gelu_tanh(const Tensor& x) {
   return record("gelu_tanh", out, {x}, [sx = SavedTensor(x)](const Tensor& g) {
     constexpr double kC = 0.044715;
     const double k = std::sqrt(2.0 / std::numbers::pi);
-    const Tensor& v = sx.get();
+    const Tensor v = kernels::widened(sx.get());
     const Tensor v2 = mul(v, v);
     const Tensor t = tanh(mul(add(v, mul(mul(v2, v), kC)), k));
     const Tensor left = mul(add(t, 1.0), 0.5);
     const Tensor sech2 = add(neg(mul(t, t)), 1.0);
     const Tensor right = mul(mul(mul(v, sech2), add(mul(v2, 3 * kC), 1.0)), 0.5 * k);
-    return Grads{mul(g, add(left, right))};
+    return Grads{mul(kernels::widened(g), add(left, right)).to(g.dtype())};
   });
 }
 
@@ -51,9 +54,9 @@ Tensor silu(const Tensor& x) {
   Tensor out = kernels::silu(x);
   if (!needs_graph({x})) return out;
   return record("silu", out, {x}, [sx = SavedTensor(x)](const Tensor& g) {
-    const Tensor& v = sx.get();
+    const Tensor v = kernels::widened(sx.get());
     const Tensor s = kernels::sigmoid(v);
-    return Grads{mul(g, mul(s, add(mul(v, add(neg(s), 1.0)), 1.0)))};
+    return Grads{mul(kernels::widened(g), mul(s, add(mul(v, add(neg(s), 1.0)), 1.0))).to(g.dtype())};
   });
 }
 
@@ -62,8 +65,8 @@ Tensor sigmoid(const Tensor& x) {
   Tensor out = kernels::sigmoid(x);
   if (!needs_graph({x})) return out;
   return record("sigmoid", out, {x}, [so = SavedTensor(out)](const Tensor& g) {
-    const Tensor& s = so.get();
-    return Grads{mul(g, mul(s, add(neg(s), 1.0)))};
+    const Tensor s = kernels::widened(so.get());
+    return Grads{mul(kernels::widened(g), mul(s, add(neg(s), 1.0))).to(g.dtype())};
   });
 }
 
@@ -72,8 +75,8 @@ Tensor tanh(const Tensor& x) {
   Tensor out = kernels::tanh(x);
   if (!needs_graph({x})) return out;
   return record("tanh", out, {x}, [so = SavedTensor(out)](const Tensor& g) {
-    const Tensor& t = so.get();
-    return Grads{mul(g, add(neg(mul(t, t)), 1.0))};
+    const Tensor t = kernels::widened(so.get());
+    return Grads{mul(kernels::widened(g), add(neg(mul(t, t)), 1.0)).to(g.dtype())};
   });
 }
 

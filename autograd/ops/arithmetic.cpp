@@ -21,6 +21,10 @@ Tensor inside(const Tensor& x, std::optional<double> lo, std::optional<double> h
 
 // out = a + b;  da = sum_to(g), db = sum_to(g)
 Tensor add(const Tensor& a, const Tensor& b) {
+  if (promotes(a, b)) {
+    const auto [pa, pb] = promoted(a, b);
+    return add(pa, pb);
+  }
   return record("add", kernels::add(a, b), {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& g) {
     return Grads{sum_to(g, sa), sum_to(g, sb)};
   });
@@ -28,6 +32,10 @@ Tensor add(const Tensor& a, const Tensor& b) {
 
 // out = a - b;  da = sum_to(g), db = -sum_to(g)
 Tensor sub(const Tensor& a, const Tensor& b) {
+  if (promotes(a, b)) {
+    const auto [pa, pb] = promoted(a, b);
+    return sub(pa, pb);
+  }
   return record("sub", kernels::sub(a, b), {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& g) {
     return Grads{sum_to(g, sa), neg(sum_to(g, sb))};
   });
@@ -35,6 +43,10 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 
 // out = a * b;  da = sum_to(g * b), db = sum_to(g * a)
 Tensor mul(const Tensor& a, const Tensor& b) {
+  if (promotes(a, b)) {
+    const auto [pa, pb] = promoted(a, b);
+    return mul(pa, pb);
+  }
   Tensor out = kernels::mul(a, b);
   if (!needs_graph({a, b})) return out;
   const bool ga = a.requires_grad(), gb = b.requires_grad();
@@ -48,6 +60,10 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 
 // out = a / b;  da = sum_to(g / b), db = sum_to(-g * out / b)
 Tensor div(const Tensor& a, const Tensor& b) {
+  if (promotes(a, b)) {
+    const auto [pa, pb] = promoted(a, b);
+    return div(pa, pb);
+  }
   Tensor out = kernels::div(a, b);
   if (!needs_graph({a, b})) return out;
   return record(
@@ -60,6 +76,10 @@ Tensor div(const Tensor& a, const Tensor& b) {
 
 // out = a ^ b;  da = sum_to(g * b * a^(b-1)), db = sum_to(g * out * log(a))
 Tensor pow(const Tensor& a, const Tensor& b) {
+  if (promotes(a, b)) {
+    const auto [pa, pb] = promoted(a, b);
+    return pow(pa, pb);
+  }
   Tensor out = kernels::pow(a, b);
   if (!needs_graph({a, b})) return out;
   const bool gb = b.requires_grad();
@@ -152,6 +172,10 @@ Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi
 
 // out = c ? a : b;  da = sum_to(c ? g : 0), db = sum_to(c ? 0 : g)
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
+  if (promotes(a, b)) {
+    const auto [pa, pb] = promoted(a, b);
+    return where(condition, pa, pb);
+  }
   Tensor out = kernels::where(condition, a, b);
   if (!needs_graph({a, b})) return out;
   return record("where", out, {a, b},

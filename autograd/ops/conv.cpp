@@ -7,6 +7,10 @@
 namespace qn {
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
+  constexpr AutocastPolicy kNarrow = AutocastPolicy::narrow;
+  if (autocasts(kNarrow, {&x, &weight, &bias})) {
+    return conv2d(autocast(x, kNarrow), autocast(weight, kNarrow), autocast(bias, kNarrow), params);
+  }
   Tensor out = kernels::conv2d(x, weight, bias, params);
   if (!needs_graph({x, weight, bias})) return out;
   const bool gx = x.requires_grad(), gw = weight.requires_grad(), gb = bias.defined() && bias.requires_grad();

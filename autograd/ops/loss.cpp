@@ -27,6 +27,9 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, std::optional<in
                targets.size(0) == log_probs.size(0),
            "nll_loss", "expected log_probs (N, C) and i64 targets (N), got ", log_probs.describe(), " and ",
            targets.describe());
+  if (autocasts(AutocastPolicy::f32, {&log_probs})) {
+    return nll_loss(autocast(log_probs, AutocastPolicy::f32), targets, ignore_index, reduction);
+  }
   Tensor valid = ones(targets.shape(), TensorOptions(DType::u8, targets.device()));
   Tensor safe_targets = targets;
   if (ignore_index) {
@@ -42,11 +45,15 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, std::optional<in
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  constexpr AutocastPolicy kF32 = AutocastPolicy::f32;
+  if (autocasts(kF32, {&input, &target})) return mse_loss(autocast(input, kF32), autocast(target, kF32), reduction);
   const Tensor diff = sub(input, target);
   return reduce(mul(diff, diff), reduction);
 }
 
 Tensor kl_div(const Tensor& input, const Tensor& target, KlReduction reduction) {
+  constexpr AutocastPolicy kF32 = AutocastPolicy::f32;
+  if (autocasts(kF32, {&input, &target})) return kl_div(autocast(input, kF32), autocast(target, kF32), reduction);
   // log(target) only where target > 0: elsewhere the pointwise loss is 0 (PyTorch's xlogy convention).
   const Tensor positive = kernels::compare(kernels::CompareOp::gt, target, 0.0);
   const Tensor safe_target = where(positive, target, ones({}, target.options()));

@@ -18,6 +18,8 @@ Tensor shared_rhs_grad(const Tensor& a, const Tensor& g) {
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  constexpr AutocastPolicy kNarrow = AutocastPolicy::narrow;
+  if (autocasts(kNarrow, {&a, &b})) return matmul(autocast(a, kNarrow), autocast(b, kNarrow));
   if (a.dim() == 1 && b.dim() == 1) return reshape(matmul(unsqueeze(a, 0), unsqueeze(b, 1)), {});
   if (a.dim() == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
   if (b.dim() == 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
@@ -37,6 +39,22 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                   }
                   return Grads{da, db};
                 });
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  constexpr AutocastPolicy kNarrow = AutocastPolicy::narrow;
+  if (autocasts(kNarrow, {&x, &weight, &bias})) {
+    return linear(autocast(x, kNarrow), autocast(weight, kNarrow), autocast(bias, kNarrow));
+  }
+  // On 16-bit floats the product and the bias add are one rounding, as PyTorch's addmm: computed in f32.
+  if (bias.defined() && x.dtype() == weight.dtype() && x.dtype() == bias.dtype() &&
+      (x.dtype() == DType::bf16 || x.dtype() == DType::f16)) {
+    const DType half = x.dtype();
+    const AutocastGuard no_autocast(std::nullopt);  // it would narrow the f32 operands again
+    return to_dtype(linear(to_dtype(x, DType::f32), to_dtype(weight, DType::f32), to_dtype(bias, DType::f32)), half);
+  }
+  const Tensor y = matmul(x, transpose(weight, 0, 1));
+  return bias.defined() ? add(y, bias) : y;
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {

@@ -12,6 +12,10 @@ namespace qn {
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                   double eps) {
+  constexpr AutocastPolicy kF32 = AutocastPolicy::f32;
+  if (autocasts(kF32, {&x, &weight, &bias})) {
+    return layer_norm(autocast(x, kF32), normalized_shape, autocast(weight, kF32), autocast(bias, kF32), eps);
+  }
   kernels::LayerNormResult r = kernels::layer_norm(x, normalized_shape, weight, bias, eps);
   if (!needs_graph({x, weight, bias})) return r.out;
   const int64_t cols = normalized_shape.numel();
@@ -47,6 +51,12 @@ namespace qn {
 //   both: dw = sum(g xhat),  db = sum(g)
 Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight, const Tensor& bias,
                   bool training, double momentum, double eps, const kernels::SumOverProcesses& sum_over_processes) {
+  // The running statistics are updated in place: they stay as they are (f32 buffers).
+  constexpr AutocastPolicy kF32 = AutocastPolicy::f32;
+  if (autocasts(kF32, {&x, &weight, &bias})) {
+    return batch_norm(autocast(x, kF32), running_mean, running_var, autocast(weight, kF32), autocast(bias, kF32),
+                      training, momentum, eps, sum_over_processes);
+  }
   QN_CHECK(x.dim() == 2 || x.dim() == 4, "batch_norm", "expected (N, C) or (N, C, H, W), got ", x.describe());
   const int64_t channels = x.size(1);
   for (const Tensor* t : std::initializer_list<const Tensor*>{&running_mean, &running_var, &weight, &bias}) {

@@ -14,6 +14,7 @@
 namespace qn {
 
 Tensor softmax(const Tensor& x, int64_t dim) {
+  if (autocasts(AutocastPolicy::f32, {&x})) return softmax(autocast(x, AutocastPolicy::f32), dim);
   Tensor out = kernels::softmax(x, dim);
   if (!needs_graph({x})) return out;
   return record("softmax", out, {x}, [so = SavedTensor(out), dim](const Tensor& g) {
@@ -24,6 +25,7 @@ Tensor softmax(const Tensor& x, int64_t dim) {
 }
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
+  if (autocasts(AutocastPolicy::f32, {&x})) return log_softmax(autocast(x, AutocastPolicy::f32), dim);
   Tensor out = kernels::log_softmax(x, dim);
   if (!needs_graph({x})) return out;
   return record("log_softmax", out, {x}, [so = SavedTensor(out), dim](const Tensor& g) {
@@ -32,6 +34,9 @@ Tensor log_softmax(const Tensor& x, int64_t dim) {
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const CrossEntropyOptions& options) {
+  if (autocasts(AutocastPolicy::f32, {&logits})) {
+    return cross_entropy(autocast(logits, AutocastPolicy::f32), targets, options);
+  }
   const kernels::CrossEntropyResult r =
       kernels::cross_entropy(logits, targets, options.ignore_index, options.label_smoothing);
   // Per-sample weights of the reduction: 1 / (targets not ignored) for mean, 1 for sum.

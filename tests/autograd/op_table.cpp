@@ -81,6 +81,8 @@ std::vector<OpCase> build() {
       {"matmul_transposed", {strided({3, 4}), strided({4, 2})}, [](X x) { return matmul(x[0], x[1]); }, "x0 @ x1"},
       {"matmul_batch_broadcast", {in({2, 1, 3, 4}), in({3, 4, 2})}, [](X x) { return matmul(x[0], x[1]); }, "x0 @ x1"},
       {"matmul_shared_rhs", {in({2, 3, 4}), in({4, 5})}, [](X x) { return matmul(x[0], x[1]); }, "x0 @ x1"},
+      {"linear", {in({2, 3, 4}), in({5, 4}), in({5})}, [](X x) { return linear(x[0], x[1], x[2]); },
+       "F.linear(x0, x1, x2)"},
       {"matmul_vector_matrix", {in({4}), in({4, 3})}, [](X x) { return matmul(x[0], x[1]); }, "x0 @ x1"},
       {"matmul_matrix_vector", {in({3, 4}), in({4})}, [](X x) { return matmul(x[0], x[1]); }, "x0 @ x1"},
       {"matmul_dot", {in({5}), in({5})}, [](X x) { return matmul(x[0], x[1]); }, "x0 @ x1"},
