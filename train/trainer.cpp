@@ -146,7 +146,11 @@ bool Trainer::run_update() {
   for (int64_t i = 0; i < micro_batches && (finite || world_ > 1); ++i) {
     weight_noise_stream(i);
     const nn::quant::WeightNoiseGeneratorScope noise_scope(&weight_noise_);
-    MicroBatchLoss out = task_.train_loss((progress_.data_position + i) * world_ + rank_);
+    MicroBatchLoss out;
+    {
+      const AutocastGuard autocast(options_.amp);
+      out = task_.train_loss((progress_.data_position + i) * world_ + rank_);
+    }
     const double value = out.loss.item<double>();
     if (!std::isfinite(value) && world_ == 1) {
       if (options_.on_non_finite == NonFiniteLoss::kStop) {
@@ -244,6 +248,7 @@ void Trainer::evaluate() {
   Metrics metrics;
   {
     NoGradGuard no_grad;
+    const AutocastGuard autocast(options_.amp);
     metrics = task_.evaluate();
   }
   model_.train();

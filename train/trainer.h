@@ -100,8 +100,11 @@ struct TrainerOptions {
   std::string best_metric;
   bool maximize_best_metric = false;
   NonFiniteLoss on_non_finite = NonFiniteLoss::kStop;
-  // Dynamic loss scaling (train/loss_scaler.h), for narrow float types: an update whose gradients overflow is
-  // skipped and the scale backs off; a non-finite loss is still on_non_finite's. nullopt: none.
+  // Mixed precision: each forward (training and evaluation) under autocast to bf16 or f16 (autograd/autocast.h);
+  // the parameters stay f32. nullopt: f32 throughout.
+  std::optional<DType> amp;
+  // Dynamic loss scaling (train/loss_scaler.h), for narrow float types (f16 needs it): an update whose gradients
+  // overflow is skipped and the scale backs off; a non-finite loss is still on_non_finite's. nullopt: none.
   std::optional<LossScalerOptions> loss_scale;
   ProgressStyle progress = ProgressStyle::kAuto;
   bool handle_signals = true;  // SIGINT/SIGTERM: save a checkpoint at the next update boundary and stop

@@ -174,8 +174,11 @@ TEST_F(Pipeline, LanguageModelingAndMaskedLmOnWikiText2) {
   expect_error("train " + task + " --arch transformer_lm_tiny --max-update 1 --sync-bn", "has no BatchNorm layer");
 
   const std::string mlm = path("bin") + " --task masked_lm --tokens-per-sample 64 --batch-size 8";
-  ASSERT_EQ(qn("train " + mlm + " --arch roberta_tiny --max-update 10 --no-progress-bar --save-dir " + path("mlm")), 0)
+  ASSERT_EQ(qn("train " + mlm + " --arch roberta_tiny --max-update 10 --amp bf16 --no-progress-bar --save-dir " +
+               path("mlm")),
+            0)
       << stderr_;
+  expect_error("train " + mlm + " --arch roberta_tiny --max-update 1 --amp fp32", "--amp");
   compress_and_check(path("mlm/checkpoint_last.safetensors"), mlm, "--other-bits 8", "mlm_int8");
 }
 

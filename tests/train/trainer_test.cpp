@@ -342,6 +342,45 @@ TEST(Trainer, ResumedRunKeepsItsLossScale) {
   fs::remove_all(split_dir);
 }
 
+// Mixed precision: the forward under autocast, the parameters in f32. bf16 follows the f32 run's losses to its
+// precision. f16 needs the loss scaler: at 2^16 the first gradients overflow f16's 65504, those updates are
+// skipped and the scale backs off until they fit; the run goes on to finite parameters.
+TEST(Trainer, MixedPrecisionFollowsTheF32Run) {
+  const fs::path f32_dir = scratch_dir("amp_f32"), bf16_dir = scratch_dir("amp_bf16"), f16_dir = scratch_dir("amp_f16");
+  TrainerOptions options;
+  options.max_epochs = 2;
+  options.log_interval = 1;
+  options.save_dir = f32_dir.string();
+  TrainingSetup plain(1);
+  plain.fit(options);
+  TrainingSetup bf16(1);
+  options.amp = DType::bf16;
+  options.save_dir = bf16_dir.string();
+  bf16.fit(options);
+  const auto plain_train = events(read_log(f32_dir / "train_log.jsonl"), "train");
+  const auto bf16_train = events(read_log(bf16_dir / "train_log.jsonl"), "train");
+  ASSERT_EQ(bf16_train.size(), plain_train.size());
+  for (size_t i = 0; i < plain_train.size(); ++i) {
+    const double want = plain_train[i].at("loss").get<double>();
+    EXPECT_NEAR(bf16_train[i].at("loss").get<double>(), want, 3e-2 * want) << "update " << i + 1;
+  }
+  for (const Tensor& p : bf16.model.parameters()) EXPECT_EQ(p.dtype(), DType::f32);
+
+  TrainingSetup f16(1);
+  options.amp = DType::f16;
+  options.loss_scale = LossScalerOptions{};
+  options.save_dir = f16_dir.string();
+  const TrainingResult result = f16.fit(options);
+  EXPECT_GT(result.overflowed_updates, 0);
+  EXPECT_EQ(result.progress.num_updates + result.overflowed_updates, 16);
+  const auto overflows = events(read_log(f16_dir / "train_log.jsonl"), "overflow");
+  ASSERT_FALSE(overflows.empty());
+  EXPECT_EQ(overflows[0].at("loss_scale").get<double>(), 32768);
+  for (const Tensor& p : f16.model.parameters())
+    for (const auto& index : testing::all_indices(p.shape())) ASSERT_TRUE(std::isfinite(at(p, index)));
+  for (const fs::path& dir : {f32_dir, bf16_dir, f16_dir}) fs::remove_all(dir);
+}
+
 TEST(Trainer, EvaluatesEveryNUpdatesAndKeepsTheBest) {
   const fs::path dir = scratch_dir("eval");
   TrainingSetup run(1);

@@ -104,6 +104,10 @@ void add_loop_flags(CLI::App& cmd, LoopFlags& l) {
   cmd.add_option("--update-freq", l.update_freq, "micro-batches accumulated into each update");
   cmd.add_flag("--detect-anomaly", l.detect_anomaly,
                "stop at the first op whose output is NaN or whose backward makes NaN/Inf, naming it (slow)");
+  cmd.add_option("--amp", l.amp,
+                 "mixed precision: bf16, or fp16 with dynamic loss scaling (the forward under autocast, the "
+                 "parameters in f32)")
+      ->check(CLI::IsMember({"bf16", "fp16"}));
   cmd.add_flag("--sync-bn", l.sync_bn,
                "under mpirun: BatchNorm normalizes with the statistics of all processes' batches together");
   cmd.add_option("--clip-norm", l.clip_norm, "clip the gradient's global L2 norm (0: no clipping)");
@@ -195,6 +199,11 @@ train::TrainerOptions trainer_options(const LoopFlags& l, const tasks::Task& tas
   o.max_updates = l.max_update;
   o.update_freq = l.update_freq;
   o.detect_anomaly = l.detect_anomaly;
+  if (l.amp == "bf16") o.amp = DType::bf16;
+  if (l.amp == "fp16") {
+    o.amp = DType::f16;
+    o.loss_scale = train::LossScalerOptions{};  // f16's range needs it, as PyTorch's GradScaler and fairseq's --fp16
+  }
   o.clip_norm = l.clip_norm;
   o.log_interval = l.log_interval;
   o.eval_interval_updates = l.validate_interval_updates;

@@ -51,8 +51,9 @@ struct LoopFlags {
   int64_t max_update = 0;
   int64_t max_epoch = 0;
   int update_freq = 1;
-  bool sync_bn = false;
-  bool detect_anomaly = false;  // several processes: BatchNorm over the whole batch (distributed/sync_batch_norm.h)
+  bool sync_bn = false;  // several processes: BatchNorm over the whole batch (distributed/sync_batch_norm.h)
+  bool detect_anomaly = false;
+  std::string amp;  // "", bf16 or fp16
   double clip_norm = 0;
   std::string save_dir;
   std::string restore_file;
