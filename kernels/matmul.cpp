@@ -22,7 +22,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   const Device device = common_device("matmul", {&a, &b});
   require_same_dtype("matmul", a, b);
   QN_CHECK(is_floating(a.dtype()), "matmul", "expected floating operands, got ", a.describe());
-  if (is_half(a.dtype())) return matmul(widened(a), widened(b)).to(a.dtype());  // f32 accumulation
+  // 16-bit operands: cuBLAS takes them as they are; the CPU widens them. Either way f32 accumulation, one rounding.
+  if (is_half(a.dtype()) && !device.is_cuda()) return matmul(widened(a), widened(b)).to(a.dtype());
   QN_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul", "operands must have at least one dim, got ", a.describe(), " and ",
            b.describe());
   // Promote 1-D operands: a vector on the left is a row (1, K), on the right a column (K, 1).

@@ -80,10 +80,16 @@ void matmul(const Tensor& a_in, const Tensor& b_in, Tensor& out) {
   cublasHandle_t h = handle(device);
   const cublasOperation_t op_b = lb.trans ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_a = la.trans ? CUBLAS_OP_T : CUBLAS_OP_N;
-  const bool f64 = out.dtype() == DType::f64;
-  const cudaDataType_t type = f64 ? CUDA_R_64F : CUDA_R_32F;
-  const cublasComputeType_t compute =
-      f64 ? CUBLAS_COMPUTE_64F : (allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F);
+  // 16-bit operands accumulate in f32 and the product is rounded once, as on the CPU (kernels/half_precision.h).
+  cudaDataType_t type = CUDA_R_32F;
+  cublasComputeType_t compute = allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  if (out.dtype() == DType::f64) {
+    type = CUDA_R_64F;
+    compute = CUBLAS_COMPUTE_64F;
+  } else if (out.dtype() == DType::bf16 || out.dtype() == DType::f16) {
+    type = out.dtype() == DType::bf16 ? CUDA_R_16BF : CUDA_R_16F;
+    compute = CUBLAS_COMPUTE_32F;
+  }
   const BlendScalars blend(out.dtype());
   check_cublas(
       cublasGemmStridedBatchedEx(h, op_b, op_a, as_int(n, "N"), as_int(m, "M"), as_int(k, "K"), blend.one(),

@@ -57,6 +57,22 @@ TEST(CudaMatmul, MatchesTheCpuInEveryLayout) {
   }
 }
 
+// bf16 and f16 operands go to cuBLAS as they are (f32 accumulation, one rounding); the CPU widens them to f32 and
+// rounds the product once: the two differ by the summation order only, within a unit of the 16-bit type's last place
+// (2^-8 for bf16, 2^-11 for f16, relative).
+TEST(CudaMatmul, SixteenBitOperandsMatchTheCpu) {
+  QN_REQUIRE_CUDA();
+  for (DType t : {DType::bf16, DType::f16}) {
+    for (const Case& c : cases(DType::f32)) {
+      SCOPED_TRACE(std::string(c.name) + " " + std::string(dtype_name(t)));
+      const Tensor a = c.a.to(t), b = c.b.to(t);
+      const Tensor gpu = kernels::matmul(a.to(Device::cuda(0)), b.to(Device::cuda(0)));
+      EXPECT_EQ(gpu.dtype(), t);
+      expect_close(gpu, kernels::matmul(a, b), t == DType::bf16 ? 8e-3 : 1e-3);
+    }
+  }
+}
+
 TEST(CudaMatmul, Tf32IsOptInAndClose) {
   QN_REQUIRE_CUDA();
   ASSERT_FALSE(kernels::allow_tf32());  // PyTorch's default
