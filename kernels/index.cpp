@@ -4,6 +4,7 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/device_check.h"
+#include "kernels/half_precision.h"
 
 namespace qn::kernels {
 namespace {
@@ -73,6 +74,7 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const T
   check_gather_shapes(self, d, index, "scatter_add");
   check_gather_shapes(src, -1, index, "scatter_add");
   check_bounds(index, self.dim() ? self.shape()[d] : 1, "scatter_add");
+  if (is_half(self.dtype())) return scatter_add(widened(self), dim, index, widened(src)).to(self.dtype());  // f32 sums
   Tensor out = self.clone();
   device.is_cuda() ? cuda::scatter_add(d, index, src, out) : cpu::scatter_add(d, index, src, out);
   return out;
@@ -87,6 +89,7 @@ Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Ten
   if (self.dim() > 0) expected[d] = index.numel();
   QN_CHECK(src.shape() == expected, "index_add", "source ", src.describe(), " must have shape ", expected);
   check_bounds(index, self.dim() ? self.shape()[d] : 1, "index_add");
+  if (is_half(self.dtype())) return index_add(widened(self), dim, index, widened(src)).to(self.dtype());  // f32 sums
   Tensor out = self.contiguous().clone();
   const Tensor flat_index = index.reshape({-1}).contiguous();
   device.is_cuda() ? cuda::index_add(d, flat_index, src.contiguous(), out)

@@ -24,6 +24,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 }
 
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& params) {
+  if (is_half(x)) return to_dtype(max_pool2d(to_dtype(x, DType::f32), params), x.dtype());
   kernels::MaxPoolResult r = kernels::max_pool2d(x, params);
   if (!needs_graph({x})) return r.out;
   return record("max_pool2d", r.out, {x}, [si = SavedTensor(r.indices), shape = x.shape()](const Tensor& g) {
@@ -32,12 +33,14 @@ Tensor max_pool2d(const Tensor& x, const Pool2dParams& params) {
 }
 
 Tensor avg_pool2d(const Tensor& x, const Pool2dParams& params) {
+  if (is_half(x)) return to_dtype(avg_pool2d(to_dtype(x, DType::f32), params), x.dtype());
   return record("avg_pool2d", kernels::avg_pool2d(x, params), {x}, [shape = x.shape(), params](const Tensor& g) {
     return Grads{kernels::avg_pool2d_backward(g, shape, params)};
   });
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
+  if (is_half(x)) return to_dtype(adaptive_avg_pool2d(to_dtype(x, DType::f32), out_h, out_w), x.dtype());
   return record(
       "adaptive_avg_pool2d", kernels::adaptive_avg_pool2d(x, out_h, out_w), {x},
       [shape = x.shape()](const Tensor& g) { return Grads{kernels::adaptive_avg_pool2d_backward(g, shape)}; });

@@ -16,6 +16,10 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   if (autocasts(kF32, {&x, &weight, &bias})) {
     return layer_norm(autocast(x, kF32), normalized_shape, autocast(weight, kF32), autocast(bias, kF32), eps);
   }
+  if (is_half(x)) {
+    const auto wide = [](const Tensor& t) { return t.defined() ? to_dtype(t, DType::f32) : t; };
+    return to_dtype(layer_norm(wide(x), normalized_shape, wide(weight), wide(bias), eps), x.dtype());
+  }
   kernels::LayerNormResult r = kernels::layer_norm(x, normalized_shape, weight, bias, eps);
   if (!needs_graph({x, weight, bias})) return r.out;
   const int64_t cols = normalized_shape.numel();

@@ -15,6 +15,7 @@ namespace qn {
 
 Tensor softmax(const Tensor& x, int64_t dim) {
   if (autocasts(AutocastPolicy::f32, {&x})) return softmax(autocast(x, AutocastPolicy::f32), dim);
+  if (is_half(x)) return to_dtype(softmax(to_dtype(x, DType::f32), dim), x.dtype());
   Tensor out = kernels::softmax(x, dim);
   if (!needs_graph({x})) return out;
   return record("softmax", out, {x}, [so = SavedTensor(out), dim](const Tensor& g) {
@@ -26,6 +27,7 @@ Tensor softmax(const Tensor& x, int64_t dim) {
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
   if (autocasts(AutocastPolicy::f32, {&x})) return log_softmax(autocast(x, AutocastPolicy::f32), dim);
+  if (is_half(x)) return to_dtype(log_softmax(to_dtype(x, DType::f32), dim), x.dtype());
   Tensor out = kernels::log_softmax(x, dim);
   if (!needs_graph({x})) return out;
   return record("log_softmax", out, {x}, [so = SavedTensor(out), dim](const Tensor& g) {
@@ -37,6 +39,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, const CrossEnt
   if (autocasts(AutocastPolicy::f32, {&logits})) {
     return cross_entropy(autocast(logits, AutocastPolicy::f32), targets, options);
   }
+  if (is_half(logits)) return to_dtype(cross_entropy(to_dtype(logits, DType::f32), targets, options), logits.dtype());
   const kernels::CrossEntropyResult r =
       kernels::cross_entropy(logits, targets, options.ignore_index, options.label_smoothing);
   // Per-sample weights of the reduction: 1 / (targets not ignored) for mean, 1 for sum.
