@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,8 @@ struct OpCase {
 };
 
 const std::vector<OpCase>& op_table();
+// The names of the rows also checked in bf16 (against PyTorch, and on a GPU against the CPU).
+const std::set<std::string>& bf16_rows();
 
 // Lets GoogleTest name a row in its messages.
 inline void PrintTo(const OpCase& op, std::ostream* out) { *out << op.name; }

@@ -6,8 +6,6 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
-#include <set>
-#include <sstream>
 
 #include "autograd/ops.h"
 #include "core/generator.h"
@@ -29,31 +27,6 @@ struct TableResults {
   SafetensorsContent torch;
   std::map<std::string, OpResult> exact;  // bf16 only: the row in f64 on the same (rounded) inputs and weights
 };
-
-// The rows checked in bf16 as well: those whose ops take 16-bit floats (kernels/half_precision.h). Not BatchNorm
-// (its running statistics share the input's dtype), nor mse_loss, which PyTorch 1.13 has no bf16 form of on the CPU.
-const std::set<std::string>& bf16_rows() {
-  static const std::set<std::string> rows = [] {
-    std::istringstream names(
-        "add sub mul div pow add_scalar mul_scalar pow_scalar neg exp log sqrt rsqrt abs clamp clamp_lower where "
-        "masked_fill to_dtype relu gelu gelu_tanh silu sigmoid tanh matmul matmul_transposed matmul_batch_broadcast "
-        "matmul_shared_rhs linear matmul_vector_matrix matmul_matrix_vector matmul_dot bmm sum_all sum_dims "
-        "sum_keepdim mean "
-        "amax amin var var_all_biased reshape view flatten transpose permute narrow select expand squeeze unsqueeze "
-        "contiguous sum_to cat stack split dropout conv2d conv2d_groups_stride_asymmetric conv2d_dilated "
-        "conv2d_pointwise "
-        "conv2d_pointwise_2x2 conv2d_pointwise_1x1 conv2d_depthwise conv2d_depthwise_multiplier "
-        "conv2d_depthwise_dilated_asymmetric conv2d_depthwise_kernel_over_plane index_select embedding "
-        "embedding_padding gather softmax softmax_dim0 log_softmax cross_entropy cross_entropy_smoothing_sum "
-        "cross_entropy_ignore_none cross_entropy_ignore_smoothing_mean nll_loss nll_loss_ignore_sum "
-        "nll_loss_ignore_mean kl_div_batchmean kl_div_sum layer_norm layer_norm_plain max_pool2d avg_pool2d "
-        "avg_pool2d_exclude_pad adaptive_avg_pool2d attention attention_causal attention_key_padding");
-    std::set<std::string> out;
-    for (std::string name; names >> name;) out.insert(name);
-    return out;
-  }();
-  return rows;
-}
 
 // Ours for every row of the table in dtype (f32: all rows; bf16: bf16_rows()), and PyTorch's, computed once per
 // dtype. bf16 inputs and weights are drawn in f32 and rounded; the files carry them as f32 (exact).
