@@ -4,6 +4,8 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/device_check.h"
+#include "kernels/elementwise.h"
+#include "kernels/reduce.h"
 
 namespace qn::kernels {
 namespace {
@@ -23,19 +25,80 @@ void check_per_channel(const Tensor& x, std::initializer_list<const Tensor*> ten
   }
 }
 
-// The CUDA kernels keep their sums on the device, and SumOverProcesses carries host sums: synchronizing them needs
-// a device-side sum over the NCCL group, not written yet.
-void check_cpu_if_synchronized(const Tensor& x, const SumOverProcesses& sum_over_processes) {
-  QN_CHECK(!sum_over_processes || x.device().is_cpu(), kOp, "synchronized BatchNorm takes CPU tensors, got ",
-           x.describe());
+// The dims a channel's statistics run over: N, or N, H and W.
+std::vector<int64_t> statistics_dims(const Tensor& x) {
+  return x.dim() == 4 ? std::vector<int64_t>{0, 2, 3} : std::vector<int64_t>{0};
+}
+
+// A per-channel vector (C) shaped to broadcast against x.
+Tensor per_channel(const Tensor& v, const Tensor& x) {
+  return x.dim() == 4 ? v.view({1, v.size(0), 1, 1}) : v.view({1, v.size(0)});
+}
+
+// x's per-channel sums, brought to the host in f64.
+std::vector<double> host_values(const Tensor& t) {
+  const Tensor host = t.to(Device::cpu()).to(DType::f64).contiguous();
+  return {host.data_ptr<double>(), host.data_ptr<double>() + host.numel()};
+}
+
+// Host values back as a per-channel tensor like `like`, from [begin, begin + n).
+Tensor device_values(const std::vector<double>& values, size_t begin, int64_t n, const Tensor& like) {
+  const std::vector<double> part(values.begin() + static_cast<std::ptrdiff_t>(begin),
+                                 values.begin() + static_cast<std::ptrdiff_t>(begin + n));
+  return from_vector(part).to(like.dtype()).to(like.device());
 }
 
 }  // namespace
 
+BatchNormMoments synchronized_batch_norm_moments(const Tensor& x, const SumOverProcesses& sum_over_processes) {
+  const int64_t c = channels_of(x);
+  const std::vector<int64_t> dims = statistics_dims(x);
+  std::vector<double> sums = host_values(sum(x, dims));
+  sums.push_back(static_cast<double>(x.numel() / c));
+  sum_over_processes(sums);  // the whole batch's sums and count
+  const double count = sums.back();
+  for (int64_t k = 0; k < c; ++k) sums[k] /= count;
+  const Tensor mean = device_values(sums, 0, c, x);
+  const Tensor centered = sub(x, per_channel(mean, x));
+  std::vector<double> squares = host_values(sum(mul(centered, centered), dims));
+  sum_over_processes(squares);
+  for (double& s : squares) s /= count;
+  return {mean, device_values(squares, 0, c, x), count};
+}
+
+BatchNormGrads synchronized_batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& mean,
+                                                const Tensor& rstd, const Tensor& weight, bool training,
+                                                bool weight_grad, bool bias_grad,
+                                                const SumOverProcesses& sum_over_processes) {
+  const int64_t c = channels_of(x);
+  const std::vector<int64_t> dims = statistics_dims(x);
+  const Tensor centered = sub(x, per_channel(mean, x));
+  Tensor sum_g = sum(grad, dims), sum_gx = sum(mul(grad, centered), dims);
+  BatchNormGrads g;  // this process's: the parameters' gradients
+  if (weight_grad) g.dweight = mul(sum_gx, rstd);
+  if (bias_grad) g.dbias = sum_g.clone();
+  // dx = a g + slope (x - mean) + shift, a = w rstd; over the whole batch's sums
+  const Tensor a = weight.defined() ? mul(weight, rstd) : rstd;
+  g.dx = mul(grad, per_channel(a, x));
+  if (!training) return g;
+  std::vector<double> sums = host_values(sum_g);
+  const std::vector<double> gx = host_values(sum_gx);
+  sums.insert(sums.end(), gx.begin(), gx.end());
+  sums.push_back(static_cast<double>(x.numel() / c));
+  sum_over_processes(sums);
+  const double count = sums.back();
+  sum_g = device_values(sums, 0, c, x);
+  sum_gx = device_values(sums, static_cast<size_t>(c), c, x);
+  const Tensor slope = binary(BinaryOp::mul, mul(mul(a, mul(rstd, rstd)), sum_gx), -1.0 / count);
+  const Tensor shift = binary(BinaryOp::mul, mul(a, sum_g), -1.0 / count);
+  g.dx = add(add(g.dx, mul(centered, per_channel(slope, x))), per_channel(shift, x));
+  return g;
+}
+
 BatchNormMoments batch_norm_moments(const Tensor& x, const SumOverProcesses& sum_over_processes) {
   const Device device = x.device();
   const int64_t c = channels_of(x);
-  check_cpu_if_synchronized(x, sum_over_processes);
+  if (sum_over_processes && device.is_cuda()) return synchronized_batch_norm_moments(x, sum_over_processes);
   BatchNormMoments m{empty({c}, x.options()), empty({c}, x.options())};
   if (device.is_cuda()) {
     cuda::batch_norm_moments(x.contiguous(), m.mean, m.var);
@@ -62,10 +125,13 @@ BatchNormGrads batch_norm_backward(const Tensor& grad, const Tensor& x, const Te
                                    const SumOverProcesses& sum_over_processes) {
   const Device device = common_device(kOp, {&grad, &x, &mean, &rstd, &weight});
   const int64_t c = channels_of(x);
-  check_cpu_if_synchronized(x, sum_over_processes);
   QN_CHECK(grad.shape() == x.shape() && grad.dtype() == x.dtype(), kOp, "the gradient must be like the input ",
            x.describe(), ", got ", grad.describe());
   check_per_channel(x, {&mean, &rstd, &weight});
+  if (sum_over_processes && device.is_cuda()) {
+    return synchronized_batch_norm_backward(grad, x, mean, rstd, weight, training, weight_grad, bias_grad,
+                                            sum_over_processes);
+  }
   BatchNormGrads g{empty(x.shape(), x.options()), weight_grad ? empty({c}, x.options()) : Tensor(),
                    bias_grad ? empty({c}, x.options()) : Tensor()};
   device.is_cuda() ? cuda::batch_norm_backward(grad.contiguous(), x.contiguous(), mean.contiguous(), rstd.contiguous(),

@@ -42,4 +42,13 @@ BatchNormGrads batch_norm_backward(const Tensor& grad, const Tensor& x, const Te
                                    const Tensor& weight, bool training, bool weight_grad, bool bias_grad,
                                    const SumOverProcesses& sum_over_processes = {});
 
+// Synchronized BatchNorm made of device kernels (sums over N, H, W, elementwise ops): what the GPU runs, where the
+// moments live on the device. Only the per-channel sums cross to the host, where sum_over_processes adds them
+// (2C + 1 values a call, as the CPU kernel's). Callable with CPU tensors, which is how it is tested.
+BatchNormMoments synchronized_batch_norm_moments(const Tensor& x, const SumOverProcesses& sum_over_processes);
+BatchNormGrads synchronized_batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& mean,
+                                                const Tensor& rstd, const Tensor& weight, bool training,
+                                                bool weight_grad, bool bias_grad,
+                                                const SumOverProcesses& sum_over_processes);
+
 }  // namespace qn::kernels

@@ -6,6 +6,8 @@
 
 #include <cmath>
 
+#include "kernels/batch_norm.h"
+#include "kernels/elementwise.h"
 #include "tests/reference.h"
 
 namespace qn {
@@ -149,6 +151,45 @@ TEST(BatchNorm, SynchronizedTwinsComputeWhatTheirJointBatchComputes) {
     expect_near(alone.running_var, joint.running_var, 1);
     expect_near(alone.dw, joint.dw, 2);
     expect_near(alone.db, joint.db, 2);
+  }
+}
+
+// The GPU's synchronized BatchNorm (kernels::synchronized_batch_norm_*, made of device kernels, with the sums
+// crossing to the host) run here on CPU tensors against the CPU kernel, both synchronized over a twin: the same
+// moments, input gradient and (this process's) parameter gradients, training and eval.
+TEST(BatchNorm, TheGpusSynchronizedFormComputesWhatTheCpuKernelDoes) {
+  for (const Shape& shape : {Shape{4, 2, 3, 3}, Shape{65, 3}}) {
+    SCOPED_TRACE(testing::random(shape).describe());
+    const Tensor x = testing::random(shape, DType::f64, 2), g = testing::random(shape, DType::f64, 3);
+    const Tensor w = testing::random({shape[1]}, DType::f64, 4);
+    int calls = 0;
+    const kernels::SumOverProcesses twin = [&calls](std::vector<double>& values) {
+      ++calls;
+      for (double& v : values) v *= 2;
+    };
+    const kernels::BatchNormMoments want = kernels::batch_norm_moments(x, twin);
+    const kernels::BatchNormMoments got = kernels::synchronized_batch_norm_moments(x, twin);
+    EXPECT_EQ(calls, 4);  // two adds each
+    EXPECT_EQ(got.count, want.count);
+    const auto expect_near = [](const Tensor& a, const Tensor& b) {
+      ASSERT_EQ(a.shape(), b.shape());
+      for (const auto& i : testing::all_indices(a.shape())) {
+        ASSERT_NEAR(at(a, i), at(b, i), 1e-11 * (1 + std::abs(at(b, i))));
+      }
+    };
+    expect_near(got.mean, want.mean);
+    expect_near(got.var, want.var);
+    const Tensor rstd = kernels::rsqrt(kernels::binary(kernels::BinaryOp::add, want.var, 1e-5));
+    for (const bool training : {true, false}) {
+      SCOPED_TRACE(training ? "training" : "eval");
+      const kernels::BatchNormGrads a =
+          kernels::batch_norm_backward(g, x, want.mean, rstd, w, training, true, true, twin);
+      const kernels::BatchNormGrads b =
+          kernels::synchronized_batch_norm_backward(g, x, want.mean, rstd, w, training, true, true, twin);
+      expect_near(b.dx, a.dx);
+      expect_near(b.dweight, a.dweight);
+      expect_near(b.dbias, a.dbias);
+    }
   }
 }
 

@@ -26,6 +26,7 @@ TEST(Nccl, AGroupOfOneReducesBroadcastsAndWaits) {
   const std::unique_ptr<ProcessGroup> group = make_process_group(Device::cuda(0));
   EXPECT_EQ(group->backend(), "nccl");
   EXPECT_TRUE(group->runs_data_parallel());  // even alone: one GPU runs what many do
+  EXPECT_EQ(group->device(), Device::cuda(0));
   EXPECT_EQ(group->rank(), 0);
   EXPECT_EQ(group->world_size(), 1);
   Generator gen(3);

@@ -1,11 +1,12 @@
 // CUDA softmax, log-softmax, LayerNorm and BatchNorm against the CPU on the same inputs: every dim of a 3-D tensor,
 // rows longer than a block, a row of -inf, LayerNorm with and without its affine transform, BatchNorm's three
-// kernels. Label `cuda`.
+// kernels, alone and synchronized over processes. Label `cuda`.
 #include <gtest/gtest.h>
 
 #include <limits>
 
 #include "kernels/batch_norm.h"
+#include "kernels/elementwise.h"
 #include "kernels/layer_norm.h"
 #include "kernels/softmax.h"
 #include "tests/cuda/cuda_test.h"
@@ -84,6 +85,33 @@ TEST(CudaNorm, BatchNormMatchesTheCpu) {
         expect_matches_cpu(g_got.dweight, g_want.dweight);
         expect_matches_cpu(g_got.dbias, g_want.dbias);
       }
+    }
+  }
+}
+
+// Synchronized over a twin (the sums over processes doubled), the GPU's BatchNorm computes what the CPU's does.
+TEST(CudaNorm, SynchronizedBatchNormMatchesTheCpu) {
+  QN_REQUIRE_CUDA();
+  const kernels::SumOverProcesses twin = [](std::vector<double>& values) {
+    for (double& v : values) v *= 2;
+  };
+  for (const Shape& shape : {Shape{4, 6, 17, 19}, Shape{16, 7}}) {
+    SCOPED_TRACE(std::to_string(shape.numel()));
+    const Tensor x = testing::random(shape, DType::f32, 7), grad = testing::random(shape, DType::f32, 8);
+    const Tensor w = testing::random({shape[1]}, DType::f32, 9);
+    const auto want = kernels::batch_norm_moments(x, twin);
+    const auto got = kernels::batch_norm_moments(x.to(kGpu), twin);
+    EXPECT_EQ(got.count, want.count);
+    expect_matches_cpu(got.mean, want.mean, 1e-5, 1e-6);
+    expect_matches_cpu(got.var, want.var, 1e-5, 1e-6);
+    const Tensor rstd = kernels::rsqrt(kernels::binary(kernels::BinaryOp::add, want.var, 1e-5));
+    for (bool training : {true, false}) {
+      const auto g_want = kernels::batch_norm_backward(grad, x, want.mean, rstd, w, training, true, true, twin);
+      const auto g_got = kernels::batch_norm_backward(grad.to(kGpu), x.to(kGpu), want.mean.to(kGpu), rstd.to(kGpu),
+                                                      w.to(kGpu), training, true, true, twin);
+      expect_matches_cpu(g_got.dx, g_want.dx, 1e-5, 1e-6);
+      expect_matches_cpu(g_got.dweight, g_want.dweight, 1e-5, 1e-5);
+      expect_matches_cpu(g_got.dbias, g_want.dbias, 1e-5, 1e-5);
     }
   }
 }

@@ -41,6 +41,7 @@ TEST(ProcessGroup, MatchesTheLauncher) {
   EXPECT_EQ(group().world_size(), env.world_size);
   EXPECT_EQ(group().backend(), env.world_size > 1 ? "mpi" : "single");
   EXPECT_EQ(group().runs_data_parallel(), env.world_size > 1);
+  EXPECT_TRUE(group().device().is_cpu());
 }
 
 TEST(ProcessGroup, AllReduceSumsEveryRanksValues) {

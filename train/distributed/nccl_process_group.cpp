@@ -110,6 +110,7 @@ class NcclProcessGroup final : public ProcessGroup {
   int world_size() const override { return size_; }
   std::string backend() const override { return "nccl"; }
   bool runs_data_parallel() const override { return true; }
+  Device device() const override { return Device::cuda(device_); }
 
   std::unique_ptr<Work> all_reduce_sum_async(const Tensor& input, Tensor& output) override {
     check_all_reduce_operands(input, output);

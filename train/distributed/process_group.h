@@ -48,6 +48,8 @@ class ProcessGroup {
   // Whether training with this group takes the data-parallel path (rank 0's model broadcast, gradients reduced):
   // with more than one process, and with NCCL's group of one, so that one GPU runs what many do.
   virtual bool runs_data_parallel() const { return world_size() > 1; }
+  // Where its collectives take their tensors: the CPU, or an NCCL group's GPU.
+  virtual Device device() const { return Device::cpu(); }
 
   // output becomes the elementwise sum over ranks of every rank's input (contiguous, the same shape and dtype
   // on every rank; output like input, or input itself: in place). Started now, complete after wait(): backward

@@ -9,9 +9,10 @@ namespace qn::distributed {
 int synchronize_batch_norm(nn::Module& model, ProcessGroup* group) {
   kernels::SumOverProcesses sum;
   if (group != nullptr && group->world_size() > 1) {
-    sum = [group](std::vector<double>& values) {
-      Tensor t = from_vector(values);
+    sum = [group](std::vector<double>& values) {  // through the group's device (NCCL: the GPU)
+      Tensor t = from_vector(values).to(group->device());
       all_reduce_sum(*group, t);
+      t = t.to(Device::cpu());
       std::copy_n(t.data_ptr<double>(), values.size(), values.begin());
     };
   }
