@@ -5,6 +5,7 @@
 #include "autograd/ops.h"
 #include "core/error.h"
 #include "kernels/elementwise.h"
+#include "kernels/join.h"
 #include "kernels/reduce.h"
 
 namespace qn::train {
@@ -27,15 +28,16 @@ Tensor DynamicLossScaler::scale_loss(const Tensor& loss) const { return mul(loss
 bool DynamicLossScaler::unscale(const std::vector<Tensor>& parameters) const {
   NoGradGuard no_grad;
   const double inverse = 1.0 / scale_;
-  bool finite = true;
+  // Each gradient's largest magnitude is Inf or NaN (amax propagates NaN) exactly when one of its elements is.
+  // They are gathered on the gradients' device and read once: one synchronization with a GPU, not one a tensor.
+  std::vector<Tensor> peaks;
   for (const Tensor& p : parameters) {
     Tensor g = p.grad();
     if (!g.defined() || g.numel() == 0) continue;
     mul_(g, inverse);
-    // The largest magnitude is Inf or NaN (amax propagates NaN) exactly when some element is.
-    finite = finite && std::isfinite(kernels::amax(kernels::unary(kernels::UnaryOp::abs, g)).item<double>());
+    peaks.push_back(kernels::amax(kernels::unary(kernels::UnaryOp::abs, g)).to(DType::f64).reshape({1}));
   }
-  return finite;
+  return peaks.empty() || std::isfinite(kernels::amax(kernels::cat(peaks, 0)).item<double>());
 }
 
 void DynamicLossScaler::update(bool overflowed) {
