@@ -61,7 +61,7 @@ TEST(Autocast, TheGuardScopesItAndNests) {
     EXPECT_EQ(autocast_dtype(), DType::f16);
   }
   EXPECT_EQ(matmul(a, a).dtype(), DType::f32);
-  EXPECT_QN_ERROR(AutocastGuard(DType::f32), "AutocastGuard", "bf16 or f16");
+  EXPECT_QN_ERROR(AutocastGuard refused(DType::f32), "AutocastGuard", "bf16 or f16");
 }
 
 // The gradients of f32 parameters come back in f32 and close to an f32 run's: bf16 keeps 8 significant bits.
