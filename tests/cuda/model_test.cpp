@@ -1,7 +1,7 @@
 // Each model on the GPU against the same model on the CPU: built twice from one seed, one copy moved to cuda:0,
 // then the training loss (dropout off) and every parameter's gradient compared, within 1e-4 relative (f32, with
 // cuBLAS and cuDNN summing in their own orders). Also a few training updates on the GPU that lower the loss, and
-// a Quant-Noise forward whose masks the GPU draws. Label `cuda`.
+// a Quant-Noise forward whose masks the GPU draws, and training that repeats bit for bit. Label `cuda`.
 #include <gtest/gtest.h>
 
 #include "autograd/ops.h"
@@ -101,6 +101,46 @@ TEST(CudaModels, TrainingOnTheGpuLowersTheLoss) {
     (step == 0 ? first : last) = loss.item<double>();
   }
   EXPECT_LT(last, 0.5 * first);
+}
+
+// Determinism on the GPU: each model trained for a few AdamW updates twice from one seed, dropout and Quant-Noise
+// on (the GPU draws their masks), ends with the same parameters bit for bit; and again under bf16 autocast.
+TEST(CudaModels, TrainingRepeatsBitForBit) {
+  QN_REQUIRE_CUDA();
+  for (Case c : cases()) {
+    c.config["quant_noise_pq"] = 0.1;
+    c.config["quant_noise_pq_block_size"] = 4;
+    if (c.config.contains("dropout")) c.config["dropout"] = 0.1;
+    for (const std::optional<DType> amp : {std::optional<DType>(), std::optional<DType>(DType::bf16)}) {
+      SCOPED_TRACE(std::string(c.arch) + " " + c.config.dump() + (amp ? " bf16" : " f32"));
+      const auto train = [&] {
+        manual_seed(9);
+        models::BuiltModel model = models::build_model(c.arch, c.config);
+        model.to(kGpu);
+        model.module->train();
+        train::Adam adam({train::ParamGroup{model.module->parameters(), 1e-3, 0.01}}, train::adamw_options());
+        for (int step = 0; step < 3; ++step) {
+          adam.zero_grad();
+          Tensor loss;
+          {
+            const AutocastGuard autocast(amp);
+            loss = model.loss(c.inputs, c.targets);
+          }
+          loss.backward();
+          adam.step();
+        }
+        std::vector<Tensor> params;
+        for (const Tensor& p : model.module->parameters()) params.push_back(p.to(Device::cpu()));
+        return params;
+      };
+      const std::vector<Tensor> first = train(), second = train();
+      ASSERT_EQ(first.size(), second.size());
+      for (size_t i = 0; i < first.size(); ++i) {
+        testing::expect_all_close(
+            second[i], first[i].shape(), [&](const auto& idx) { return at(first[i], idx); }, 0, 0);
+      }
+    }
+  }
 }
 
 }  // namespace
