@@ -34,9 +34,11 @@ To convert(From value) {
   }
 }
 
-// A fresh contiguous tensor with element i (row-major) = value_at(i), a double, filled in parallel.
+// A fresh contiguous tensor with element i (row-major) = value_at(i), a double, filled in parallel (on the host,
+// then copied to a device).
 template <class ValueAt>
 Tensor tensor_from_index(const Shape& shape, TensorOptions options, const ValueAt& value_at) {
+  if (options.device.is_accelerator()) return tensor_from_index(shape, options.dtype, value_at).to(options.device);
   Tensor out = empty(shape, options);
   visit_dtype(options.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;

@@ -4,6 +4,7 @@
 #include "core/autograd_meta.h"
 #include "core/convert.h"
 #include "core/cuda_memory.h"
+#include "core/device_reads.h"
 #include "core/strided_loop.h"
 #include "core/tensor.h"
 
@@ -12,6 +13,24 @@ namespace {
 
 constexpr int64_t kCopyGrain = 1 << 16;
 
+// The transfers between host memory and a device's: for CUDA through its stream, for the simulated device a plain
+// copy (its memory is host memory).
+void copy_host_to_device(void* dst, const void* src, size_t nbytes, Device device) {
+  if (device.is_cuda()) {
+    cuda::copy_host_to_device(dst, src, nbytes, device.index);
+  } else if (nbytes > 0) {
+    std::memcpy(dst, src, nbytes);
+  }
+}
+
+void copy_device_to_host(void* dst, const void* src, size_t nbytes, Device device) {
+  if (device.is_cuda()) {
+    cuda::copy_device_to_host(dst, src, nbytes, device.index);
+  } else if (nbytes > 0) {
+    std::memcpy(dst, src, nbytes);
+  }
+}
+
 }  // namespace
 
 Tensor& Tensor::copy_(const Tensor& src) {
@@ -19,13 +38,15 @@ Tensor& Tensor::copy_(const Tensor& src) {
   const Shape& shape = this->shape();
   QN_CHECK(broadcast_shapes(src.shape(), shape, "copy_") == shape, "copy_", "source ", src.describe(),
            " cannot be broadcast to destination ", describe());
-  if (device().is_cuda()) {  // from anywhere: brought to this device first, then broadcast and converted there
-    cuda::copy(src.device() == device() ? src : src.to(device()), *this);
+  // From another device: brought to this one first, then broadcast and converted here.
+  if (src.device() != device()) return copy_(src.to(device()));
+  if (device().is_cuda()) {
+    cuda::copy(src, *this);
     return *this;
   }
-  if (src.device().is_cuda()) return copy_(src.to(Device::cpu()));
+  // The CPU, or the simulated device's memory (this is its copy kernel).
   if (src.dtype() == dtype() && is_contiguous() && src.is_contiguous() && src.shape() == shape) {
-    if (!is_same(src)) std::memmove(raw_data(), src.raw_data(), nbytes());
+    if (!is_same(src)) std::memmove(device_data(), src.device_data(), nbytes());
     return *this;
   }
   const Strides src_strides = broadcast_strides(src.shape(), src.strides(), shape);
@@ -33,8 +54,8 @@ Tensor& Tensor::copy_(const Tensor& src) {
     using D = typename decltype(dst_tag)::type;
     visit_dtype(src.dtype(), [&](auto src_tag) {
       using S = typename decltype(src_tag)::type;
-      D* dst_data = static_cast<D*>(raw_data());
-      const S* src_data = static_cast<const S*>(src.raw_data());
+      D* dst_data = static_cast<D*>(device_data());
+      const S* src_data = static_cast<const S*>(src.device_data());
       for_each_row<2>(
           shape, {strides(), src_strides},
           [&](const RowPointers<2>& row) {
@@ -57,7 +78,7 @@ Tensor& Tensor::fill_(double value) {
   visit_dtype(dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T v = detail::convert<T>(value);
-    T* data = static_cast<T*>(raw_data());
+    T* data = static_cast<T*>(device_data());  // the CPU's, or the simulated device's memory
     for_each_row<1>(
         shape(), {strides()},
         [&](const RowPointers<1>& row) {
@@ -77,17 +98,32 @@ Tensor Tensor::clone() const {
   return out;
 }
 
-Tensor Tensor::to(Device target) const {
+Tensor Tensor::to(Device target, std::source_location site) const {
   if (target == device()) return *this;
-  if (!device().is_cpu() && !target.is_cpu()) return to(Device::cpu()).to(target);  // between GPUs: via the host
+  if (!device().is_cpu() && !target.is_cpu())
+    return to(Device::cpu(), site).to(target);  // between devices: via the host
   Tensor out = empty(shape(), TensorOptions(dtype(), target));
   const Tensor src = contiguous();  // on its own device
   if (target.is_cpu()) {
-    cuda::copy_device_to_host(out.raw_data(), src.device_data(), out.nbytes(), device().index);
+    count_device_read(site);
+    copy_device_to_host(out.raw_data(), src.device_data(), out.nbytes(), device());
   } else {
-    cuda::copy_host_to_device(out.device_data(), src.raw_data(), out.nbytes(), target.index);
+    copy_host_to_device(out.device_data(), src.raw_data(), out.nbytes(), target);
+    // Integer data (ids, labels, codes) keeps its host copy as a mirror, in out's own layout.
+    if (!is_floating(dtype()) && out.nbytes() > 0) {
+      const bool same_layout = src.offset() == 0 && src.storage().nbytes() == out.nbytes();
+      out.storage().set_host_mirror(same_layout ? src.storage() : src.clone().storage());
+    }
   }
   return out;
+}
+
+Tensor Tensor::to_host(std::source_location site) const {
+  if (device().is_cpu()) return *this;
+  if (const Storage mirror = storage().host_mirror(); mirror.defined()) {
+    return Tensor(mirror, offset(), shape(), strides(), dtype());
+  }
+  return to(Device::cpu(), site);
 }
 
 Tensor Tensor::to(DType target) const {

@@ -122,18 +122,18 @@ Tensor uniform_values(const Shape& shape, TensorOptions options, Generator& gen,
     cuda::uniform_fill(uniform.seed, uniform.first, uniform.wide, low, high, values);
     return values;
   }
-  visit_dtype(options.dtype, [&](auto tag) {
+  visit_dtype(options.dtype, [&](auto tag) {  // on the CPU, or the simulated device's memory
     using T = typename decltype(tag)::type;
-    T* data = values.data_ptr<T>();
+    T* data = values.device_ptr<T>();
     for_each_uniform(uniform, values.numel(),
                      [&](int64_t i, double u) { data[i] = detail::convert<T>(low + (high - low) * u); });
   });
   return values;
 }
 
-// Normal values; for a GPU drawn on the host and copied (initialization, not a per-step draw).
+// Normal values; for a device drawn on the host and copied (initialization, not a per-step draw).
 Tensor normal_values(const Shape& shape, TensorOptions options, Generator& gen, double mean, double stddev) {
-  if (options.device.is_cuda()) return normal_values(shape, options.dtype, gen, mean, stddev).to(options.device);
+  if (options.device.is_accelerator()) return normal_values(shape, options.dtype, gen, mean, stddev).to(options.device);
   const int64_t pairs = (shape.numel() + 1) / 2;
   const UniformStream uniform = reserve_uniform(gen, 2 * pairs, options.dtype);
   Tensor out = empty(shape, options);
@@ -161,7 +161,7 @@ Tensor keep_mask(const Shape& shape, TensorOptions options, double drop_probabil
     cuda::keep_mask_fill(uniform.seed, uniform.first, uniform.wide, threshold, mask);
     return mask;
   }
-  uint8_t* keep = mask.data_ptr<uint8_t>();
+  uint8_t* keep = mask.device_ptr<uint8_t>();  // on the CPU, or the simulated device's memory
   for_each_uniform(uniform, mask.numel(), [&](int64_t i, double u) { keep[i] = u >= threshold; });
   return mask;
 }
@@ -172,7 +172,7 @@ Tensor randn(const Shape& shape, TensorOptions options, Generator* gen) {
 }
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions options, Generator* gen) {
-  if (options.device.is_cuda()) return randint(low, high, shape, options.dtype, gen).to(options.device);
+  if (options.device.is_accelerator()) return randint(low, high, shape, options.dtype, gen).to(options.device);
   QN_CHECK(low < high, "randint", "expected low < high, got [", low, ", ", high, ")");
   constexpr int64_t kExact = int64_t{1} << 53;  // values pass through double
   QN_CHECK(low >= -kExact && high <= kExact, "randint", "bounds must lie within +-2^53, got [", low, ", ", high, ")");

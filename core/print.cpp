@@ -94,10 +94,8 @@ std::string Tensor::str() const {
   out << "tensor(";
   if (numel() == 0) {
     out << "[], shape=" << shape();
-  } else if (device().is_cpu()) {
-    Printer(*this, numel() > kSummarizeAbove).print(out, 0, 0, 7);
-  } else {
-    out << "<" << numel() << " elements on " << device() << ">, shape=" << shape();
+  } else {  // a device's values are read back (a counted read, core/device_reads.h)
+    Printer(to(Device::cpu()), numel() > kSummarizeAbove).print(out, 0, 0, 7);
   }
   out << ", dtype=" << dtype();
   if (!device().is_cpu()) out << ", device=" << device();

@@ -30,12 +30,21 @@ class Storage {
     if (impl_) impl_->version.fetch_add(1, std::memory_order_relaxed);
   }
 
+  // Device memory filled by a copy from host memory may keep that host memory as its mirror: the same bytes in the
+  // same layout, which host code can read instead of waiting for the device (token ids and labels: a batch is
+  // made on the host, and the model reads which rows are padding or which band a target falls in). The mirror
+  // holds while neither memory has been written since; host_mirror() is undefined otherwise.
+  void set_host_mirror(const Storage& host) const;
+  Storage host_mirror() const;
+
  private:
   struct Impl {
     void* data = nullptr;
     size_t nbytes = 0;
     Device device;
     std::atomic<uint64_t> version{0};
+    std::shared_ptr<Impl> mirror;  // host memory with the same bytes, as of the two versions below
+    uint64_t mirror_version = 0, own_version = 0;
     ~Impl();
   };
   std::shared_ptr<Impl> impl_;

@@ -37,7 +37,8 @@ bool Tensor::is_contiguous() const {
 }
 
 void* Tensor::raw_data() const {
-  QN_CHECK(device().is_cpu(), "data_ptr", "tensor ", describe(), " is not in host memory; copy it to the CPU first");
+  QN_CHECK(device().is_cpu(), "data_ptr", "host code may not read tensor ", describe(),
+           ", which is in a device's memory; copy it to the CPU first");
   return device_data();
 }
 
@@ -50,18 +51,18 @@ void Tensor::check_access(DType expected, const char* op) const {
 }
 
 template <class T>
-T Tensor::item() const {
+T Tensor::item(std::source_location site) const {
   QN_CHECK(numel() == 1, "item", "expected a one-element tensor, got ", describe());
-  const Tensor host = device().is_cpu() ? *this : to(Device::cpu());  // a GPU value is read back (and waited for)
+  const Tensor host = to(Device::cpu(), site);  // a device's value is read back (and waited for)
   return visit_dtype(dtype(), [&](auto tag) -> T {
     using S = typename decltype(tag)::type;
     return detail::convert<T>(*static_cast<const S*>(host.raw_data()));
   });
 }
-template float Tensor::item<float>() const;
-template double Tensor::item<double>() const;
-template int64_t Tensor::item<int64_t>() const;
-template int32_t Tensor::item<int32_t>() const;
+template float Tensor::item<float>(std::source_location) const;
+template double Tensor::item<double>(std::source_location) const;
+template int64_t Tensor::item<int64_t>(std::source_location) const;
+template int32_t Tensor::item<int32_t>(std::source_location) const;
 
 void Tensor::set_data(const Tensor& source) {
   QN_CHECK(impl_ != nullptr && source.defined(), "set_data", "both tensors must be defined");

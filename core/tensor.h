@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <ostream>
+#include <source_location>
 #include <span>
 #include <string>
 #include <vector>
@@ -64,19 +65,25 @@ class Tensor {
   // Same TensorImpl: the same handle, not just the same storage.
   bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
 
-  // --- data access (CPU). data_ptr<T>() checks that T matches dtype().
+  // --- data access from host code: CPU tensors only (a device's memory is read through to(cpu)).
+  // data_ptr<T>() checks that T matches dtype().
   void* raw_data() const;
-  // The first element's address in whichever memory holds it (a device pointer for CUDA tensors): for kernels
-  // and copies that know the device.
-  void* device_data() const;
   template <class T>
   T* data_ptr() const {
     check_access(dtype_of<T>, "data_ptr");
     return static_cast<T*>(raw_data());
   }
-  // The single element of a one-element tensor, converted to T (read back from a GPU).
+  // The first element's address in whichever memory holds it (a device pointer for CUDA tensors, host memory for
+  // the CPU and the simulated device): for kernels and transfers, which know the device. Host code uses data_ptr.
+  void* device_data() const;
   template <class T>
-  T item() const;
+  T* device_ptr() const {
+    check_access(dtype_of<T>, "device_ptr");
+    return static_cast<T*>(device_data());
+  }
+  // The single element of a one-element tensor, converted to T (read back from a device: a counted read).
+  template <class T>
+  T item(std::source_location site = std::source_location::current()) const;
 
   // --- views: share storage, no copy
   Tensor view(const Shape& shape) const;     // like PyTorch: fails when strides cannot express it
@@ -97,8 +104,14 @@ class Tensor {
   // --- copies
   Tensor contiguous() const;  // this tensor if already contiguous
   Tensor clone() const;
-  Tensor to(DType dtype) const;      // this tensor if already of dtype
-  Tensor to(Device device) const;    // this tensor if already there, else a contiguous copy
+  Tensor to(DType dtype) const;  // this tensor if already of dtype
+  // This tensor if already there, else a contiguous copy; a copy from a device to the CPU is a read the host
+  // waits for, counted with its call site (core/device_reads.h). An integer tensor copied from the CPU to a
+  // device keeps its host copy as the device memory's mirror (core/storage.h).
+  Tensor to(Device device, std::source_location site = std::source_location::current()) const;
+  // Its values in host memory: itself on the CPU; on a device the host copy it came from while that still holds
+  // (no read: a batch's token ids, labels, codes), else read back like to(cpu).
+  Tensor to_host(std::source_location site = std::source_location::current()) const;
   Tensor& copy_(const Tensor& src);  // src broadcast to this shape, converted to this dtype
   // Makes this handle, and every copy of it, refer to source's data (storage, geometry, dtype), keeping
   // its autograd state: how a module converts its parameters in place (PyTorch's `param.data = ...`).

@@ -54,14 +54,14 @@ std::array<int64_t, 2> same_padding(int64_t size, int64_t kernel, int64_t stride
 }
 
 Tensor conv2d_im2col(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
-  require_cpu("conv2d_im2col", {&input, &weight, &bias});
+  require_cpu_kernels("conv2d_im2col", {&input, &weight, &bias});
   Tensor out = empty(conv_output_shape(input, weight, bias, params), input.options());
   cpu::conv2d_im2col(input.contiguous(), weight.contiguous(), bias.defined() ? bias.contiguous() : bias, params, out);
   return out;
 }
 
 Tensor conv2d_depthwise(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
-  require_cpu("conv2d_depthwise", {&input, &weight, &bias});
+  require_cpu_kernels("conv2d_depthwise", {&input, &weight, &bias});
   const Shape shape = conv_output_shape(input, weight, bias, params);
   QN_CHECK(is_depthwise(input, params), "conv2d_depthwise", "expected groups == input channels (", input.size(1),
            "), got groups=", params.groups);

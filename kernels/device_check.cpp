@@ -16,9 +16,9 @@ Device common_device(const char* op, std::initializer_list<const Tensor*> tensor
   return first ? first->device() : Device::cpu();
 }
 
-void require_cpu(const char* op, std::initializer_list<const Tensor*> tensors) {
+void require_cpu_kernels(const char* op, std::initializer_list<const Tensor*> tensors) {
   const Device device = common_device(op, tensors);
-  QN_CHECK(device.is_cpu(), op, "no kernel for tensors on ", device, " in this build (CPU only)");
+  QN_CHECK(device.runs_cpu_kernels(), op, "no kernel for tensors on ", device, " (this entry has CPU kernels only)");
 }
 
 void require_same_dtype(const char* op, const Tensor& a, const Tensor& b) {

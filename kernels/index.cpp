@@ -9,14 +9,17 @@
 namespace qn::kernels {
 namespace {
 
-// Every index in [0, size), else an error naming the first offender.
-// On a GPU the indices are read on the host (one copy), so that a bad index is an error here rather than a fault
-// inside a kernel.
+// Every index in [0, size), else an error naming the first offender. The host checks indices it holds: a CPU
+// tensor, or a device tensor copied from the host (a batch's ids, through its mirror). Indices a device computed are
+// not read back: the device checks them as its kernel follows them (CUDA's kernels trap, kernels/cuda/index.cu),
+// and the simulated device's kernel here checks its own memory.
 void check_bounds(const Tensor& index, int64_t size, const char* op) {
-  const Tensor idx = index.to(Device::cpu()).contiguous();
+  const bool on_host = index.device().is_cpu() || index.storage().host_mirror().defined();
+  if (!on_host && !index.device().is_sim()) return;
+  const Tensor idx = (on_host ? index.to_host() : index).contiguous();
   visit_index(idx.dtype(), op, [&](auto tag) {
     using I = typename decltype(tag)::type;
-    const I* p = idx.data_ptr<I>();
+    const I* p = idx.device_ptr<I>();
     for (int64_t i = 0; i < idx.numel(); ++i) {
       QN_CHECK(p[i] >= 0 && p[i] < size, op, "index ", static_cast<int64_t>(p[i]), " at position ", i,
                " is out of range for a dim of size ", size);

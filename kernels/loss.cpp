@@ -14,7 +14,7 @@ namespace {
 int64_t check_targets(const Tensor& targets, int64_t n, int64_t classes, std::optional<int64_t> ignore_index) {
   QN_CHECK(targets.dtype() == DType::i64 && targets.dim() == 1 && targets.size(0) == n, "cross_entropy",
            "targets must be i64 (", n, "), got ", targets.describe());
-  const Tensor t = targets.to(Device::cpu()).contiguous();
+  const Tensor t = targets.to_host().contiguous();
   const int64_t* p = t.data_ptr<int64_t>();
   int64_t valid = 0;
   for (int64_t i = 0; i < n; ++i) {

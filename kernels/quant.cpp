@@ -1,6 +1,7 @@
 // Scalar quantization entry points.
 #include "kernels/quant.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/cpu/cpu_kernels.h"
@@ -41,7 +42,7 @@ ScalarNoise scalar_quant_noise(const Tensor& x, const QParams& q, const Tensor& 
   return out;
 }
 
-Tensor nearest_centroid(const Tensor& points, const Tensor& centroids) {
+Tensor nearest_centroid(const Tensor& points, const Tensor& centroids, int64_t chunk_scores) {
   const Device device = common_device("nearest_centroid", {&points, &centroids});
   QN_CHECK(points.dim() == 2 && centroids.dim() == 2 && points.size(1) == centroids.size(1) && centroids.size(0) > 0,
            "nearest_centroid", "expected points (N, d) and centroids (K, d), got ", points.describe(), " and ",
@@ -49,12 +50,18 @@ Tensor nearest_centroid(const Tensor& points, const Tensor& centroids) {
   require_same_dtype("nearest_centroid", points, centroids);
   QN_CHECK(points.dtype() == DType::f32 || points.dtype() == DType::f64, "nearest_centroid",
            "expected f32 or f64, got ", points.describe());
-  if (device.is_cuda()) {  // the same scores, argmax_k (2 x.c_k - ||c_k||^2), from cuBLAS and the CUDA kernels
-    const Tensor dots = matmul(points, centroids.t());
-    const Tensor norms = sum(binary(BinaryOp::mul, centroids, centroids), {1});
-    return argmax(binary(BinaryOp::sub, binary(BinaryOp::mul, dots, 2.0), norms), 1);
+  QN_CHECK(chunk_scores > 0, "nearest_centroid", "chunk_scores must be positive, got ", chunk_scores);
+  Tensor out = empty({points.size(0)}, TensorOptions(DType::i64, device));
+  if (device.is_accelerator()) {  // the same scores, argmax_k (2 x.c_k - ||c_k||^2), from the device's GEMM
+    const Tensor norms = sum(binary(BinaryOp::mul, centroids, centroids), {1});  // (K)
+    const int64_t rows = std::max<int64_t>(1, chunk_scores / centroids.size(0));
+    for (int64_t begin = 0; begin < points.size(0); begin += rows) {
+      const int64_t n = std::min(rows, points.size(0) - begin);
+      const Tensor dots = matmul(points.narrow(0, begin, n), centroids.t());  // (n, K)
+      out.narrow(0, begin, n).copy_(argmax(binary(BinaryOp::sub, binary(BinaryOp::mul, dots, 2.0), norms), 1));
+    }
+    return out;
   }
-  Tensor out = empty({points.size(0)}, DType::i64);
   cpu::nearest_centroid(points.contiguous(), centroids.contiguous(), out);
   return out;
 }
@@ -72,7 +79,7 @@ double assignment_error(const Tensor& points, const Tensor& centroids, const Ten
     QN_CHECK(codes[i] >= 0 && codes[i] < centroids.size(0), "assignment_error", "assignment ", codes[i],
              " is not a centroid of ", centroids.size(0));
   }
-  if (device.is_cuda()) {  // in f64, as the CPU accumulates
+  if (device.is_accelerator()) {  // in f64, as the CPU accumulates
     const Tensor diff =
         binary(BinaryOp::sub, index_select(centroids, 0, assignments).to(DType::f64), points.to(DType::f64));
     return std::sqrt(sum(binary(BinaryOp::mul, diff, diff)).to(Device::cpu()).item<double>());
@@ -84,7 +91,7 @@ MinMax min_max(const Tensor& x, bool per_channel) {
   QN_CHECK(x.numel() > 0, "min_max", "empty tensor");
   QN_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64, "min_max", "expected a f32 or f64 tensor, got ",
            x.describe());
-  if (x.is_cuda()) {  // amin and amax over each channel's run, read back as f32
+  if (x.device().is_accelerator()) {  // amin and amax over each channel's run, read back as f32
     const int64_t channels = per_channel ? std::max<int64_t>(x.dim() == 0 ? 1 : x.size(0), 1) : 1;
     const Tensor runs = x.reshape({channels, -1});
     const Tensor lo = amin(runs, {1}).to(DType::f32).to(Device::cpu()),

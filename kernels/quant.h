@@ -38,7 +38,12 @@ ScalarNoise scalar_quant_noise(const Tensor& x, const QParams& q, const Tensor& 
 
 // k-means E-step: for each row x of points (N, d), the index of the nearest row of centroids (K, d) in L2,
 // the first on ties, found as argmax_k (2 x.c_k - ||c_k||^2) with x.c_k from GEMM. i64 (N).
-Tensor nearest_centroid(const Tensor& points, const Tensor& centroids);
+// The CPU kernel fuses the scores with the argmax, in cache. A device (and the simulated one) computes them with its
+// GEMM, chunk_scores (block, centroid) scores at a time at most: the Wikitext-103 LM's adaptive-input band (2.56M
+// blocks, K = 256) would otherwise need 2.6 GB per (N, K) temporary; in chunks of 2^24 scores, three f32
+// temporaries take 192 MiB.
+inline constexpr int64_t kAssignmentChunkScores = int64_t{1} << 24;
+Tensor nearest_centroid(const Tensor& points, const Tensor& centroids, int64_t chunk_scores = kAssignmentChunkScores);
 // ||centroids[assignments] - points||_F, accumulated in f64.
 double assignment_error(const Tensor& points, const Tensor& centroids, const Tensor& assignments);
 

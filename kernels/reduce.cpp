@@ -66,7 +66,7 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   if (is_half(x.dtype())) return mean(widened(x), dims, keepdim).to(x.dtype());
   Tensor total = sum(x, dims, keepdim);
   const int64_t count = reduced_count(x, reduced_dims(x, dims, "mean"));
-  binary_out(BinaryOp::div, total, scalar_tensor(static_cast<double>(count), total.dtype()), total);
+  binary_out(BinaryOp::div, total, scalar_tensor(static_cast<double>(count), total.options()), total);
   return total;
 }
 
@@ -88,11 +88,12 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims, int64_t correction
   Tensor squares = mul(centered, centered);
   Tensor total = sum(squares, dims, keepdim);
   const double divisor = static_cast<double>(std::max<int64_t>(count - correction, 0));
-  binary_out(BinaryOp::div, total, scalar_tensor(divisor, total.dtype()), total);
+  binary_out(BinaryOp::div, total, scalar_tensor(divisor, total.options()), total);
   return total;
 }
 
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
+  if (is_half(x.dtype())) return argmax(widened(x), dim, keepdim);  // exact: widening keeps the order
   const int d = normalize_dim(dim, x.dim(), "argmax");
   const Tensor source = x.dim() == 0 ? x.reshape({1}) : x;
   QN_CHECK(source.shape()[d] > 0, "argmax", "cannot take the argmax of an empty dim of ", x.describe());

@@ -15,7 +15,7 @@ struct BandRows {
 };
 
 BandRows group_by_band(const Tensor& ids, const std::vector<int64_t>& bands, const char* who) {
-  const Tensor flat = ids.to(Device::cpu()).contiguous().reshape({-1});  // read on the host
+  const Tensor flat = ids.to_host().contiguous().reshape({-1});  // the batch's host copy
   const int64_t* id = flat.data_ptr<int64_t>();
   const size_t num_bands = bands.size() - 1;
   BandRows rows;

@@ -78,13 +78,14 @@ class RobertaEmbeddings : public nn::Module {
   // input_ids (N, T) -> (N, T, dim)
   Tensor forward(const Tensor& input_ids) override {
     const Tensor positions = position_ids(input_ids, config_.padding_idx);
-    const Tensor last = amax(positions);
+    const Tensor last = amax(positions.to_host());  // the host copy position_ids keeps: no device read
     QN_CHECK(last.item<int64_t>() < config_.max_positions, "Roberta", "a sequence of ", input_ids.size(1),
              " tokens needs position ", last.item<int64_t>(), " but the model has ", config_.max_positions,
              " position rows");
     Tensor x = add(word_embeddings->forward(input_ids), position_embeddings_->forward(positions));
     if (token_type_embeddings_) {
-      x = add(x, token_type_embeddings_->forward(zeros(input_ids.shape(), DType::i64)));  // one segment
+      // One segment: type 0 everywhere, made on the host and copied, so the embedding checks it there.
+      x = add(x, token_type_embeddings_->forward(zeros(input_ids.shape(), DType::i64).to(input_ids.device())));
     }
     x = dropout(layer_norm_->forward(x), config_.dropout, is_training());
     return quant_noise_ ? quant_noise_->forward(x) : x;
@@ -262,17 +263,20 @@ Tensor Roberta::mlm_loss_from_features(const Tensor& features, const Tensor& tar
            "Roberta", "expected MLM targets i64 (", features.size(0), ", ", features.size(1), "), got ",
            targets.describe());
   const Tensor flat_targets = targets.contiguous().view({-1});
-  const Tensor host_targets = flat_targets.to(Device::cpu());  // which positions are scored: read on the host
+  const Tensor host_targets = flat_targets.to_host();  // which positions are scored: the batch's host copy
   const int64_t* target = host_targets.data_ptr<int64_t>();
-  std::vector<int64_t> scored;
+  std::vector<int64_t> scored, scored_targets;
   for (int64_t i = 0; i < flat_targets.numel(); ++i) {
-    if (target[i] != kIgnoreIndex) scored.push_back(i);
+    if (target[i] == kIgnoreIndex) continue;
+    scored.push_back(i);
+    scored_targets.push_back(target[i]);
   }
   // Nothing scored: the full-output loss gives what cross-entropy gives then.
   if (scored.empty()) return mlm_loss_from_logits(mlm_logits(features), targets);
   const Tensor rows = from_vector(scored).to(features.device());                              // (M)
   const Tensor scored_features = index_select(reshape(features, {-1, config.dim}), 0, rows);  // (M, dim)
-  return cross_entropy(mlm_logits(scored_features), index_select(flat_targets, 0, rows));     // (M, vocab) -> ()
+  // The scored targets from the host too, so that cross-entropy checks them there.
+  return cross_entropy(mlm_logits(scored_features), from_vector(scored_targets).to(features.device()));
 }
 
 Tensor Roberta::classification_loss_from_logits(const Tensor& logits, const Tensor& labels) {

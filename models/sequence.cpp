@@ -16,7 +16,7 @@ void check_tokens(const Tensor& tokens, const char* who) {
 
 Tensor padding_mask(const Tensor& tokens, int64_t padding_idx) {
   check_tokens(tokens, "padding_mask");
-  const Tensor ids = tokens.to(Device::cpu()).contiguous();  // read on the host; the mask goes to tokens' device
+  const Tensor ids = tokens.to_host().contiguous();  // the batch's host copy; the mask goes to tokens' device
   Tensor mask = zeros(ids.shape(), DType::u8);
   const int64_t* id = ids.data_ptr<int64_t>();
   uint8_t* out = mask.data_ptr<uint8_t>();
@@ -30,7 +30,7 @@ Tensor padding_mask(const Tensor& tokens, int64_t padding_idx) {
 
 Tensor position_ids(const Tensor& tokens, int64_t padding_idx) {
   check_tokens(tokens, "position_ids");
-  const Tensor ids = tokens.to(Device::cpu()).contiguous();
+  const Tensor ids = tokens.to_host().contiguous();
   Tensor positions = empty(ids.shape(), DType::i64);
   const int64_t* id = ids.data_ptr<int64_t>();
   int64_t* out = positions.data_ptr<int64_t>();
@@ -71,7 +71,7 @@ Tensor sinusoidal_table(int64_t rows, int64_t dim, int64_t padding_idx) {
 Tensor sinusoidal_embedding(const Tensor& positions, int64_t dim, int64_t padding_idx) {
   QN_CHECK(positions.dtype() == DType::i64, "sinusoidal_embedding", "expected i64 positions, got ",
            positions.describe());
-  const int64_t rows = amax(positions).to(Device::cpu()).item<int64_t>() + 1;
+  const int64_t rows = amax(positions.to_host()).item<int64_t>() + 1;  // from the host copy position_ids keeps
   return embedding(sinusoidal_table(rows, dim, padding_idx).to(positions.device()), positions);
 }
 

@@ -195,7 +195,7 @@ Tensor TransformerLM::loss(const Tensor& tokens, const Tensor& targets) {
 
 Tensor TransformerLM::loss_from_features(const Tensor& features, const Tensor& targets, const Tensor& logits) {
   const Tensor summed = decoder_->nll_sum(features, targets, logits);
-  const Tensor t = targets.to(Device::cpu()).contiguous();
+  const Tensor t = targets.to_host().contiguous();
   int64_t counted = 0;
   for (int64_t i = 0; i < t.numel(); ++i) counted += t.data_ptr<int64_t>()[i] != config.padding_idx ? 1 : 0;
   QN_CHECK(counted > 0, "TransformerLM", "every target is padding: the loss is undefined");

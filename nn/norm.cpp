@@ -29,7 +29,7 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
            ", H, W), got ", x.describe());
   if (is_training()) {
     NoGradGuard no_grad;
-    num_batches_tracked.fill_(num_batches_tracked.item<double>() + 1);
+    add_(num_batches_tracked, ones({}, num_batches_tracked.options()));  // on its device: no read
   }
   return batch_norm(x, running_mean, running_var, weight, bias, is_training(), options.momentum_, options.eps_,
                     sum_over_processes_);

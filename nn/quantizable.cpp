@@ -66,9 +66,10 @@ void QuantizableLayer::make_product_quantized(int64_t block_size, int64_t n_cent
   // K is bounded before anything is allocated: the sizes may come from a file (a checkpoint's iPQ state).
   QN_CHECK(n_centroids >= 1 && n_centroids <= empty_codebook.layout.num_blocks(), type_name(), "K = ", n_centroids,
            " centroids for ", empty_codebook.layout.num_blocks(), " blocks: K must lie in [1, blocks]");
-  empty_codebook.centroids = zeros({n_centroids, block_size}, weight.defined() ? weight.options() : TensorOptions{});
-  empty_codebook.assignments = zeros({empty_codebook.layout.num_blocks()}, DType::i64);
-  empty_codebook.counts = zeros({n_centroids}, DType::i64);
+  const TensorOptions where = weight.defined() ? weight.options() : TensorOptions{};
+  empty_codebook.centroids = zeros({n_centroids, block_size}, where);
+  empty_codebook.assignments = zeros({empty_codebook.layout.num_blocks()}, TensorOptions(DType::i64, where.device));
+  empty_codebook.counts = zeros({n_centroids}, TensorOptions(DType::i64, where.device));
   set_codebook(empty_codebook, mean_gradient);
 }
 
@@ -101,8 +102,10 @@ void QuantizableLayer::set_codebook(const quant::PqCodebook& codebook, bool mean
     noise_.reset();
     pq_.emplace();
     pq_->centroids = register_parameter("centroids", codebook.centroids.detach().clone());
-    pq_->assignments = register_buffer("assignments", codebook.assignments.clone());
-    pq_->counts = register_buffer("counts", codebook.counts.clone());
+    // The codes and counts live with the centroids, on the layer's device.
+    const Device device = codebook.centroids.device();
+    pq_->assignments = register_buffer("assignments", codebook.assignments.to(device).clone());
+    pq_->counts = register_buffer("counts", codebook.counts.to(device).clone());
   } else {
     QN_CHECK(pq_->centroids.shape() == codebook.centroids.shape(), type_name(), "has ", pq_->centroids.describe(),
              " centroids; the codebook has ", codebook.centroids.describe());

@@ -25,11 +25,11 @@ DynamicLossScaler::DynamicLossScaler(LossScalerOptions options) : options_(optio
 
 Tensor DynamicLossScaler::scale_loss(const Tensor& loss) const { return mul(loss, scale_); }
 
-bool DynamicLossScaler::unscale(const std::vector<Tensor>& parameters) const {
+Tensor DynamicLossScaler::unscale(const std::vector<Tensor>& parameters) const {
   NoGradGuard no_grad;
   const double inverse = 1.0 / scale_;
   // Each gradient's largest magnitude is Inf or NaN (amax propagates NaN) exactly when one of its elements is.
-  // They are gathered on the gradients' device and read once: one synchronization with a GPU, not one a tensor.
+  // They are gathered on the gradients' device, and their peak stays there: no synchronization here.
   std::vector<Tensor> peaks;
   for (const Tensor& p : parameters) {
     Tensor g = p.grad();
@@ -37,7 +37,7 @@ bool DynamicLossScaler::unscale(const std::vector<Tensor>& parameters) const {
     mul_(g, inverse);
     peaks.push_back(kernels::amax(kernels::unary(kernels::UnaryOp::abs, g)).to(DType::f64).reshape({1}));
   }
-  return peaks.empty() || std::isfinite(kernels::amax(kernels::cat(peaks, 0)).item<double>());
+  return peaks.empty() ? scalar_tensor(0.0, DType::f64) : kernels::amax(kernels::cat(peaks, 0));
 }
 
 void DynamicLossScaler::update(bool overflowed) {

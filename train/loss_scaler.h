@@ -5,7 +5,7 @@
 //
 //   const Tensor loss = ...;
 //   scaler.scale_loss(loss).backward();
-//   const bool finite = scaler.unscale(parameters);  // gradients / scale, checked
+//   const bool finite = std::isfinite(scaler.unscale(parameters).item<double>());  // gradients / scale, checked
 //   if (finite) optimizer.step();
 //   scaler.update(!finite);
 //
@@ -40,8 +40,10 @@ class DynamicLossScaler {
 
   // loss * scale, on the graph.
   Tensor scale_loss(const Tensor& loss) const;
-  // Divides every defined gradient of `parameters` by the scale, in place. Whether all of them are finite.
-  bool unscale(const std::vector<Tensor>& parameters) const;
+  // Divides every defined gradient of `parameters` by the scale, in place. Returns their largest magnitude, a
+  // 0-d f64 tensor on their device (0 without gradients): finite exactly when every gradient is. It stays there
+  // until the caller reads it, with whatever else the update needs, in one synchronization.
+  Tensor unscale(const std::vector<Tensor>& parameters) const;
   // After each update, with whether its gradients overflowed: backs off, or counts toward growth. Throws a
   // qn::Error when the scale would fall below min_scale.
   void update(bool overflowed);

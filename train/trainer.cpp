@@ -12,6 +12,7 @@
 #include "autograd/ops.h"
 #include "core/atomic_file.h"
 #include "core/autograd_meta.h"
+#include "kernels/join.h"
 #include "nn/quant/quant_noise.h"
 #include "train/clip.h"
 #include "train/progress.h"
@@ -168,29 +169,48 @@ bool Trainer::run_update() {
     if (scaler_) loss = scaler_->scale_loss(loss);
     loss.backward();
   }
+  // What the host must know before stepping, gathered on the device and read back once: the ranks' agreement
+  // (their loss, and whether any saw a non-finite loss or a stop signal), whether the gradients overflowed the
+  // loss scale, and their norm for clipping. The gradients reduced over ranks are the same on each, so every rank
+  // sees the same overflow and norm.
+  std::vector<Tensor> status;
   if (reducer_) {
     reducer_->finish();
-    // The run's loss, and whether any rank saw a non-finite one or a stop signal.
     Tensor agreed = from_vector(std::vector<double>{finite ? loss_sum : 0.0, static_cast<double>(samples),
-                                                    finite ? 0.0 : 1.0, StopSignalGuard::requested() ? 1.0 : 0.0});
+                                                    finite ? 0.0 : 1.0, StopSignalGuard::requested() ? 1.0 : 0.0})
+                        .to(options_.process_group->device());
     distributed::all_reduce_sum(*options_.process_group, agreed);
-    const double* a = agreed.data_ptr<double>();
-    loss_sum = a[0];
-    samples = static_cast<int64_t>(a[1]);
-    finite = a[2] == 0.0;
-    stop_agreed_ = a[3] > 0.0;
+    status.push_back(agreed);
+  }
+  const bool unscaled = finite && scaler_;
+  if (unscaled) status.push_back(scaler_->unscale(model_.parameters()).reshape({1}));
+  const bool clipped = finite && options_.clip_norm > 0;
+  if (clipped) status.push_back(clip_grad_norm_(model_.parameters(), options_.clip_norm).reshape({1}));
+  std::vector<double> read;
+  if (!status.empty()) {
+    const Tensor host = kernels::cat(status, 0).to(Device::cpu());
+    read.assign(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
+  }
+  size_t next = 0;
+  if (reducer_) {
+    loss_sum = read[0];
+    samples = static_cast<int64_t>(read[1]);
+    finite = read[2] == 0.0;
+    stop_agreed_ = read[3] > 0.0;
+    next = 4;
     if (!finite && options_.on_non_finite == NonFiniteLoss::kStop) diverged("loss on some rank", std::nan(""));
   }
-
-  // Gradients reduced over ranks are the same on each, so every rank sees the same overflow.
   bool overflowed = false;
-  if (finite && scaler_) {
-    overflowed = !scaler_->unscale(model_.parameters());
-    scaler_->update(overflowed);
+  if (unscaled) {
+    const double peak = read[next++];
+    if (finite) {
+      overflowed = !std::isfinite(peak);
+      scaler_->update(overflowed);
+    }
   }
   double grad_norm = std::nan("");
-  if (finite && !overflowed && options_.clip_norm > 0) {
-    grad_norm = clip_grad_norm_(model_.parameters(), options_.clip_norm);
+  if (clipped && finite && !overflowed) {
+    grad_norm = read[next];
     if (!std::isfinite(grad_norm)) {
       if (options_.on_non_finite == NonFiniteLoss::kStop) diverged("gradient norm", grad_norm);
       finite = false;

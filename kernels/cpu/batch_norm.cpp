@@ -144,7 +144,7 @@ void for_each_element(const Planes& p, const Apply& apply) {
 template <class T>
 std::vector<T> values_of(const Tensor& t, int64_t channels, T fallback) {
   if (!t.defined()) return std::vector<T>(static_cast<size_t>(channels), fallback);
-  const T* data = t.data_ptr<T>();
+  const T* data = t.device_ptr<T>();
   return std::vector<T>(data, data + channels);
 }
 
@@ -155,7 +155,7 @@ double batch_norm_moments(const Tensor& x, Tensor& mean, Tensor& var, const SumO
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const Planes p = planes_of(x);
-    const T* data = x.data_ptr<T>();
+    const T* data = x.device_ptr<T>();
     count = static_cast<double>(p.n * p.s);
     std::vector<double> sums;
     channel_sums<T>(
@@ -179,8 +179,8 @@ double batch_norm_moments(const Tensor& x, Tensor& mean, Tensor& var, const SumO
         sums);
     if (sum_over_processes) sum_over_processes(sums);
     for (int64_t c = 0; c < p.c; ++c) {
-      mean.data_ptr<T>()[c] = means[c];
-      var.data_ptr<T>()[c] = static_cast<T>(sums[c] / count);
+      mean.device_ptr<T>()[c] = means[c];
+      var.device_ptr<T>()[c] = static_cast<T>(sums[c] / count);
     }
   });
   return count;
@@ -193,10 +193,10 @@ void batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& rstd,
     const Planes p = planes_of(x);
     // y = (x - mean) * (rstd * w) + b
     std::vector<T> scale = values_of<T>(weight, p.c, T(1));
-    for (int64_t c = 0; c < p.c; ++c) scale[c] *= rstd.data_ptr<T>()[c];
+    for (int64_t c = 0; c < p.c; ++c) scale[c] *= rstd.device_ptr<T>()[c];
     const ChannelValues<T> m(p, values_of<T>(mean, p.c, T(0))), a(p, scale), b(p, values_of<T>(bias, p.c, T(0)));
-    const T *in = x.data_ptr<T>(), *mk = m.data(), *ak = a.data(), *bk = b.data();
-    T* y = out.data_ptr<T>();
+    const T *in = x.device_ptr<T>(), *mk = m.data(), *ak = a.data(), *bk = b.data();
+    T* y = out.device_ptr<T>();
     for_each_element(p, [y, in, mk, ak, bk](int64_t at, int64_t k) { y[at] = (in[at] - mk[k]) * ak[k] + bk[k]; });
   });
 }
@@ -207,8 +207,8 @@ void batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& mean
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const Planes p = planes_of(x);
-    const T* g = grad.data_ptr<T>();
-    const T* in = x.data_ptr<T>();
+    const T* g = grad.device_ptr<T>();
+    const T* in = x.device_ptr<T>();
     const ChannelValues<T> m(p, values_of<T>(mean, p.c, T(0)));
     const T* mk = m.data();
     std::vector<double> sum_g, sum_gx;
@@ -216,9 +216,9 @@ void batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& mean
         p, [g](int64_t at, int64_t) { return g[at]; }, sum_g,
         [g, in, mk](int64_t at, int64_t k) { return g[at] * (in[at] - mk[k]); }, &sum_gx);
     for (int64_t c = 0; c < p.c; ++c) {  // this process's: the parameters' gradients
-      const T r = rstd.data_ptr<T>()[c];
-      if (dweight.defined()) dweight.data_ptr<T>()[c] = static_cast<T>(sum_gx[c] * r);
-      if (dbias.defined()) dbias.data_ptr<T>()[c] = static_cast<T>(sum_g[c]);
+      const T r = rstd.device_ptr<T>()[c];
+      if (dweight.defined()) dweight.device_ptr<T>()[c] = static_cast<T>(sum_gx[c] * r);
+      if (dbias.defined()) dbias.device_ptr<T>()[c] = static_cast<T>(sum_g[c]);
     }
     double count = static_cast<double>(p.n * p.s);
     if (training && sum_over_processes) {  // the whole batch's: the input's gradient
@@ -233,14 +233,14 @@ void batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& mean
     // dx = a g + k (x - mean) + shift, with a = w rstd
     std::vector<T> a(static_cast<size_t>(p.c)), slope(a.size()), shift(a.size());
     for (int64_t c = 0; c < p.c; ++c) {
-      const T r = rstd.data_ptr<T>()[c];
-      a[c] = r * (weight.defined() ? weight.data_ptr<T>()[c] : T(1));
+      const T r = rstd.device_ptr<T>()[c];
+      a[c] = r * (weight.defined() ? weight.device_ptr<T>()[c] : T(1));
       slope[c] = training ? static_cast<T>(-static_cast<double>(a[c]) * r * r * sum_gx[c] / count) : T(0);
       shift[c] = training ? static_cast<T>(-static_cast<double>(a[c]) * sum_g[c] / count) : T(0);
     }
     const ChannelValues<T> ak(p, a), sk(p, slope), hk(p, shift);
     const T *av = ak.data(), *sv = sk.data(), *hv = hk.data();
-    T* out = dx.data_ptr<T>();
+    T* out = dx.device_ptr<T>();
     for_each_element(p, [out, av, g, sv, in, mk, hv](int64_t at, int64_t k) {
       out[at] = av[k] * g[at] + sv[k] * (in[at] - mk[k]) + hv[k];
     });

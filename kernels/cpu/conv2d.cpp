@@ -139,10 +139,10 @@ template <class T>
 void conv_im2col_typed(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
                        Tensor& out) {
   const Geometry g = geometry(input.shape(), weight.shape(), out.shape(), p.groups);
-  const T* in = input.data_ptr<T>();
-  const T* w = weight.data_ptr<T>();
-  const T* b = bias.defined() ? bias.data_ptr<T>() : nullptr;
-  T* o = out.data_ptr<T>();
+  const T* in = input.device_ptr<T>();
+  const T* w = weight.device_ptr<T>();
+  const T* b = bias.defined() ? bias.device_ptr<T>() : nullptr;
+  T* o = out.device_ptr<T>();
   const int64_t plane = g.ho * g.wo;
   const int64_t patch = g.cg * g.kh * g.kw;
   const bool pointwise = is_pointwise(g, p);
@@ -278,10 +278,10 @@ void conv2d_im2col_backward_input(const Tensor& grad_out, const Tensor& weight, 
     const Geometry g = geometry(dx.shape(), weight.shape(), grad_out.shape(), p.groups);
     sync_blas_threads();
     if (runs_batched(g, p)) {
-      pointwise_batched<T>(true, grad_out.data_ptr<T>(), weight.data_ptr<T>(), g.n, g.o, g.c, g.ho * g.wo,
-                           dx.data_ptr<T>());
+      pointwise_batched<T>(true, grad_out.device_ptr<T>(), weight.device_ptr<T>(), g.n, g.o, g.c, g.ho * g.wo,
+                           dx.device_ptr<T>());
     } else {
-      backward_input_im2col<T>(grad_out.data_ptr<T>(), weight.data_ptr<T>(), g, p, dx.data_ptr<T>());
+      backward_input_im2col<T>(grad_out.device_ptr<T>(), weight.device_ptr<T>(), g, p, dx.device_ptr<T>());
     }
   });
 }
@@ -292,9 +292,9 @@ void conv2d_im2col_backward_weight(const Tensor& grad_out, const Tensor& input, 
     const Geometry g = geometry(input.shape(), dw.shape(), grad_out.shape(), p.groups);
     sync_blas_threads();
     if (runs_batched(g, p)) {
-      pointwise_backward_weight_batched<T>(grad_out.data_ptr<T>(), input.data_ptr<T>(), g, dw.data_ptr<T>());
+      pointwise_backward_weight_batched<T>(grad_out.device_ptr<T>(), input.device_ptr<T>(), g, dw.device_ptr<T>());
     } else {
-      backward_weight_im2col<T>(grad_out.data_ptr<T>(), input.data_ptr<T>(), g, p, dw.data_ptr<T>());
+      backward_weight_im2col<T>(grad_out.device_ptr<T>(), input.device_ptr<T>(), g, p, dw.device_ptr<T>());
     }
   });
 }

@@ -147,10 +147,10 @@ void forward_typed(const Tensor& input, const Tensor& weight, const Tensor& bias
                    Tensor& out) {
   const DepthwiseGeometry g = geometry(input.shape(), weight.shape(), out.shape(), params);
   const int64_t o = g.o, in_plane = g.h * g.w, out_plane = g.ho * g.wo;
-  auto taps = taps_channels_last(weight.data_ptr<T>(), g);  // (kh kw, o)
-  const T* b = bias.defined() ? bias.data_ptr<T>() : nullptr;
+  auto taps = taps_channels_last(weight.device_ptr<T>(), g);  // (kh kw, o)
+  const T* b = bias.defined() ? bias.device_ptr<T>() : nullptr;
   for_each_image<T>(g.n, in_plane * o, out_plane * o, [&](int64_t n, T* in_rows, T* out_rows) {
-    to_channels_last(input.data_ptr<T>() + n * g.c * in_plane, g.c, in_plane, g.multiplier, in_rows);
+    to_channels_last(input.device_ptr<T>() + n * g.c * in_plane, g.c, in_plane, g.multiplier, in_rows);
     parallel_for(0, g.ho, 1, [&](int64_t y0, int64_t y1) {
       for (int64_t y = y0; y < y1; ++y) {
         for (int64_t x = 0; x < g.wo; ++x) {
@@ -166,7 +166,7 @@ void forward_typed(const Tensor& input, const Tensor& weight, const Tensor& bias
         }
       }
     });
-    from_channels_last(out_rows, o, out_plane, 1, out.data_ptr<T>() + n * o * out_plane);
+    from_channels_last(out_rows, o, out_plane, 1, out.device_ptr<T>() + n * o * out_plane);
   });
 }
 
@@ -174,7 +174,7 @@ template <class T>
 void backward_input_typed(const Tensor& grad_out, const Tensor& weight, const Conv2dParams& params, Tensor& dx) {
   const DepthwiseGeometry g = geometry(dx.shape(), weight.shape(), grad_out.shape(), params);
   const int64_t o = g.o, in_plane = g.h * g.w, out_plane = g.ho * g.wo;
-  auto taps = taps_channels_last(weight.data_ptr<T>(), g);
+  auto taps = taps_channels_last(weight.device_ptr<T>(), g);
   // The output row (column) each tap of each input row (column) feeds, looked up rather than divided out.
   std::vector<int64_t> fed_row(static_cast<size_t>(g.h * g.kh)), fed_col(static_cast<size_t>(g.w * g.kw));
   for (int64_t iy = 0; iy < g.h; ++iy) {
@@ -185,7 +185,7 @@ void backward_input_typed(const Tensor& grad_out, const Tensor& weight, const Co
   }
   // dx_rows holds one gradient per output channel; the m of an input channel are summed into its plane.
   for_each_image<T>(g.n, out_plane * o, in_plane * o, [&](int64_t n, T* dy_rows, T* dx_rows) {
-    to_channels_last(grad_out.data_ptr<T>() + n * o * out_plane, o, out_plane, 1, dy_rows);
+    to_channels_last(grad_out.device_ptr<T>() + n * o * out_plane, o, out_plane, 1, dy_rows);
     parallel_for(0, g.h, 1, [&](int64_t iy0, int64_t iy1) {
       for (int64_t iy = iy0; iy < iy1; ++iy) {
         for (int64_t ix = 0; ix < g.w; ++ix) {
@@ -203,7 +203,7 @@ void backward_input_typed(const Tensor& grad_out, const Tensor& weight, const Co
         }
       }
     });
-    from_channels_last(dx_rows, g.c, in_plane, g.multiplier, dx.data_ptr<T>() + n * g.c * in_plane);
+    from_channels_last(dx_rows, g.c, in_plane, g.multiplier, dx.device_ptr<T>() + n * g.c * in_plane);
   });
 }
 
@@ -222,8 +222,8 @@ void backward_weight_typed(const Tensor& grad_out, const Tensor& input, const Co
       T* sums = partial.get() + grp * taps * o;
       std::fill(sums, sums + taps * o, T(0));
       for (int64_t n = grp * g.n / groups; n < (grp + 1) * g.n / groups; ++n) {
-        to_channels_last(input.data_ptr<T>() + n * g.c * in_plane, g.c, in_plane, g.multiplier, in_rows.get());
-        to_channels_last(grad_out.data_ptr<T>() + n * o * out_plane, o, out_plane, 1, dy_rows.get());
+        to_channels_last(input.device_ptr<T>() + n * g.c * in_plane, g.c, in_plane, g.multiplier, in_rows.get());
+        to_channels_last(grad_out.device_ptr<T>() + n * o * out_plane, o, out_plane, 1, dy_rows.get());
         for (int64_t y = 0; y < g.ho; ++y) {
           for (int64_t x = 0; x < g.wo; ++x) {
             const T* d = dy_rows.get() + (y * g.wo + x) * o;
@@ -235,7 +235,7 @@ void backward_weight_typed(const Tensor& grad_out, const Tensor& input, const Co
       }
     }
   });
-  T* result = dw.data_ptr<T>();  // (o, 1, kh, kw)
+  T* result = dw.device_ptr<T>();  // (o, 1, kh, kw)
   for (int64_t oc = 0; oc < o; ++oc) {
     for (int64_t t = 0; t < taps; ++t) {
       double sum = 0;

@@ -15,8 +15,8 @@ constexpr int64_t kGrain = 1 << 15;
 
 template <class T, class F>
 void unary_loop(const Tensor& x, Tensor& out, const F& f) {
-  const T* in = x.data_ptr<T>();
-  T* o = out.data_ptr<T>();
+  const T* in = x.device_ptr<T>();
+  T* o = out.device_ptr<T>();
   for_each_row<2>(
       out.shape(), {out.strides(), broadcast_strides(x.shape(), x.strides(), out.shape())},
       [&](const RowPointers<2>& r) {
@@ -34,9 +34,9 @@ void unary_loop(const Tensor& x, Tensor& out, const F& f) {
 
 template <class T, class OutT, class F>
 void binary_loop(const Tensor& a, const Tensor& b, Tensor& out, const F& f) {
-  const T* pa = a.data_ptr<T>();
-  const T* pb = b.data_ptr<T>();
-  OutT* po = out.data_ptr<OutT>();
+  const T* pa = a.device_ptr<T>();
+  const T* pb = b.device_ptr<T>();
+  OutT* po = out.device_ptr<OutT>();
   const Shape& shape = out.shape();
   for_each_row<3>(
       shape,
@@ -174,7 +174,7 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
     using T = typename decltype(tag)::type;
     if constexpr (std::is_integral_v<T>) {
       if (op == BinaryOp::div) {  // refuse a zero divisor before writing anything
-        const T* divisors = static_cast<const T*>(b.raw_data());
+        const T* divisors = static_cast<const T*>(b.device_data());
         for_each_row<1>(b.shape(), {b.strides()}, [&](const RowPointers<1>& r) {
           for (int64_t i = 0; i < r.n; ++i) {
             QN_CHECK(divisors[r.offset[0] + i * r.stride[0]] != 0, "div", "integer division by zero (divisor ",
@@ -217,10 +217,10 @@ void clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi, 
 void where(const Tensor& condition, const Tensor& a, const Tensor& b, Tensor& out) {
   visit_dtype(a.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const uint8_t* pc = condition.data_ptr<uint8_t>();
-    const T* pa = static_cast<const T*>(a.raw_data());
-    const T* pb = static_cast<const T*>(b.raw_data());
-    T* po = static_cast<T*>(out.raw_data());
+    const uint8_t* pc = condition.device_ptr<uint8_t>();
+    const T* pa = static_cast<const T*>(a.device_data());
+    const T* pb = static_cast<const T*>(b.device_data());
+    T* po = static_cast<T*>(out.device_data());
     const Shape& shape = out.shape();
     for_each_row<4>(
         shape,
@@ -261,9 +261,9 @@ void masked_scale(const Tensor& x, const Tensor& keep, double scale, Tensor& out
   visit_floating(x.dtype(), "masked_scale", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T factor = static_cast<T>(scale);
-    const T* px = x.data_ptr<T>();
-    const uint8_t* pk = keep.data_ptr<uint8_t>();
-    T* po = out.data_ptr<T>();
+    const T* px = x.device_ptr<T>();
+    const uint8_t* pk = keep.device_ptr<uint8_t>();
+    T* po = out.device_ptr<T>();
     for_each_row<3>(
         out.shape(), {out.strides(), x.strides(), keep.strides()},
         [&](const RowPointers<3>& r) {

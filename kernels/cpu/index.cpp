@@ -30,7 +30,7 @@ Blocks blocks_around(const Shape& shape, int dim) {
 
 template <class I>
 const I* indices(const Tensor& index) {
-  return index.data_ptr<I>();
+  return index.device_ptr<I>();
 }
 
 }  // namespace
@@ -39,8 +39,8 @@ void index_select(const Tensor& x, int dim, const Tensor& index, Tensor& out) {
   const Blocks in = blocks_around(x.shape(), dim);
   const int64_t count = index.numel();
   const size_t block_bytes = static_cast<size_t>(in.inner) * x.element_size();
-  const char* src = static_cast<const char*>(x.raw_data());
-  char* dst = static_cast<char*>(out.raw_data());
+  const char* src = static_cast<const char*>(x.device_data());
+  char* dst = static_cast<char*>(out.device_data());
   visit_index(index.dtype(), "index_select", [&](auto tag) {
     using I = typename decltype(tag)::type;
     const I* idx = indices<I>(index);
@@ -63,9 +63,9 @@ void gather(const Tensor& x, int dim, const Tensor& index, Tensor& out) {
       Strides x_strides = x.strides();
       const int64_t dim_stride = x.dim() ? x_strides[dim] : 0;
       if (x.dim()) x_strides[dim] = 0;
-      const T* px = static_cast<const T*>(x.raw_data());
-      const I* pi = index.data_ptr<I>();
-      T* po = static_cast<T*>(out.raw_data());
+      const T* px = static_cast<const T*>(x.device_data());
+      const I* pi = index.device_ptr<I>();
+      T* po = static_cast<T*>(out.device_data());
       for_each_row<3>(
           index.shape(), {out.strides(), index.strides(), x_strides},
           [&](const RowPointers<3>& r) {
@@ -87,9 +87,9 @@ void scatter_add(int dim, const Tensor& index, const Tensor& src, Tensor& out) {
       Strides out_strides = out.strides();
       const int64_t dim_stride = out.dim() ? out_strides[dim] : 0;
       if (out.dim()) out_strides[dim] = 0;
-      const T* ps = src.data_ptr<T>();
-      const I* pi = index.data_ptr<I>();
-      T* po = out.data_ptr<T>();
+      const T* ps = src.device_ptr<T>();
+      const I* pi = index.device_ptr<I>();
+      T* po = out.device_ptr<T>();
       // Serial: several positions may add into one element.
       for_each_row<3>(index.shape(), {out_strides, index.strides(), src.strides()}, [&](const RowPointers<3>& r) {
         for (int64_t i = 0; i < r.n; ++i) {
@@ -109,8 +109,8 @@ void index_add(int dim, const Tensor& index, const Tensor& src, Tensor& out) {
     visit_index(index.dtype(), "index_add", [&](auto itag) {
       using I = typename decltype(itag)::type;
       const I* idx = indices<I>(index);
-      const T* ps = src.data_ptr<T>();
-      T* po = out.data_ptr<T>();
+      const T* ps = src.device_ptr<T>();
+      T* po = out.device_ptr<T>();
       // Parallel over outer blocks only: within one, repeated indices add into the same row.
       parallel_for(0, dst.outer, 1, [&](int64_t b, int64_t e) {
         for (int64_t o = b; o < e; ++o) {

@@ -11,12 +11,12 @@ void layer_norm(const Tensor& x, int64_t rows, int64_t cols, const Tensor& weigh
                 Tensor& out, Tensor& mean, Tensor& rstd) {
   visit_floating(x.dtype(), "layer_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const T* in = x.data_ptr<T>();
-    T* y = out.data_ptr<T>();
-    T* mean_out = mean.data_ptr<T>();
-    T* rstd_out = rstd.data_ptr<T>();
-    const T* w = weight.defined() ? weight.data_ptr<T>() : nullptr;
-    const T* bv = bias.defined() ? bias.data_ptr<T>() : nullptr;
+    const T* in = x.device_ptr<T>();
+    T* y = out.device_ptr<T>();
+    T* mean_out = mean.device_ptr<T>();
+    T* rstd_out = rstd.device_ptr<T>();
+    const T* w = weight.defined() ? weight.device_ptr<T>() : nullptr;
+    const T* bv = bias.defined() ? bias.device_ptr<T>() : nullptr;
     parallel_for(0, rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(cols, 1)), [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) {
         const T* row = in + r * cols;

@@ -10,13 +10,13 @@ int64_t nll_with_smoothing(const Tensor& log_probs, const Tensor& targets, std::
                            double smoothing, Tensor& losses) {
   const int64_t n = log_probs.size(0);
   const int64_t classes = log_probs.size(1);
-  const int64_t* t = targets.data_ptr<int64_t>();
+  const int64_t* t = targets.device_ptr<int64_t>();
   int64_t valid = 0;
   for (int64_t i = 0; i < n; ++i) valid += !(ignore_index && t[i] == *ignore_index);
   visit_floating(log_probs.dtype(), "cross_entropy", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const T* lp = log_probs.data_ptr<T>();
-    T* out = losses.data_ptr<T>();
+    const T* lp = log_probs.device_ptr<T>();
+    T* out = losses.device_ptr<T>();
     parallel_for(0, n, std::max<int64_t>(1, 4096 / std::max<int64_t>(classes, 1)), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         if (ignore_index && t[i] == *ignore_index) {
@@ -39,12 +39,12 @@ void cross_entropy_backward(const Tensor& log_probs, const Tensor& targets, cons
                             std::optional<int64_t> ignore_index, double smoothing, Tensor& grad) {
   const int64_t n = log_probs.size(0);
   const int64_t classes = log_probs.size(1);
-  const int64_t* t = targets.data_ptr<int64_t>();
+  const int64_t* t = targets.device_ptr<int64_t>();
   visit_floating(log_probs.dtype(), "cross_entropy_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const T* lp = log_probs.data_ptr<T>();
-    const T* w = weights.data_ptr<T>();
-    T* g = grad.data_ptr<T>();
+    const T* lp = log_probs.device_ptr<T>();
+    const T* w = weights.device_ptr<T>();
+    T* g = grad.device_ptr<T>();
     const T uniform = static_cast<T>(smoothing / static_cast<double>(classes));
     parallel_for(0, n, std::max<int64_t>(1, 4096 / std::max<int64_t>(classes, 1)), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {

@@ -39,7 +39,7 @@ void matmul_typed(const Tensor& a_in, const Tensor& b_in, Tensor& out) {
   const int64_t m = out.shape()[d - 2];
   const int64_t n = out.shape()[d - 1];
   const int64_t k = a.shape()[d - 1];
-  T* c = out.data_ptr<T>();
+  T* c = out.device_ptr<T>();
   if (out.numel() == 0) return;
   if (k == 0) {
     out.zero_();
@@ -60,7 +60,7 @@ void matmul_typed(const Tensor& a_in, const Tensor& b_in, Tensor& out) {
     expected *= a.shape()[i];
   }
   if (batch > 1 && m > 1 && b_shared && a_rows_even) {
-    gemm<T>(false, lb.trans, batch * m, n, k, T(1), a.data_ptr<T>(), la.ld, b.data_ptr<T>(), lb.ld, T(0), c, n);
+    gemm<T>(false, lb.trans, batch * m, n, k, T(1), a.device_ptr<T>(), la.ld, b.device_ptr<T>(), lb.ld, T(0), c, n);
     return;
   }
 
@@ -73,8 +73,8 @@ void matmul_typed(const Tensor& a_in, const Tensor& b_in, Tensor& out) {
     }
     return offset;
   };
-  const T* pa = a.data_ptr<T>();
-  const T* pb = b.data_ptr<T>();
+  const T* pa = a.device_ptr<T>();
+  const T* pb = b.device_ptr<T>();
   auto run = [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       gemm<T>(la.trans, lb.trans, m, n, k, T(1), pa + batch_offset(a, i), la.ld, pb + batch_offset(b, i), lb.ld, T(0),

@@ -13,9 +13,9 @@ void max_pool2d(const Tensor& x, const Pool2dParams& p, Tensor& out, Tensor& ind
   visit_floating(x.dtype(), "max_pool2d", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const Planes g = planes(x, out);
-    const T* in = x.data_ptr<T>();
-    T* o = out.data_ptr<T>();
-    int64_t* idx = indices.data_ptr<int64_t>();
+    const T* in = x.device_ptr<T>();
+    T* o = out.device_ptr<T>();
+    int64_t* idx = indices.device_ptr<int64_t>();
     parallel_for(0, g.count, 1, [&](int64_t begin, int64_t end) {
       for (int64_t c = begin; c < end; ++c) {
         const T* plane = in + c * g.h * g.w;
@@ -54,8 +54,8 @@ void average_windows(const Tensor& x, Tensor& out, const char* op, const WindowO
   visit_floating(x.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
     const Planes g = planes(x, out);
-    const T* in = x.data_ptr<T>();
-    T* o = out.data_ptr<T>();
+    const T* in = x.device_ptr<T>();
+    T* o = out.device_ptr<T>();
     parallel_for(0, g.count, 1, [&](int64_t begin, int64_t end) {
       for (int64_t c = begin; c < end; ++c) {
         const T* plane = in + c * g.h * g.w;
@@ -80,8 +80,8 @@ void spread_windows(const Tensor& grad_out, Tensor& dx, const char* op, const Wi
   visit_floating(dx.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
     const Planes g = planes(dx, grad_out);
-    const T* dy = grad_out.data_ptr<T>();
-    T* o = dx.data_ptr<T>();
+    const T* dy = grad_out.device_ptr<T>();
+    T* o = dx.device_ptr<T>();
     parallel_for(0, g.count, 1, [&](int64_t begin, int64_t end) {
       for (int64_t c = begin; c < end; ++c) {
         T* plane = o + c * g.h * g.w;
@@ -123,9 +123,9 @@ void max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, Tensor& 
   visit_floating(dx.dtype(), "max_pool2d_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const Planes g = planes(dx, grad_out);
-    const T* dy = grad_out.data_ptr<T>();
-    const int64_t* idx = indices.data_ptr<int64_t>();
-    T* o = dx.data_ptr<T>();
+    const T* dy = grad_out.device_ptr<T>();
+    const int64_t* idx = indices.device_ptr<int64_t>();
+    T* o = dx.device_ptr<T>();
     parallel_for(0, g.count, 1, [&](int64_t begin, int64_t end) {
       for (int64_t c = begin; c < end; ++c) {
         for (int64_t k = 0; k < g.ho * g.wo; ++k) {

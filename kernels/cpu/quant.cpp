@@ -19,13 +19,13 @@ void scalar_quant_noise(const Tensor& x, const QParams& q, const Tensor& uniform
   const int64_t n = x.numel();
   const int64_t channels = q.per_channel() ? x.size(0) : 1;
   const int64_t per_channel = channels > 0 ? n / channels : 0;
-  const float* u = uniform.defined() ? uniform.data_ptr<float>() : nullptr;
+  const float* u = uniform.defined() ? uniform.device_ptr<float>() : nullptr;
   const auto threshold = static_cast<float>(p);
-  uint8_t* pass_data = pass.data_ptr<uint8_t>();
+  uint8_t* pass_data = pass.device_ptr<uint8_t>();
   visit_floating(x.dtype(), "scalar_quant_noise", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const T* in = x.data_ptr<T>();
-    T* out = value.data_ptr<T>();
+    const T* in = x.device_ptr<T>();
+    T* out = value.device_ptr<T>();
     parallel_for(0, n, 1 << 14, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
         const auto c = static_cast<size_t>(q.per_channel() ? i / per_channel : 0);
@@ -52,7 +52,7 @@ MinMax min_max(const Tensor& x, bool per_channel) {
   MinMax out{std::vector<float>(static_cast<size_t>(channels)), std::vector<float>(static_cast<size_t>(channels))};
   visit_floating(x.dtype(), "min_max", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const T* data = x.data_ptr<T>();
+    const T* data = x.device_ptr<T>();
     for (int64_t c = 0; c < channels; ++c) {
       const auto [lo, hi] = std::minmax_element(data + c * run, data + (c + 1) * run);
       out.min[static_cast<size_t>(c)] = static_cast<float>(*lo);
@@ -200,14 +200,14 @@ template <class T>
 void nearest_by_gemm(const Tensor& points, const Tensor& centroids, Tensor& out) {
   const int64_t n = points.size(0), k = centroids.size(0), d = points.size(1);
   constexpr int64_t kChunk = 4096;
-  const std::vector<T> half_norm = half_squared_norms(centroids.data_ptr<T>(), k, d);
-  int64_t* assignment = out.data_ptr<int64_t>();
+  const std::vector<T> half_norm = half_squared_norms(centroids.device_ptr<T>(), k, d);
+  int64_t* assignment = out.device_ptr<int64_t>();
   const Tensor centroids_t = centroids.transpose(0, 1);
   for (int64_t begin = 0; begin < n; begin += kChunk) {
     const int64_t rows = std::min(kChunk, n - begin);
     Tensor scores = empty({rows, k}, points.dtype());
     matmul(points.narrow(0, begin, rows), centroids_t, scores);
-    const T* s = scores.data_ptr<T>();
+    const T* s = scores.device_ptr<T>();
     parallel_for(0, rows, 64, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         const T* row = s + r * k;
@@ -234,14 +234,14 @@ void nearest_centroid(const Tensor& points, const Tensor& centroids, Tensor& out
     const int64_t d = points.size(1);
     if constexpr (std::is_same_v<T, float>) {
       if (d <= 32) {
-        nearest_small_dim_f32(points.data_ptr<float>(), centroids.data_ptr<float>(), points.size(0), centroids.size(0),
-                              d, out.data_ptr<int64_t>());
+        nearest_small_dim_f32(points.device_ptr<float>(), centroids.device_ptr<float>(), points.size(0),
+                              centroids.size(0), d, out.device_ptr<int64_t>());
         return;
       }
     }
     if (d <= 32) {
-      nearest_small_dim(points.data_ptr<T>(), centroids.data_ptr<T>(), points.size(0), centroids.size(0), d,
-                        out.data_ptr<int64_t>());
+      nearest_small_dim(points.device_ptr<T>(), centroids.device_ptr<T>(), points.size(0), centroids.size(0), d,
+                        out.device_ptr<int64_t>());
     } else {
       nearest_by_gemm<T>(points, centroids, out);
     }
@@ -250,11 +250,11 @@ void nearest_centroid(const Tensor& points, const Tensor& centroids, Tensor& out
 
 double assignment_error(const Tensor& points, const Tensor& centroids, const Tensor& assignments) {
   const int64_t n = points.size(0), d = points.size(1);
-  const int64_t* a = assignments.data_ptr<int64_t>();
+  const int64_t* a = assignments.device_ptr<int64_t>();
   return visit_floating(points.dtype(), "assignment_error", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const T* x = points.data_ptr<T>();
-    const T* c = centroids.data_ptr<T>();
+    const T* x = points.device_ptr<T>();
+    const T* c = centroids.device_ptr<T>();
     // Partial sums over fixed chunks, added in order: the same result whatever the thread count.
     constexpr int64_t kChunk = 4096;
     std::vector<double> partial(static_cast<size_t>((n + kChunk - 1) / kChunk), 0.0);

@@ -84,8 +84,8 @@ template <class Op, class T>
 void reduce_typed(const Tensor& x, const std::vector<bool>& reduce, Tensor& out) {
   using A = typename Op::A;
   using Out = typename Op::Out;
-  const T* in = x.data_ptr<T>();
-  Out* o = out.data_ptr<Out>();
+  const T* in = x.device_ptr<T>();
+  Out* o = out.device_ptr<Out>();
   const int64_t outputs = out.numel();
   if (outputs == 0) return;
   const Layout l = split_layout(x, reduce);
@@ -154,8 +154,8 @@ void reduce(Reduction op, const Tensor& x, const std::vector<bool>& flags, Tenso
 void argmax(const Tensor& x, int dim, Tensor& out) {
   visit_arithmetic(x.dtype(), "argmax", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const T* in = x.data_ptr<T>();
-    int64_t* o = out.data_ptr<int64_t>();
+    const T* in = x.device_ptr<T>();
+    int64_t* o = out.device_ptr<int64_t>();
     std::vector<bool> flags(x.dim(), false);
     flags[dim] = true;
     const Layout l = split_layout(x, flags);

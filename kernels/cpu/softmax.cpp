@@ -88,9 +88,9 @@ void softmax(const Tensor& x, int dim, bool log, Tensor& out) {
     const int64_t n = x.shape()[dim];
     if (x.numel() == 0) return;
     if (inner == 1) {
-      softmax_rows(x.data_ptr<T>(), out.data_ptr<T>(), outer, n, log);
+      softmax_rows(x.device_ptr<T>(), out.device_ptr<T>(), outer, n, log);
     } else {
-      softmax_columns(x.data_ptr<T>(), out.data_ptr<T>(), outer, n, inner, log);
+      softmax_columns(x.device_ptr<T>(), out.device_ptr<T>(), outer, n, inner, log);
     }
   });
 }

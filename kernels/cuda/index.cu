@@ -1,6 +1,8 @@
 // CUDA indexing, one thread per element moved. index_select and index_add view contiguous tensors as
 // (outer, size, inner) around dim; gather and scatter_add walk the index tensor, reading (or adding into) x with
-// dim's stride zeroed plus index * stride(dim). Bounds were checked by kernels/index.cpp. The adds are atomic, so
+// dim's stride zeroed plus index * stride(dim). Each index is checked here, on the device (the host does not read
+// device indices back, kernels/index.cpp): one out of range traps, and the next synchronization reports it as a
+// CUDA error, as PyTorch's device-side assertions do. The adds are atomic, so
 // several positions adding into one element sum in an unspecified order (floating results may differ from the CPU
 // in the last bits).
 #include <type_traits>
@@ -38,6 +40,14 @@ __device__ void atomic_add(T* address, T value) {
   }
 }
 
+// The index, once known to lie in [0, size); otherwise the kernel stops.
+template <class I>
+__device__ int64_t checked(I index, int64_t size) {
+  const auto i = static_cast<int64_t>(index);
+  if (i < 0 || i >= size) __trap();
+  return i;
+}
+
 template <class F>
 void visit_atomic(DType t, const char* op, F&& f) {
   switch (t) {
@@ -60,27 +70,29 @@ __global__ void index_select_kernel(const T* x, const I* index, T* out, int64_t 
                                     int64_t n) {
   QN_GRID_STRIDE_LOOP(k, n) {
     const int64_t i = k % inner, j = (k / inner) % count, o = k / (inner * count);
-    out[k] = x[(o * size + static_cast<int64_t>(index[j])) * inner + i];
+    out[k] = x[(o * size + checked(index[j], size)) * inner + i];
   }
 }
 
 // at: out, index, x (dim's stride zeroed) over index's shape.
 template <class T, class I>
-__global__ void gather_kernel(int64_t n, Offsets<3> at, int64_t dim_stride, T* out, const I* index, const T* x) {
+__global__ void gather_kernel(int64_t n, Offsets<3> at, int64_t dim_stride, int64_t dim_size, T* out, const I* index,
+                              const T* x) {
   QN_GRID_STRIDE_LOOP(k, n) {
     int64_t o[3];
     at.at(k, o);
-    out[o[0]] = x[o[2] + static_cast<int64_t>(index[o[1]]) * dim_stride];
+    out[o[0]] = x[o[2] + checked(index[o[1]], dim_size) * dim_stride];
   }
 }
 
 // at: out (dim's stride zeroed), index, src over index's shape.
 template <class T, class I>
-__global__ void scatter_add_kernel(int64_t n, Offsets<3> at, int64_t dim_stride, T* out, const I* index, const T* src) {
+__global__ void scatter_add_kernel(int64_t n, Offsets<3> at, int64_t dim_stride, int64_t dim_size, T* out,
+                                   const I* index, const T* src) {
   QN_GRID_STRIDE_LOOP(k, n) {
     int64_t o[3];
     at.at(k, o);
-    atomic_add(out + o[0] + static_cast<int64_t>(index[o[1]]) * dim_stride, src[o[2]]);
+    atomic_add(out + o[0] + checked(index[o[1]], dim_size) * dim_stride, src[o[2]]);
   }
 }
 
@@ -90,7 +102,7 @@ __global__ void index_add_kernel(const T* src, const I* index, T* out, int64_t c
                                  int64_t n) {
   QN_GRID_STRIDE_LOOP(k, n) {
     const int64_t i = k % inner, j = (k / inner) % count, o = k / (inner * count);
-    atomic_add(out + (o * size + static_cast<int64_t>(index[j])) * inner + i, src[k]);
+    atomic_add(out + (o * size + checked(index[j], size)) * inner + i, src[k]);
   }
 }
 
@@ -115,7 +127,7 @@ void gather(const Tensor& x, int dim, const Tensor& index, Tensor& out) {
   const int64_t n = index.numel();
   if (n == 0) return;
   Strides x_strides = x.strides();
-  const int64_t dim_stride = x.dim() ? x_strides[dim] : 0;
+  const int64_t dim_stride = x.dim() ? x_strides[dim] : 0, dim_size = x.dim() ? x.size(dim) : 1;
   if (x.dim()) x_strides[dim] = 0;
   // x seen with index's shape and dim's stride zeroed: the offset of the row each index picks from.
   const Tensor x_walk = x.dim() ? x.as_strided(index.shape(), x_strides, x.offset()) : x;
@@ -125,7 +137,7 @@ void gather(const Tensor& x, int dim, const Tensor& index, Tensor& out) {
     visit_index(index.dtype(), "gather", [&](auto itag) {
       using I = typename decltype(itag)::type;
       gather_kernel<T, I><<<grid_for(n), kBlock, 0, stream_of(out)>>>(
-          n, walk, dim_stride, device_ptr<T>(out), device_ptr<const I>(index), device_ptr<const T>(x));
+          n, walk, dim_stride, dim_size, device_ptr<T>(out), device_ptr<const I>(index), device_ptr<const T>(x));
     });
   });
   check_launch("gather");
@@ -135,7 +147,7 @@ void scatter_add(int dim, const Tensor& index, const Tensor& src, Tensor& out) {
   const int64_t n = index.numel();
   if (n == 0) return;
   Strides out_strides = out.strides();
-  const int64_t dim_stride = out.dim() ? out_strides[dim] : 0;
+  const int64_t dim_stride = out.dim() ? out_strides[dim] : 0, dim_size = out.dim() ? out.size(dim) : 1;
   if (out.dim()) out_strides[dim] = 0;
   const Tensor out_walk = out.dim() ? out.as_strided(index.shape(), out_strides, out.offset()) : out;
   const Offsets<3> walk = make_offsets<3>({&out_walk, &index, &src});
@@ -144,7 +156,7 @@ void scatter_add(int dim, const Tensor& index, const Tensor& src, Tensor& out) {
     visit_index(index.dtype(), "scatter_add", [&](auto itag) {
       using I = typename decltype(itag)::type;
       scatter_add_kernel<T, I><<<grid_for(n), kBlock, 0, stream_of(out)>>>(
-          n, walk, dim_stride, device_ptr<T>(out), device_ptr<const I>(index), device_ptr<const T>(src));
+          n, walk, dim_stride, dim_size, device_ptr<T>(out), device_ptr<const I>(index), device_ptr<const T>(src));
     });
   });
   check_launch("scatter_add");

@@ -23,15 +23,16 @@ bool repair_empty_clusters(const Tensor& blocks, Tensor& centroids, Tensor& assi
   std::vector<int64_t> empty = empty_clusters(counts);
   for (int64_t tentative = 0; !empty.empty(); ++tentative) {
     if (tentative == o.max_tentatives) return false;
+    // Which empty cluster: a host draw (the empty clusters are a host list), not a read of the device.
     const int64_t pick = randint(0, static_cast<int64_t>(empty.size()), {1}, DType::i64, o.generator).item<int64_t>();
     const int64_t k = empty[static_cast<size_t>(pick)];
     const auto m = static_cast<int64_t>(std::max_element(counts.begin(), counts.end()) - counts.begin());
     const Tensor e =
-        kernels::binary(kernels::BinaryOp::mul, randn({centroids.size(1)}, centroids.dtype(), o.generator), o.eps);
+        kernels::binary(kernels::BinaryOp::mul, randn({centroids.size(1)}, centroids.options(), o.generator), o.eps);
     const Tensor base = centroids.select(0, m).clone();
     centroids.select(0, k).copy_(kernels::binary(kernels::BinaryOp::add, base, e));
     centroids.select(0, m).copy_(kernels::binary(kernels::BinaryOp::sub, base, e));
-    assignments = kernels::nearest_centroid(blocks, centroids);
+    assignments = kernels::nearest_centroid(blocks, centroids, o.chunk_scores);
     counts = count_per_cluster(assignments, centroids.size(0));
     empty = empty_clusters(counts);
   }
@@ -73,14 +74,15 @@ KMeansResult kmeans(const Tensor& blocks_in, const KMeansOptions& o, const Tenso
              "initial centroids must be (", o.n_centroids, ", ", blocks.size(1), "), got ", initial_centroids.shape());
     result.centroids = initial_centroids.detach().to(blocks.dtype()).clone();
   } else {
-    const Tensor picks = randint(0, blocks.size(0), {o.n_centroids}, DType::i64, o.generator);
+    const Tensor picks =
+        randint(0, blocks.size(0), {o.n_centroids}, TensorOptions(DType::i64, blocks.device()), o.generator);
     result.centroids = kernels::index_select(blocks, 0, picks).contiguous();
   }
-  result.assignments = kernels::nearest_centroid(blocks, result.centroids);
+  result.assignments = kernels::nearest_centroid(blocks, result.centroids, o.chunk_scores);
   std::vector<int64_t> counts = count_per_cluster(result.assignments, o.n_centroids);
   for (int64_t iter = 0; iter < o.n_iter; ++iter) {
     if (iter > 0) {
-      result.assignments = kernels::nearest_centroid(blocks, result.centroids);
+      result.assignments = kernels::nearest_centroid(blocks, result.centroids, o.chunk_scores);
       counts = count_per_cluster(result.assignments, o.n_centroids);
     }
     if (!repair_empty_clusters(blocks, result.centroids, result.assignments, counts, o)) {
@@ -90,7 +92,7 @@ KMeansResult kmeans(const Tensor& blocks_in, const KMeansOptions& o, const Tenso
     update_centroids(blocks, result.centroids, result.assignments, counts);
     result.objective.push_back(reconstruction_error(blocks, result.centroids, result.assignments));
   }
-  result.counts = from_vector<int64_t>(counts);
+  result.counts = from_vector<int64_t>(counts).to(blocks.device());
   return result;
 }
 

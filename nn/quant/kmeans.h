@@ -14,6 +14,7 @@
 
 #include "core/generator.h"
 #include "core/tensor.h"
+#include "kernels/quant.h"
 
 namespace qn::nn::quant {
 
@@ -23,6 +24,9 @@ struct KMeansOptions {
   double eps = 1e-6;
   int64_t max_tentatives = 30;
   Generator* generator = nullptr;  // nullptr: the default generator
+  // On a device, the assignment step scores this many (block, centroid) pairs at a time at most: chunks of rows
+  // bound its scratch memory whatever the layer's size (kernels/quant.h).
+  int64_t chunk_scores = kernels::kAssignmentChunkScores;
 };
 
 struct KMeansResult {

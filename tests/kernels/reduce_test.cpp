@@ -155,6 +155,11 @@ TEST(Argmax, FirstMaximumAlongDim) {
   EXPECT_EQ(argmax(x, 1, true).shape(), (Shape{6, 1}));
   EXPECT_EQ(at(argmax(from_vector<float>({1, 5, 5, 2}), 0), {}), 1);  // first of ties
   EXPECT_EQ(at(argmax(from_vector<float>({1, NAN, 5}), 0), {}), 1);   // NaN is the maximum
+  // 16-bit floats (a classifier's logits under autocast): the same answer as their f32 values.
+  for (const DType half : {DType::f16, DType::bf16}) {
+    EXPECT_EQ(at(argmax(from_vector<float>({1, 5, 5, 2}).to(half), 0), {}), 1);
+    EXPECT_EQ(at(argmax(from_vector<float>({-3, -1, -2}).to(half), 0), {}), 1);
+  }
 }
 
 }  // namespace

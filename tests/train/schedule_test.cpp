@@ -103,12 +103,13 @@ TEST(Clipping, ScalesToMaxNormLikePyTorch) {
   Tensor b = zeros({1}).set_requires_grad(true);
   a.set_grad(from_vector<float>({3, 4}));
   b.set_grad(from_vector<float>({12}));
-  const double norm = clip_grad_norm_({a, b}, 6.5);  // total norm 13
+  const double norm = clip_grad_norm_({a, b}, 6.5).item<double>();  // total norm 13
   EXPECT_DOUBLE_EQ(norm, 13.0);
   const double scale = 6.5 / (13.0 + 1e-6);
   EXPECT_NEAR(at(a.grad(), {0}), 3 * scale, 1e-6);
   EXPECT_NEAR(at(b.grad(), {0}), 12 * scale, 1e-6);
-  EXPECT_NEAR(clip_grad_norm_({a, b}, 100.0), 13.0 * scale, 1e-6);  // under the limit (f32 gradients): unchanged
+  EXPECT_NEAR(clip_grad_norm_({a, b}, 100.0).item<double>(), 13.0 * scale,
+              1e-6);  // under the limit (f32 gradients): unchanged
   EXPECT_NEAR(at(a.grad(), {1}), 4 * scale, 1e-6);
 }
 

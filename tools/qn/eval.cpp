@@ -74,7 +74,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--path", args.paths, "a checkpoint or compressed model (repeat for a table of several)")->required();
   cmd->add_option("--gen-subset,--valid-subset", args.split, "the split: train, valid or test");
   cmd->add_option("--threads", args.threads, "compute threads (default: all cores, or QN_NUM_THREADS)");
-  cmd->add_option("--device", args.device, "where the model computes: cpu, cuda or cuda:N (a GPU of this build)");
+  cmd->add_option("--device", args.device, kDeviceHelp);
   cmd->add_flag("--json", args.json, "print the results as JSON");
   cmd->callback([] { run(args); });
 }

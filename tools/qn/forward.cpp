@@ -1,6 +1,7 @@
-// qn forward --model NAME [--config cfg.json] --weights W.safetensors --inputs I.safetensors --out O.safetensors
-//            [--train] [--grad] [--seed N]
-// One forward (and with --grad one backward) of a named model on given weights and inputs; writes `logits`,
+// qn forward (--model NAME [--config cfg.json] --weights W.safetensors | --path MODEL) --inputs I.safetensors
+//            --out O.safetensors [--train] [--grad] [--seed N] [--device D]
+// One forward (and with --grad one backward) of a named model on given weights, or of a model qn saved (a checkpoint
+// or a compressed file), on given inputs, on the CPU or a device; writes `logits`,
 // `loss` (when the inputs hold targets) and `grad.<parameter>` for every parameter. The inputs file holds
 // `input_ids` (i64 (B, T)) with optional `target` or `labels`, or `images` (f32 (B, 3, H, W)) with optional
 // `labels`. It is how other programs (PyTorch scripts among them) check this engine against theirs.
@@ -10,15 +11,28 @@
 #include "core/safetensors.h"
 #include "models/registry.h"
 #include "tools/qn/commands.h"
+#include "tools/qn/run_setup.h"
 
 namespace qn::tools {
 namespace {
 
 struct ForwardArgs {
-  std::string model, config, weights, inputs, out;
+  std::string model, config, weights, path, inputs, out;
+  std::string device = "cpu";
   bool train = false, grad = false;
   uint64_t seed = 1;
 };
+
+// The model named with its weights, or the model saved at --path.
+models::BuiltModel load_model(const ForwardArgs& a) {
+  QN_CHECK(a.path.empty() != a.model.empty(), "forward",
+           "give either --model with --weights, or --path with a checkpoint or compressed model");
+  if (!a.path.empty()) return load_saved_model(a.path, describe_saved_model(a.path));
+  QN_CHECK(!a.weights.empty(), "forward", "--model needs --weights");
+  models::BuiltModel built = models::build_model(a.model, models::load_overrides(a.config));
+  built.module->load_state_dict(load_safetensors(a.weights).tensors, /*strict=*/true);
+  return built;
+}
 
 std::string names_of(const SafetensorsContent& content) {
   std::string names;
@@ -58,9 +72,12 @@ std::pair<Tensor, Tensor> read_inputs(const std::string& path, models::ModelFami
 }
 
 void run_forward(const ForwardArgs& a) {
-  const models::BuiltModel built = models::build_model(a.model, models::load_overrides(a.config));
-  built.module->load_state_dict(load_safetensors(a.weights).tensors, /*strict=*/true);
-  const auto [input, targets] = read_inputs(a.inputs, built.family);
+  const Device device = parse_device(a.device);
+  models::BuiltModel built = load_model(a);
+  built.to(device);
+  const auto [host_input, host_targets] = read_inputs(a.inputs, built.family);
+  const Tensor input = host_input.to(device);
+  const Tensor targets = host_targets.defined() ? host_targets.to(device) : host_targets;
   QN_CHECK(!a.grad || targets.defined(), "forward", "--grad needs targets in ", a.inputs,
            " (the gradient is the loss's)");
   manual_seed(a.seed);
@@ -80,6 +97,7 @@ void run_forward(const ForwardArgs& a) {
     out = {{"logits", result.logits}};
     if (result.loss.defined()) out.push_back({"loss", result.loss});
   }
+  for (NamedTensor& t : out) t.tensor = t.tensor.to(Device::cpu());
   save_safetensors(a.out, out);
 }
 
@@ -88,15 +106,17 @@ void run_forward(const ForwardArgs& a) {
 void add_forward_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("forward", "run one forward (and backward) of a model on given weights and inputs");
   static ForwardArgs args;
-  cmd->add_option("--model", args.model, "transformer_lm_*, roberta_*, efficientnet_b0..b7")->required();
+  cmd->add_option("--model", args.model, "transformer_lm_*, roberta_*, efficientnet_b0..b7");
   cmd->add_option("--config", args.config, "JSON object overriding config fields, e.g. {\"layers\": 2}");
-  cmd->add_option("--weights", args.weights, "the model's parameters and buffers (.safetensors)")->required();
+  cmd->add_option("--weights", args.weights, "the model's parameters and buffers (.safetensors)");
+  cmd->add_option("--path", args.path, "instead of --model and --weights: a checkpoint or compressed model qn saved");
   cmd->add_option("--inputs", args.inputs, "input_ids [+ target | labels], or images [+ labels] (.safetensors)")
       ->required();
   cmd->add_option("--out", args.out, "where to write logits, loss and grad.<parameter> (.safetensors)")->required();
   cmd->add_flag("--train", args.train, "training mode (dropout, batch statistics)");
   cmd->add_flag("--grad", args.grad, "also write the loss's gradient for every parameter");
   cmd->add_option("--seed", args.seed, "seed of dropout and other randomness (default 1)");
+  cmd->add_option("--device", args.device, kDeviceHelp);
   cmd->callback([] { run_forward(args); });
 }
 

@@ -1,10 +1,12 @@
 #include "tools/qn/run_setup.h"
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 
 #include "core/parallel.h"
+#include "core/parse_integer.h"
 #include "core/safetensors.h"
 #include "nn/quant/compressed.h"
 #include "train/adam.h"
@@ -122,7 +124,7 @@ void add_loop_flags(CLI::App& cmd, LoopFlags& l) {
   cmd.add_option("--log-file", l.log_file, "the JSONL log (default <save-dir>/train_log.jsonl)");
   cmd.add_flag("--no-progress-bar", l.no_progress_bar, "plain progress lines even on a terminal");
   cmd.add_option("--threads", l.threads, "compute threads (default: all cores, or QN_NUM_THREADS)");
-  cmd.add_option("--device", l.device, "where the model computes: cpu, cuda or cuda:N (a GPU of this build)");
+  cmd.add_option("--device", l.device, kDeviceHelp);
 }
 
 nlohmann::json model_config(const ModelFlags& flags, const tasks::Task& task) {
@@ -218,12 +220,14 @@ train::TrainerOptions trainer_options(const LoopFlags& l, const tasks::Task& tas
 
 Device parse_device(const std::string& text) {
   if (text == "cpu") return Device::cpu();
-  if (text == "cuda") return Device::cuda(0);
-  if (text.starts_with("cuda:") && text.size() > 5 && text.size() < 9 &&
-      text.find_first_not_of("0123456789", 5) == std::string::npos) {
-    return Device::cuda(std::stoi(text.substr(5)));
+  for (const auto& [name, type] : {std::pair{"cuda", DeviceType::cuda}, std::pair{"sim", DeviceType::sim}}) {
+    const std::string_view rest = std::string_view(text).substr(std::min(text.size(), std::strlen(name)));
+    if (!text.starts_with(name)) continue;
+    if (rest.empty()) return Device{type, 0};
+    const std::optional<int> index = rest.starts_with(':') ? parse_integer<int>(rest.substr(1)) : std::nullopt;
+    if (index && *index >= 0 && *index < 1000) return Device{type, *index};
   }
-  throw_error("device", detail::concat("unknown device '", text, "' (cpu, cuda or cuda:N)"));
+  throw_error("device", detail::concat("unknown device '", text, "' (cpu, cuda, cuda:N, sim or sim:N)"));
 }
 
 void apply_threads(int threads) {

@@ -80,8 +80,12 @@ std::unique_ptr<train::LrSchedule> make_schedule(const OptimizerFlags& flags, in
 
 train::TrainerOptions trainer_options(const LoopFlags& loop, const tasks::Task& task);
 void apply_threads(int threads);
-// "cpu", "cuda" or "cuda:N"; anything else is an error naming the accepted forms.
+// "cpu", "cuda", "cuda:N", "sim" or "sim:N" (the simulated accelerator, core/device.h); anything else is an error
+// naming the accepted forms.
 Device parse_device(const std::string& text);
+inline constexpr const char* kDeviceHelp =
+    "where the model computes: cpu, cuda or cuda:N (a GPU of this build), sim or sim:N (the simulated accelerator, "
+    "which checks that a run keeps to one device)";
 
 // A model saved by qn: a training checkpoint or a compressed file, with the arch and config it was built from.
 struct SavedModel {

@@ -58,9 +58,11 @@ void run(const TrainArgs& args) {
   std::unique_ptr<tasks::Task> task = tasks::make_task(args.task);
   const nlohmann::json config = model_config(args.model, *task);
   models::BuiltModel built = models::build_model(args.model.arch, config);
-  // One GPU per process: a bare "cuda" under a launcher is the process's local rank's GPU.
+  // One device per process: a bare "cuda" (or "sim") under a launcher is the process's local rank's.
   Device device = parse_device(args.loop.device);
-  if (args.loop.device == "cuda") device = Device::cuda(distributed::launch_environment().local_rank);
+  if (args.loop.device == "cuda" || args.loop.device == "sim") {
+    device.index = distributed::launch_environment().local_rank;
+  }
   built.to(device);
   task->set_model(built);
   nn::Module& model = *built.module;

@@ -3,6 +3,8 @@
 #include <filesystem>
 
 #include "data/dictionary.h"
+#include "kernels/elementwise.h"
+#include "kernels/join.h"
 #include "kernels/reduce.h"
 #include "tools/tasks/task_parts.h"
 
@@ -24,10 +26,14 @@ std::unique_ptr<Task> make_task(const TaskOptions& options) {
 
 void ClassificationMeter::add(const models::ModelOutputs& outputs, const Tensor& labels) {
   const int64_t n = labels.size(0);
-  const Tensor predicted = kernels::argmax(outputs.logits, 1).to(Device::cpu()).contiguous();
-  const Tensor truth = labels.to(Device::cpu()).contiguous();
-  for (int64_t i = 0; i < n; ++i) correct_ += predicted.data_ptr<int64_t>()[i] == truth.data_ptr<int64_t>()[i];
-  loss_sum_ += outputs.loss.item<double>() * static_cast<double>(n);
+  // The batch's loss and its count of right answers, both computed where the model ran and read back together.
+  const Tensor predicted = kernels::argmax(outputs.logits, 1);
+  const Tensor right = kernels::compare(kernels::CompareOp::eq, predicted, labels.to(predicted.device()));
+  const Tensor read =
+      kernels::cat({outputs.loss.to(DType::f64).reshape({1}), kernels::sum(right).to(DType::f64).reshape({1})}, 0)
+          .to(Device::cpu());
+  loss_sum_ += read.data_ptr<double>()[0] * static_cast<double>(n);
+  correct_ += static_cast<int64_t>(read.data_ptr<double>()[1]);
   samples_ += n;
 }
 

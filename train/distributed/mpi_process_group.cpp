@@ -39,8 +39,10 @@ MPI_Datatype mpi_type(const Tensor& t, const char* op) {
 }
 
 void check_operand(const Tensor& t, const char* op) {
-  QN_CHECK(t.defined() && t.device().is_cpu() && t.is_contiguous(), op,
-           "the MPI backend takes contiguous CPU tensors, got ", t.defined() ? t.describe() : "an undefined tensor");
+  // Host memory: the CPU's, or the simulated device's, which MPI reads as a CUDA-aware MPI reads a GPU's.
+  QN_CHECK(t.defined() && t.device().runs_cpu_kernels() && t.is_contiguous(), op,
+           "the MPI backend takes contiguous tensors in host memory (cpu or sim), got ",
+           t.defined() ? t.describe() : "an undefined tensor");
   QN_CHECK(t.numel() <= INT32_MAX, op, "more elements than one MPI call takes: ", t.describe());
 }
 
@@ -96,10 +98,10 @@ class MpiProcessGroup final : public ProcessGroup {
   std::unique_ptr<Work> all_reduce_sum_async(const Tensor& input, Tensor& output) override {
     check_all_reduce_operands(input, output);
     check_operand(output, "all_reduce");
-    const void* send = output.raw_data() == input.raw_data() ? MPI_IN_PLACE : input.raw_data();
+    const void* send = output.device_data() == input.device_data() ? MPI_IN_PLACE : input.device_data();
     MPI_Request request = MPI_REQUEST_NULL;
-    check_mpi(MPI_Iallreduce(send, output.raw_data(), static_cast<int>(output.numel()), mpi_type(output, "all_reduce"),
-                             MPI_SUM, MPI_COMM_WORLD, &request),
+    check_mpi(MPI_Iallreduce(send, output.device_data(), static_cast<int>(output.numel()),
+                             mpi_type(output, "all_reduce"), MPI_SUM, MPI_COMM_WORLD, &request),
               "MPI_Iallreduce");
     return std::make_unique<MpiWork>(input, output, request);
   }
@@ -107,7 +109,7 @@ class MpiProcessGroup final : public ProcessGroup {
   void broadcast(Tensor& t, int root) override {
     check_operand(t, "broadcast");
     QN_CHECK(root >= 0 && root < size_, "broadcast", "root ", root, " is not a rank of ", size_);
-    check_mpi(MPI_Bcast(t.raw_data(), static_cast<int>(t.numel()), mpi_type(t, "broadcast"), root, MPI_COMM_WORLD),
+    check_mpi(MPI_Bcast(t.device_data(), static_cast<int>(t.numel()), mpi_type(t, "broadcast"), root, MPI_COMM_WORLD),
               "MPI_Bcast");
   }
 

@@ -32,7 +32,7 @@ class SingleProcessGroup final : public ProcessGroup {
   std::string backend() const override { return "single"; }
   std::unique_ptr<Work> all_reduce_sum_async(const Tensor& input, Tensor& output) override {
     check_all_reduce_operands(input, output);
-    if (output.raw_data() != input.raw_data()) output.copy_(input);
+    if (output.device_data() != input.device_data()) output.copy_(input);
     return std::make_unique<SingleProcessWork>();
   }
   void broadcast(Tensor& t, int root) override {
@@ -87,8 +87,9 @@ std::unique_ptr<ProcessGroup> make_process_group() {
 }
 
 std::unique_ptr<ProcessGroup> make_process_group(Device device) {
-  if (!device.is_cuda()) return make_process_group();
-  return make_nccl_process_group(make_process_group(), device.index);
+  if (device.is_cuda()) return make_nccl_process_group(make_process_group(), device.index);
+  if (device.is_sim()) return make_sim_process_group(make_process_group(), device);
+  return make_process_group();
 }
 
 }  // namespace qn::distributed

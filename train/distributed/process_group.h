@@ -6,8 +6,8 @@
 //   group->broadcast(weight, 0);                      // weight: rank 0's values on every rank
 //
 // Backends: MPI for CPU tensors (Debian's OpenMPI; `mpirun -np N qn train ...` launches), NCCL for CUDA tensors
-// (one GPU per process, bootstrapped over MPI). A build without MPI still has the group of one, so
-// single-process code paths need no special case.
+// (one GPU per process, bootstrapped over MPI), and NCCL's stand-in for the simulated device. A build without MPI still
+// has the group of one, so single-process code paths need no special case.
 #pragma once
 
 #include <memory>
@@ -78,8 +78,12 @@ std::unique_ptr<ProcessGroup> make_process_group();
 // Work::wait orders the device's stream after them without blocking the host (train/distributed/
 // nccl_process_group.cpp). An error in a build without NCCL.
 std::unique_ptr<ProcessGroup> make_nccl_process_group(std::unique_ptr<ProcessGroup> bootstrap, int device);
+// The simulated device's group over bootstrap's processes (train/distributed/sim_process_group.cpp): it takes
+// tensors on `device` only and runs the data-parallel path even alone, as NCCL's group does for a GPU.
+std::unique_ptr<ProcessGroup> make_sim_process_group(std::unique_ptr<ProcessGroup> bootstrap, Device device);
 // The group for tensors on `device`: NCCL over make_process_group()'s processes for a CUDA device (even a group
-// of one, so that one GPU runs the path many do), else make_process_group().
+// of one, so that one GPU runs the path many do), its stand-in for the simulated device, else
+// make_process_group().
 std::unique_ptr<ProcessGroup> make_process_group(Device device);
 
 bool built_with_mpi();
