@@ -13,6 +13,7 @@
 #include "core/tensor.h"
 #include "kernels/batch_norm.h"
 #include "kernels/conv.h"
+#include "kernels/optimizer_math.h"
 #include "kernels/pool.h"
 
 namespace qn {
@@ -58,6 +59,13 @@ Tensor to_dtype(const Tensor& x, DType dtype);
 Tensor& add_(Tensor& self, const Tensor& other, double alpha = 1.0);  // self += alpha * other
 Tensor& mul_(Tensor& self, const Tensor& other);
 Tensor& mul_(Tensor& self, double value);
+// Fused optimizer updates of a parameter and its state, in one pass (kernels/optimizer.h, formulas in
+// kernels/optimizer_math.h); momentum_buffer may be undefined where the step has none (SGD without momentum).
+void adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, const kernels::AdamStep& step);
+void sgd_step_(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, const kernels::SgdStep& step);
+void nag_step_(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, const kernels::NagStep& step);
+void rmsprop_step_(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor& momentum_buffer,
+                   const kernels::RmsPropStep& step);
 
 // --- activations                                                             ops/activation.cpp
 Tensor relu(const Tensor& x);

@@ -18,11 +18,7 @@ void Nag::update(Tensor& p, const Tensor& grad, size_t group_index, const ParamG
   if (first) lr_old.fill_(initial_lr_[group_index]);
   const double correction = group.lr / lr_old.item<double>();
   Tensor buf = state_tensor(state, "momentum_buffer", p);
-  if (group.weight_decay != 0) mul_(p, 1 - group.lr * group.weight_decay);
-  add_(p, buf, momentum_ * momentum_ * correction);
-  add_(p, grad, -(1 + momentum_) * group.lr);
-  mul_(buf, momentum_ * correction);
-  add_(buf, grad, -group.lr);
+  nag_step_(p, grad, buf, kernels::NagStep{group.lr, momentum_, correction, group.weight_decay});
   lr_old.fill_(group.lr);
 }
 

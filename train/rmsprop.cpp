@@ -12,27 +12,17 @@ RmsProp::RmsProp(std::vector<ParamGroup> groups, const RmsPropOptions& options)
 
 void RmsProp::update(Tensor& p, const Tensor& grad, size_t, const ParamGroup& group, std::vector<NamedTensor>& state) {
   const bool first = state.empty();
-  const Tensor g = group.weight_decay != 0 ? add(grad, mul(p, group.weight_decay)) : grad;
   Tensor square_avg = state_tensor(state, "square_avg", p);
   if (first && options_.tensorflow_style) square_avg.fill_(1.0);
-  mul_(square_avg, options_.alpha);
-  add_(square_avg, mul(g, g), 1 - options_.alpha);
-  const Tensor denom =
-      options_.tensorflow_style ? sqrt(add(square_avg, options_.eps)) : add(sqrt(square_avg), options_.eps);
-  const Tensor step = div(g, denom);
-  if (options_.momentum > 0) {
-    Tensor buf = state_tensor(state, "momentum_buffer", p);
-    mul_(buf, options_.momentum);
-    if (options_.tensorflow_style) {
-      add_(buf, step, group.lr);
-      add_(p, buf, -1.0);
-    } else {
-      add_(buf, step);
-      add_(p, buf, -group.lr);
-    }
-  } else {
-    add_(p, step, -group.lr);
-  }
+  Tensor buf = options_.momentum > 0 ? state_tensor(state, "momentum_buffer", p) : Tensor();
+  kernels::RmsPropStep s;
+  s.lr = group.lr;
+  s.alpha = options_.alpha;
+  s.eps = options_.eps;
+  s.weight_decay = group.weight_decay;
+  s.momentum = options_.momentum;
+  s.tensorflow_style = options_.tensorflow_style;
+  rmsprop_step_(p, grad, square_avg, buf, s);
 }
 
 }  // namespace qn::train

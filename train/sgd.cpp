@@ -10,19 +10,15 @@ Sgd::Sgd(std::vector<ParamGroup> groups, const SgdOptions& options) : Optimizer(
 }
 
 void Sgd::update(Tensor& p, const Tensor& grad, size_t, const ParamGroup& group, std::vector<NamedTensor>& state) {
-  Tensor g = group.weight_decay != 0 ? add(grad, mul(p, group.weight_decay)) : grad;
-  if (options_.momentum != 0) {
-    const bool first = state.empty();
-    Tensor buf = state_tensor(state, "momentum_buffer", p);
-    if (first) {
-      buf.copy_(g);
-    } else {
-      mul_(buf, options_.momentum);
-      add_(buf, g, 1 - options_.dampening);
-    }
-    g = options_.nesterov ? add(g, mul(buf, options_.momentum)) : buf;
-  }
-  add_(p, g, -group.lr);
+  kernels::SgdStep s;
+  s.lr = group.lr;
+  s.momentum = options_.momentum;
+  s.dampening = options_.dampening;
+  s.weight_decay = group.weight_decay;
+  s.nesterov = options_.nesterov;
+  s.first = state.empty();
+  Tensor buf = options_.momentum != 0 ? state_tensor(state, "momentum_buffer", p) : Tensor();
+  sgd_step_(p, grad, buf, s);
 }
 
 }  // namespace qn::train

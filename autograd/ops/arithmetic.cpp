@@ -2,6 +2,7 @@
 // gradient back to its input's shape with sum_to. Shapes: a, b broadcast to out; g has out's shape.
 #include "autograd/ops/op_support.h"
 #include "kernels/elementwise.h"
+#include "kernels/optimizer.h"
 
 namespace qn {
 
@@ -210,5 +211,26 @@ Tensor& mul_(Tensor& self, const Tensor& other) {
 }
 
 Tensor& mul_(Tensor& self, double value) { return mul_(self, scalar_tensor(value, self.options())); }
+
+void adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, const kernels::AdamStep& step) {
+  param.check_inplace("adam_step_");
+  kernels::adam_step(param, grad, exp_avg, exp_avg_sq, step);
+}
+
+void sgd_step_(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, const kernels::SgdStep& step) {
+  param.check_inplace("sgd_step_");
+  kernels::sgd_step(param, grad, momentum_buffer, step);
+}
+
+void nag_step_(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, const kernels::NagStep& step) {
+  param.check_inplace("nag_step_");
+  kernels::nag_step(param, grad, momentum_buffer, step);
+}
+
+void rmsprop_step_(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor& momentum_buffer,
+                   const kernels::RmsPropStep& step) {
+  param.check_inplace("rmsprop_step_");
+  kernels::rmsprop_step(param, grad, square_avg, momentum_buffer, step);
+}
 
 }  // namespace qn

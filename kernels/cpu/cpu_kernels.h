@@ -8,6 +8,7 @@
 #include "kernels/batch_norm.h"
 #include "kernels/conv.h"
 #include "kernels/elementwise.h"
+#include "kernels/optimizer_math.h"
 #include "kernels/pool.h"
 #include "kernels/quant.h"
 
@@ -81,5 +82,13 @@ void scalar_quant_noise(const Tensor& x, const QParams& q, const Tensor& uniform
 MinMax min_max(const Tensor& x, bool per_channel);
 void nearest_centroid(const Tensor& points, const Tensor& centroids, Tensor& out);
 double assignment_error(const Tensor& points, const Tensor& centroids, const Tensor& assignments);
+
+// Fused optimizer steps (kernels/optimizer.h): one pass over a contiguous parameter, its gradient and state.
+void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+               const AdamStep& step);
+void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const SgdStep& step);
+void nag_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const NagStep& step);
+void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_avg, const Tensor& momentum_buffer,
+                  const RmsPropStep& step);
 
 }  // namespace qn::kernels::cpu

@@ -69,4 +69,12 @@ void scalar_quant_noise(const Tensor& x, const QParams& q, const Tensor& uniform
 // out (batch..., M, N) = a (batch..., M, K) @ b (batch..., K, N); a, b already expanded to out's batch.
 void matmul(const Tensor& a, const Tensor& b, Tensor& out);
 
+// Fused optimizer steps (kernels/optimizer.h): one pass over a contiguous parameter, its gradient and state.
+void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+               const AdamStep& step);
+void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const SgdStep& step);
+void nag_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const NagStep& step);
+void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_avg, const Tensor& momentum_buffer,
+                  const RmsPropStep& step);
+
 }  // namespace qn::kernels::cuda

@@ -61,4 +61,11 @@ void scalar_quant_noise(const Tensor&, const QParams&, const Tensor&, double, Te
 }
 void matmul(const Tensor&, const Tensor&, Tensor&) { no_cuda("matmul"); }
 
+void adam_step(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const AdamStep&) { no_cuda("adam_step"); }
+void sgd_step(const Tensor&, const Tensor&, const Tensor&, const SgdStep&) { no_cuda("sgd_step"); }
+void nag_step(const Tensor&, const Tensor&, const Tensor&, const NagStep&) { no_cuda("nag_step"); }
+void rmsprop_step(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const RmsPropStep&) {
+  no_cuda("rmsprop_step");
+}
+
 }  // namespace qn::kernels::cuda

@@ -1,0 +1,125 @@
+// Code above the kernels that must keep every tensor on its model's device, run on the simulated device against
+// the CPU: each of these once mixed a CPU tensor into a device computation (or read device memory on the host),
+// which a GPU run would have met first.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "autograd/ops.h"
+#include "core/device_reads.h"
+#include "kernels/elementwise.h"
+#include "kernels/matmul.h"
+#include "kernels/quant.h"
+#include "kernels/reduce.h"
+#include "models/roberta.h"
+#include "nn/linear.h"
+#include "tests/reference.h"
+
+namespace qn {
+namespace {
+
+const Device kSim = Device::sim(0);
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+  const Tensor x = a.to(Device::cpu()).contiguous(), y = b.to(Device::cpu()).contiguous();
+  return x.shape() == y.shape() && x.dtype() == y.dtype() && std::memcmp(x.raw_data(), y.raw_data(), x.nbytes()) == 0;
+}
+
+double max_difference(const Tensor& a, const Tensor& b) {
+  return kernels::amax(
+             kernels::abs(kernels::sub(a.to(Device::cpu()).to(DType::f64), b.to(Device::cpu()).to(DType::f64))))
+      .item<double>();
+}
+
+TEST(OnTheDevice, AnOpMixingDevicesFailsNamingIt) {
+  const Tensor on_sim = ones({3}, TensorOptions(DType::f32, kSim));
+  EXPECT_QN_ERROR(kernels::add(on_sim, ones({3})), "add", "one device", "sim:0", "cpu");
+  EXPECT_QN_ERROR(kernels::matmul(on_sim.view({1, 3}), ones({3, 1})), "matmul", "sim:0", "cpu");
+  EXPECT_QN_ERROR(kernels::add(on_sim, ones({3}, TensorOptions(DType::f32, Device::sim(1)))), "add", "sim:1");
+}
+
+// The divisor of a mean was a CPU scalar: every mean over a device tensor failed (pooling, LayerNorm's backward).
+TEST(OnTheDevice, MeansAndVariancesStayThere) {
+  const Tensor x = testing::random({4, 6}, DType::f32, 2);
+  EXPECT_TRUE(same_bits(kernels::mean(x.to(kSim), {1}), kernels::mean(x, {1})));
+  EXPECT_TRUE(same_bits(kernels::var(x.to(kSim), {0}, 1), kernels::var(x, {0}, 1)));
+  EXPECT_EQ(kernels::mean(x.to(kSim)).device(), kSim);
+}
+
+// k-means drew its first centroids' rows and its repair noise on the CPU, and returned CPU counts that met the
+// device's centroids in the mean centroid gradient.
+TEST(OnTheDevice, ProductQuantizationRunsThereAsOnTheCpu) {
+  manual_seed(4);
+  nn::Linear cpu_layer(nn::LinearOptions(16, 12));
+  nn::Linear sim_layer(nn::LinearOptions(16, 12));
+  sim_layer.weight.set_data(cpu_layer.weight.detach().clone());
+  sim_layer.bias.set_data(cpu_layer.bias.detach().clone());
+  sim_layer.to(kSim);
+  nn::PqOptions options;
+  options.block_size = 4;
+  options.kmeans.n_centroids = 6;
+  options.kmeans.n_iter = 5;
+  Generator a(9), b(9);
+  options.kmeans.generator = &a;
+  cpu_layer.quantize(options);
+  options.kmeans.generator = &b;
+  sim_layer.quantize(options);
+  for (const NamedTensor& t : sim_layer.named_buffers()) EXPECT_EQ(t.tensor.device(), kSim) << t.name;
+  EXPECT_EQ(sim_layer.pq().centroids.device(), kSim);
+  EXPECT_TRUE(same_bits(sim_layer.pq().assignments, cpu_layer.pq().assignments));
+  EXPECT_TRUE(same_bits(sim_layer.pq().counts, cpu_layer.pq().counts));
+  EXPECT_LE(max_difference(sim_layer.pq().centroids, cpu_layer.pq().centroids), 1e-6);
+
+  // Forward and backward through the centroids (the mean gradient divides by the counts).
+  const Tensor x = testing::random({5, 16}, DType::f32, 8);
+  sum(cpu_layer.forward(x)).backward();
+  sum(sim_layer.forward(x.to(kSim))).backward();
+  EXPECT_LE(max_difference(sim_layer.pq().centroids.grad(), cpu_layer.pq().centroids.grad()), 1e-5);
+}
+
+// A layer restored as product-quantized (a checkpoint's iPQ state) made its codes and counts on the CPU.
+TEST(OnTheDevice, ARestoredProductQuantizedLayerKeepsItsCodesThere) {
+  nn::Linear layer(nn::LinearOptions(8, 4));
+  layer.to(kSim);
+  layer.make_product_quantized(4, 3, true);
+  for (const NamedTensor& t : layer.named_buffers()) EXPECT_EQ(t.tensor.device(), kSim) << t.name;
+  const Tensor out = layer.forward(ones({2, 8}, TensorOptions(DType::f32, kSim)));
+  EXPECT_EQ(out.device(), kSim);
+}
+
+// The assignment step on a device scores chunks of rows: every chunk size gives the CPU kernel's answer.
+TEST(OnTheDevice, KMeansAssignmentInChunksIsTheWholeOne) {
+  const Tensor points = testing::random({37, 4}, DType::f32, 5);
+  const Tensor centroids = testing::random({6, 4}, DType::f32, 6);
+  const Tensor expected = kernels::nearest_centroid(points, centroids);
+  for (const int64_t chunk : {int64_t{1}, int64_t{6}, int64_t{7}, int64_t{6 * 36}, int64_t{6 * 37}, int64_t{1} << 24}) {
+    SCOPED_TRACE(chunk);
+    EXPECT_TRUE(same_bits(kernels::nearest_centroid(points.to(kSim), centroids.to(kSim), chunk), expected));
+  }
+  EXPECT_QN_ERROR(kernels::nearest_centroid(points.to(kSim), centroids.to(kSim), 0), "nearest_centroid", "chunk");
+}
+
+// RoBERTa's token-type ids were made on the CPU and fed to the device's embedding; its position check read the
+// device's positions back.
+TEST(OnTheDevice, RobertaWithTokenTypesRunsThereAsOnTheCpu) {
+  models::RobertaConfig config = models::RobertaConfig::named("roberta_tiny");
+  config.type_vocab_size = 1;
+  config.vocab_size = 50;
+  manual_seed(3);
+  models::Roberta cpu_model(config);
+  models::Roberta sim_model(config);
+  sim_model.load_state_dict(cpu_model.state_dict(), true);
+  sim_model.to(kSim);
+  cpu_model.eval();
+  sim_model.eval();
+  const Tensor ids = from_vector<int64_t>({0, 5, 9, 7, 2, 1, 0, 8, 3, 2, 1, 1}, {2, 6});
+  NoGradGuard no_grad;
+  const Tensor expected = cpu_model.features(ids);
+  reset_device_reads();
+  const Tensor got = sim_model.features(ids.to(kSim));
+  EXPECT_EQ(device_reads(), 0);
+  EXPECT_TRUE(same_bits(got, expected));
+}
+
+}  // namespace
+}  // namespace qn
