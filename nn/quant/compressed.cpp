@@ -24,7 +24,7 @@ void check_supported(const CompressOptions& o) {
 // N-bit affine codes of x (any float dtype), clamp(round(x / s + z), 0, qmax) in f32 with round half to even,
 // and their values (code - z) s as f32.
 Tensor scalar_codes(const Tensor& x, const QParams& q) {
-  const Tensor values = x.detach().to(DType::f32).contiguous();
+  const Tensor values = x.detach().to(Device::cpu()).to(DType::f32).contiguous();  // a file is written on the host
   Tensor codes = empty({values.numel()}, DType::i64);
   const float* in = values.data_ptr<float>();
   int64_t* out = codes.data_ptr<int64_t>();
@@ -77,7 +77,7 @@ bool is_pq_state(const std::string& tensor, const std::map<std::string, std::sha
 
 std::vector<uint8_t> pack_codes(const Tensor& codes, int bits) {
   QN_CHECK(bits >= 1 && bits <= 32, kOp, "code width must lie in [1, 32], got ", bits);
-  const Tensor c = codes.to(DType::i64).contiguous();
+  const Tensor c = codes.to_host().to(DType::i64).contiguous();  // a file is written on the host
   const int64_t n = c.numel();
   std::vector<uint8_t> packed(static_cast<size_t>((n * bits + 7) / 8), 0);
   const int64_t* values = c.data_ptr<int64_t>();

@@ -13,6 +13,7 @@
 #include "kernels/reduce.h"
 #include "models/roberta.h"
 #include "nn/linear.h"
+#include "nn/quant/quant_noise.h"
 #include "tests/reference.h"
 
 namespace qn {
@@ -75,6 +76,33 @@ TEST(OnTheDevice, ProductQuantizationRunsThereAsOnTheCpu) {
   sum(cpu_layer.forward(x)).backward();
   sum(sim_layer.forward(x.to(kSim))).backward();
   EXPECT_LE(max_difference(sim_layer.pq().centroids.grad(), cpu_layer.pq().centroids.grad()), 1e-5);
+}
+
+// Exact PQ noise (the noise that replaces blocks by their centroids, refreshed by k-means on the layer's device):
+// three training forwards and backwards on the device as on the CPU.
+TEST(OnTheDevice, ExactPqNoiseTrainsThereAsOnTheCpu) {
+  Generator cpu_noise(7), sim_noise(7);
+  nn::quant::QuantNoise noise;
+  noise.p = 0.5;
+  noise.block_size = 4;
+  noise.mode = nn::quant::NoiseMode::kPq;
+  noise.pq_centroids = 4;
+  noise.update_step = 2;  // a refresh inside the run
+  manual_seed(5);
+  noise.generator = &cpu_noise;
+  nn::Linear cpu_layer(nn::LinearOptions(16, 8).quant_noise(noise));
+  noise.generator = &sim_noise;
+  nn::Linear sim_layer(nn::LinearOptions(16, 8).quant_noise(noise));
+  sim_layer.load_state_dict(cpu_layer.state_dict(), true);
+  sim_layer.to(kSim);
+  for (int step = 0; step < 3; ++step) {
+    const Tensor x = testing::random({6, 16}, DType::f32, 20 + step);
+    cpu_layer.weight.zero_grad();
+    sim_layer.weight.zero_grad();
+    sum(mul(cpu_layer.forward(x), cpu_layer.forward(x))).backward();
+    sum(mul(sim_layer.forward(x.to(kSim)), sim_layer.forward(x.to(kSim)))).backward();
+    EXPECT_LE(max_difference(sim_layer.weight.grad(), cpu_layer.weight.grad()), 1e-5) << "step " << step;
+  }
 }
 
 // A layer restored as product-quantized (a checkpoint's iPQ state) made its codes and counts on the CPU.

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/generator.h"
 #include "core/safetensors.h"
 #include "tests/qn_binary.h"
 #include "tests/sim/tiny_data.h"
@@ -30,19 +31,18 @@ class SimPipeline : public testing::QnBinary {
     delete data_;
   }
 
+  // Each task's data flags (what qn compress and qn eval take too), then its model's.
   static std::string lm_task() {
-    return data_->text + " --task language_modeling --tokens-per-sample 32 --batch-size 4 --arch transformer_lm_tiny" +
-           " --model-config '{\"cutoffs\": [8, 20]}'";
+    return data_->text + " --task language_modeling --tokens-per-sample 32 --batch-size 4";
   }
-  static std::string mlm_task() {
-    return data_->text + " --task masked_lm --tokens-per-sample 32 --batch-size 4 --arch roberta_tiny";
-  }
+  static std::string lm_model() { return " --arch transformer_lm_tiny --model-config '{\"cutoffs\": [8, 20]}'"; }
+  static std::string mlm_task() { return data_->text + " --task masked_lm --tokens-per-sample 32 --batch-size 4"; }
   static std::string sentence_task() {
-    return data_->glue + " --task sentence_prediction --bpe-dir " + data_->bpe + " --batch-size 8 --arch roberta_tiny";
+    return data_->glue + " --task sentence_prediction --bpe-dir " + data_->bpe + " --batch-size 8";
   }
-  static std::string image_task() {
-    return data_->images + " --task image_classification --batch-size 16 --arch efficientnet_tiny";
-  }
+  static std::string roberta_model() { return " --arch roberta_tiny"; }
+  static std::string image_task() { return data_->images + " --task image_classification --batch-size 16"; }
+  static std::string image_model() { return " --arch efficientnet_tiny"; }
 
   // `qn train` on `device` into save dir `name`.
   void train(const std::string& flags, const std::string& device, const std::string& name) {
@@ -104,6 +104,57 @@ class SimPipeline : public testing::QnBinary {
     expect_same_tensors(path("cpu/checkpoint_last.safetensors"), path("sim/checkpoint_last.safetensors"), 0);
   }
 
+  // iPQ on both devices: `qn train` through every stage from scratch, then `qn compress` of the float checkpoint
+  // with fine-tuning, `qn eval` and `qn forward` of the compressed file. k-means assigns with the GPU's algorithm on
+  // the device, so the two agree within 1e-5 relative rather than bit for bit.
+  void expect_same_ipq(const std::string& task, const std::string& model, const std::string& stages,
+                       const std::string& inputs) {
+    const std::string config = path("stages.yaml");
+    std::ofstream(config) << stages;
+    const std::string ipq = " --quantization-config-path " + config;
+    for (const char* device : {"cpu", "sim"}) {
+      train(task + model + ipq + " --max-update 6 --optimizer adam --lr 0.001", device, std::string("ipq_") + device);
+      train(task + model + " --max-update 2 --optimizer adam --lr 0.001", device, std::string("float_") + device);
+    }
+    expect_same_tensors(path("ipq_cpu/checkpoint_last.safetensors"), path("ipq_sim/checkpoint_last.safetensors"), 1e-5);
+    std::map<std::string, nlohmann::json> evaluated;
+    for (const char* device : {"cpu", "sim"}) {
+      const std::string out = path(std::string("compressed_") + device + ".safetensors");
+      ASSERT_EQ(qn("compress " + path(std::string("float_") + device + "/checkpoint_last.safetensors") + " " + task +
+                   ipq + " --max-update 3 --lr 0.001 --no-progress-bar --seed 3 --device " + device + " --out " + out),
+                0)
+          << device << ": " << stderr_;
+      // The CPU's compressed file, evaluated and run on each device.
+      const std::string file = path("compressed_cpu.safetensors");
+      ASSERT_EQ(qn("eval " + task + " --path " + file + " --json --device " + device), 0) << stderr_;
+      evaluated[device] = nlohmann::json::parse(stdout_).at(0).at("metrics");
+      ASSERT_EQ(qn("forward --path " + file + " --inputs " + inputs + " --device " + device + " --out " +
+                   path(std::string("logits_") + device + ".safetensors")),
+                0)
+          << device << ": " << stderr_;
+    }
+    expect_same_tensors(path("compressed_cpu.safetensors"), path("compressed_sim.safetensors"), 1e-5);
+    for (const auto& [name, value] : evaluated["cpu"].items()) {
+      EXPECT_NEAR(value.get<double>(), evaluated["sim"].at(name).get<double>(), 1e-5 * std::abs(value.get<double>()))
+          << name;
+    }
+    expect_same_tensors(path("logits_cpu.safetensors"), path("logits_sim.safetensors"), 0);
+  }
+
+  // An inputs file for `qn forward`: token ids (N, T) below vocabulary, or images (N, 1, 28, 28).
+  std::string token_inputs(int64_t vocabulary) {
+    Generator gen(5);
+    const std::string file = path("tokens.safetensors");
+    save_safetensors(file, {{"input_ids", randint(4, vocabulary, {2, 16}, DType::i64, &gen)}});
+    return file;
+  }
+  std::string image_inputs() {
+    Generator gen(5);
+    const std::string file = path("images.safetensors");
+    save_safetensors(file, {{"images", rand({2, 1, 28, 28}, DType::f32, &gen)}});
+    return file;
+  }
+
   static fs::path root_;
   static testing::TinyData* data_;
 };
@@ -112,32 +163,103 @@ fs::path SimPipeline::root_;
 testing::TinyData* SimPipeline::data_ = nullptr;
 
 TEST_F(SimPipeline, LanguageModelWithProxyNoiseAccumulationAndClipping) {
-  expect_same_training(lm_task() + " --quant-noise-pq 0.1 --quant-noise-pq-block-size 4 --optimizer adam --lr 0.003" +
+  expect_same_training(lm_task() + lm_model() +
+                       " --quant-noise-pq 0.1 --quant-noise-pq-block-size 4 --optimizer adam --lr 0.003" +
                        " --update-freq 2 --clip-norm 0.1 --max-update 4");
 }
 
 TEST_F(SimPipeline, MaskedLmWithInt8NoiseInBf16) {
-  expect_same_training(mlm_task() + " --quant-noise-scalar 0.5 --quant-bits 8 --optimizer nag --lr 0.01" +
+  expect_same_training(mlm_task() + roberta_model() +
+                       " --quant-noise-scalar 0.5 --quant-bits 8 --optimizer nag --lr 0.01" +
                        " --amp bf16 --max-update 3");
 }
 
 TEST_F(SimPipeline, SentencePredictionWithInt4NoiseInFp16) {
-  expect_same_training(sentence_task() + " --quant-noise-scalar 0.5 --quant-bits 4 --optimizer sgd --momentum 0.9" +
+  expect_same_training(sentence_task() + roberta_model() +
+                       " --quant-noise-scalar 0.5 --quant-bits 4 --optimizer sgd --momentum 0.9" +
                        " --lr 0.01 --amp fp16 --max-update 3");
 }
 
 TEST_F(SimPipeline, ImageClassificationWithRmsProp) {
-  expect_same_training(image_task() + " --quant-noise-pq 0.1 --optimizer rmsprop --lr 0.001 --max-update 3");
+  expect_same_training(image_task() + image_model() +
+                       " --quant-noise-pq 0.1 --optimizer rmsprop --lr 0.001 --max-update 3");
 }
 
 TEST_F(SimPipeline, AResumedRunOnTheDeviceIsTheUninterruptedOne) {
   const std::string flags =
-      image_task() + " --optimizer adamw --weight-decay 0.01 --lr 0.002 --save-interval-updates 1";
+      image_task() + image_model() + " --optimizer adamw --weight-decay 0.01 --lr 0.002 --save-interval-updates 1";
   train(flags + " --max-update 4", "cpu", "cpu");
   train(flags + " --max-update 2", "sim", "sim");
   train(flags + " --max-update 4", "sim", "sim");  // resumes from update 2's checkpoint
   expect_same_tensors(path("cpu/checkpoint_last.safetensors"), path("sim/checkpoint_last.safetensors"), 0);
 }
+
+// Stages for the tiny models: 4 centroids of blocks of 4. So few that no cluster empties: k-means refills an empty
+// cluster by splitting the largest into two centroids 1e-6 apart, and which of the two a block then joins is decided
+// by rounding, which the device's GEMM scores and the CPU's fused ones do differently (as cuBLAS's would).
+std::string stages(const std::string& layers) {
+  return "n_centroids: {Linear: {key: in_features, value: {'*': 4}}, Conv2d: {key: in_channels, value: {'*': 4}},\n"
+         "              Embedding: {key: embedding_dim, value: {'*': 4}}}\n"
+         "block_sizes: {Linear: {key: in_features, value: {'*': 4}}, Conv2d: {key: in_channels, value: {'*': 4}},\n"
+         "              Embedding: {key: embedding_dim, value: {'*': 4}}}\n"
+         "clamp_centroids: true\n"
+         "fit_block_size: true\n"
+         "layers_to_quantize:\n" +
+         layers;
+}
+
+TEST_F(SimPipeline, IpqOfTheLanguageModel) {
+  expect_same_ipq(lm_task(), lm_model(),
+                  stages("  - 'decoder\\.layers\\.\\d+\\.fc[12]'\n"
+                         "  - 'decoder\\.embed_tokens\\.embeddings\\.[01]\\.0'\n"
+                         "  - 'decoder\\.layers\\.\\d+\\.self_attn\\.(k_proj|v_proj|q_proj|out_proj)'\n"),
+                  token_inputs(8));
+}
+
+TEST_F(SimPipeline, IpqOfRoberta) {
+  expect_same_ipq(mlm_task(), roberta_model(),
+                  stages("  - 'roberta\\.encoder\\.layer\\.\\d+\\.(intermediate|output)\\.dense'\n"
+                         "  - 'roberta\\.embeddings\\.word_embeddings'\n"
+                         "  - 'roberta\\.encoder\\.layer\\.\\d+\\.attention\\.self\\.(query|key|value)'\n"),
+                  token_inputs(8));
+}
+
+TEST_F(SimPipeline, IpqOfEfficientNet) {
+  expect_same_ipq(image_task(), image_model(),
+                  stages("  - 'features\\.[1-4]\\.\\d+\\.block\\.\\d+\\.(0|fc1|fc2)$'\n"
+                         "  - 'features\\.[5-7]\\.\\d+\\.block\\.\\d+\\.(0|fc1|fc2)$'\n"
+                         "  - 'features\\.8\\.0$|classifier\\.1$'\n"),
+                  image_inputs());
+}
+
+#ifdef QN_MPIEXEC
+// Two ranks under MPI, each on its own simulated device, BatchNorm synchronized, through an iPQ stage switch (rank
+// 0's centroids and codes broadcast to the other): the run the same as on two CPU ranks. The MPI reducer moves
+// the gradients in the parameters' device memory.
+TEST_F(SimPipeline, TwoRanksEachOnItsDeviceThroughAnIpqStage) {
+  const std::string config = path("stages.yaml");
+  std::ofstream(config) << stages(
+      "  - 'features\\.[1-4]\\.\\d+\\.block\\.\\d+\\.(0|fc1|fc2)$'\n"
+      "  - 'features\\.8\\.0$|classifier\\.1$'\n");
+  const std::string launch =
+      std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 ") + QN_MPIEXEC +
+      " -np 2 --oversubscribe ";
+  for (const char* device : {"cpu", "sim"}) {
+    const std::string command = "train " + image_task() + image_model() + " --sync-bn --quantization-config-path " +
+                                config + " --max-update 4 --optimizer adam --lr 0.001 --device " + device +
+                                " --save-dir " + path(device) + " --log-interval 1 --no-progress-bar --seed 3";
+    const std::string shell = launch + QN_BINARY + " " + command + " >" + path("stdout") + " 2>" + path("stderr");
+    ASSERT_EQ(std::system(shell.c_str()), 0) << device << ": " << read_text(path("stderr"));
+  }
+  EXPECT_EQ(log_of("cpu"), log_of("sim"));
+  expect_same_tensors(path("cpu/checkpoint_last.safetensors"), path("sim/checkpoint_last.safetensors"), 1e-5);
+  int64_t quantized = 0;  // both stages ran: the classifier (stage 2) is product-quantized
+  for (const NamedTensor& t : load_safetensors(path("sim/checkpoint_last.safetensors")).tensors) {
+    quantized += t.name == "model.classifier.1.centroids";
+  }
+  EXPECT_EQ(quantized, 1);
+}
+#endif
 
 }  // namespace
 }  // namespace qn

@@ -3,7 +3,7 @@
 // One forward (and with --grad one backward) of a named model on given weights, or of a model qn saved (a checkpoint
 // or a compressed file), on given inputs, on the CPU or a device; writes `logits`,
 // `loss` (when the inputs hold targets) and `grad.<parameter>` for every parameter. The inputs file holds
-// `input_ids` (i64 (B, T)) with optional `target` or `labels`, or `images` (f32 (B, 3, H, W)) with optional
+// `input_ids` (i64 (B, T)) with optional `target` or `labels`, or `images` (f32 (B, C, H, W)) with optional
 // `labels`. It is how other programs (PyTorch scripts among them) check this engine against theirs.
 #include <set>
 
@@ -60,8 +60,8 @@ std::pair<Tensor, Tensor> read_inputs(const std::string& path, models::ModelFami
   }
   QN_CHECK(input.defined(), "forward", path, " lacks '", input_name, "' (it holds ", names_of(content), ")");
   if (images) {
-    QN_CHECK(input.dtype() == DType::f32 && input.dim() == 4 && input.size(1) == 3, "forward", path,
-             ": 'images' must be f32 (B, 3, H, W), got ", input.describe());
+    QN_CHECK(input.dtype() == DType::f32 && input.dim() == 4, "forward", path,
+             ": 'images' must be f32 (B, C, H, W), got ", input.describe());
   } else {
     QN_CHECK(input.dtype() == DType::i64 && input.dim() == 2, "forward", path, ": 'input_ids' must be i64 (B, T), got ",
              input.describe());
