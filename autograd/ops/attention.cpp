@@ -8,6 +8,20 @@
 #include "kernels/elementwise.h"
 
 namespace qn {
+namespace {
+
+// u8 (L, S): 1 where key j comes after query i. Made on the host and copied to the device once for the shape and
+// device asked last (every layer of a step asks for the same one), not once a layer.
+Tensor causal_mask(int64_t l, int64_t s, Device device) {
+  thread_local Tensor last;
+  if (last.defined() && last.device() == device && last.shape() == Shape{l, s}) return last;
+  const Tensor rows = arange(0, static_cast<double>(l), 1, DType::f32).view({l, 1});
+  const Tensor cols = arange(0, static_cast<double>(s), 1, DType::f32).view({1, s});
+  last = kernels::compare(kernels::CompareOp::gt, cols, rows).to(device);
+  return last;
+}
+
+}  // namespace
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                     const AttentionOptions& options) {
@@ -18,10 +32,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   Tensor scores = mul(matmul(q, transpose(k, -2, -1)), scale);
   Tensor masked = options.masked_out;
   if (options.causal) {
-    const int64_t l = q.size(-2), s = k.size(-2);
-    const Tensor rows = arange(0, static_cast<double>(l), 1, DType::f32).view({l, 1});
-    const Tensor cols = arange(0, static_cast<double>(s), 1, DType::f32).view({1, s});
-    const Tensor future = kernels::compare(kernels::CompareOp::gt, cols, rows).to(q.device());  // key after query
+    const Tensor future = causal_mask(q.size(-2), k.size(-2), q.device());
     masked = masked.defined() ? kernels::maximum(masked, future) : future;
   }
   if (masked.defined()) scores = masked_fill(scores, masked, -std::numeric_limits<double>::infinity());

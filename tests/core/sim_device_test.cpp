@@ -107,6 +107,30 @@ TEST(SimDevice, TracingNamesEachReadsCallSite) {
   EXPECT_EQ(device_reads(), 2);
 }
 
+// Integer data copied from the host keeps that copy as a mirror, which host code reads without a device read,
+// through any view, until either side is written.
+TEST(SimDevice, AHostCopyOfIdsIsReadWithoutWaitingUntilWritten) {
+  Tensor host = from_vector<int64_t>({3, 1, 4, 1, 5, 9}, {2, 3});
+  const Tensor ids = host.to(kSim);
+  reset_device_reads();
+  EXPECT_EQ(bytes_of(ids.to_host()), bytes_of(host));
+  EXPECT_EQ(ids.t().to_host().str(), host.t().str());
+  EXPECT_EQ(ids.select(0, 1).to_host().str(), host.select(0, 1).str());
+  EXPECT_EQ(device_reads(), 0);
+  // A computed tensor has no host copy; neither has float data (parameters would keep their host copies alive).
+  (void)ones({2}, TensorOptions(DType::i64, kSim)).to_host();
+  (void)from_vector<float>({1.0f}).to(kSim).to_host();
+  EXPECT_EQ(device_reads(), 2);
+  // Written on the device, or on the host: read back.
+  Tensor written = host.to(kSim);
+  written.select(0, 0).fill_(7);
+  EXPECT_EQ(written.to_host().str(), from_vector<int64_t>({7, 7, 7, 1, 5, 9}, {2, 3}).str());
+  const Tensor other = host.to(kSim);
+  host.fill_(0);
+  EXPECT_EQ(other.to_host().str(), from_vector<int64_t>({3, 1, 4, 1, 5, 9}, {2, 3}).str());
+  EXPECT_EQ(device_reads(), 4);
+}
+
 TEST(SimDevice, DrawsTheHostsRandomNumbers) {
   for (const DType dtype : {DType::f32, DType::f64}) {
     SCOPED_TRACE(dtype_name(dtype));

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "autograd/ops.h"
+#include "core/allocator.h"
 #include "core/device_reads.h"
 #include "kernels/elementwise.h"
 #include "kernels/matmul.h"
@@ -125,6 +126,19 @@ TEST(OnTheDevice, KMeansAssignmentInChunksIsTheWholeOne) {
     EXPECT_TRUE(same_bits(kernels::nearest_centroid(points.to(kSim), centroids.to(kSim), chunk), expected));
   }
   EXPECT_QN_ERROR(kernels::nearest_centroid(points.to(kSim), centroids.to(kSim), 0), "nearest_centroid", "chunk");
+}
+
+// The scratch of the device's assignment step is bounded by its chunk, not by the layer: 200,000 blocks of 8 and
+// K = 256 would need 205 MB for one (N, K) score matrix; in chunks of 2^22 scores each temporary takes 16 MiB.
+TEST(OnTheDevice, KMeansAssignmentScratchIsBoundedByItsChunk) {
+  const Tensor points = testing::random({200000, 8}, DType::f32, 7).to(kSim);
+  const Tensor centroids = testing::random({256, 8}, DType::f32, 8).to(kSim);
+  const int64_t before = host_allocator_stats().live_bytes;
+  reset_host_peak_bytes();
+  const Tensor codes = kernels::nearest_centroid(points, centroids, int64_t{1} << 22);
+  const int64_t scratch = host_allocator_stats().peak_bytes - before - codes.nbytes();
+  EXPECT_LE(scratch, 4 * (int64_t{16} << 20)) << scratch;  // three (rows, K) temporaries and their argmax
+  EXPECT_TRUE(same_bits(codes, kernels::nearest_centroid(points.to(Device::cpu()), centroids.to(Device::cpu()))));
 }
 
 // RoBERTa's token-type ids were made on the CPU and fed to the device's embedding; its position check read the

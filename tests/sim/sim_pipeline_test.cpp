@@ -185,12 +185,19 @@ TEST_F(SimPipeline, ImageClassificationWithRmsProp) {
                        " --quant-noise-pq 0.1 --optimizer rmsprop --lr 0.001 --max-update 3");
 }
 
-TEST_F(SimPipeline, AResumedRunOnTheDeviceIsTheUninterruptedOne) {
+TEST_F(SimPipeline, ARunKilledOnTheDeviceResumesToTheUninterruptedOne) {
   const std::string flags =
       image_task() + image_model() + " --optimizer adamw --weight-decay 0.01 --lr 0.002 --save-interval-updates 1";
   train(flags + " --max-update 4", "cpu", "cpu");
-  train(flags + " --max-update 2", "sim", "sim");
-  train(flags + " --max-update 4", "sim", "sim");  // resumes from update 2's checkpoint
+  // SIGKILL inside its third checkpoint write (core/atomic_file.cpp's fault injection), then run again: it resumes
+  // from the second checkpoint.
+  setenv("QN_FAULT_KILL_IN_WRITE", "3", 1);
+  const int killed = qn("train " + flags + " --max-update 4 --device sim --save-dir " + path("sim") +
+                        " --log-interval 1 --no-progress-bar --seed 3");
+  unsetenv("QN_FAULT_KILL_IN_WRITE");
+  ASSERT_NE(killed, 0) << stderr_;
+  train(flags + " --max-update 4", "sim", "sim");
+  EXPECT_NE(stderr_.find("resumed from"), std::string::npos) << stderr_;
   expect_same_tensors(path("cpu/checkpoint_last.safetensors"), path("sim/checkpoint_last.safetensors"), 0);
 }
 

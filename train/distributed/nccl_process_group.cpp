@@ -115,6 +115,7 @@ class NcclProcessGroup final : public ProcessGroup {
   std::unique_ptr<Work> all_reduce_sum_async(const Tensor& input, Tensor& output) override {
     check_all_reduce_operands(input, output);
     check_operand(output, "all_reduce");
+    output.storage().bump_version();  // written behind the kernels' back: a host mirror no longer holds
     const cuda::DeviceGuard guard(device_);
     follow_compute_stream();
     check_nccl(ncclAllReduce(input.device_data(), output.device_data(), static_cast<size_t>(output.numel()),
@@ -126,6 +127,7 @@ class NcclProcessGroup final : public ProcessGroup {
   void broadcast(Tensor& t, int root) override {
     check_operand(t, "broadcast");
     QN_CHECK(root >= 0 && root < size_, "broadcast", "root ", root, " is not a rank of ", size_);
+    t.storage().bump_version();
     const cuda::DeviceGuard guard(device_);
     follow_compute_stream();
     check_nccl(ncclBroadcast(t.device_data(), t.device_data(), static_cast<size_t>(t.numel()),

@@ -21,11 +21,13 @@ class SimProcessGroup final : public ProcessGroup {
   std::unique_ptr<Work> all_reduce_sum_async(const Tensor& input, Tensor& output) override {
     check_all_reduce_operands(input, output);
     check_operand(output, "all_reduce");
+    output.storage().bump_version();  // written behind the kernels' back: a host mirror no longer holds
     return bootstrap_->all_reduce_sum_async(input, output);
   }
 
   void broadcast(Tensor& t, int root) override {
     check_operand(t, "broadcast");
+    t.storage().bump_version();
     bootstrap_->broadcast(t, root);
   }
 
