@@ -53,14 +53,15 @@ Tensor device_values(const std::vector<double>& values, size_t begin, int64_t n,
 BatchNormMoments synchronized_batch_norm_moments(const Tensor& x, const SumOverProcesses& sum_over_processes) {
   const int64_t c = channels_of(x);
   const std::vector<int64_t> dims = statistics_dims(x);
-  std::vector<double> sums = host_values(sum(x, dims));
+  // Sums in f64, as the CPU kernel accumulates (f32 sums over a large batch lose the variance's low digits).
+  std::vector<double> sums = host_values(sum(x.to(DType::f64), dims));
   sums.push_back(static_cast<double>(x.numel() / c));
   sum_over_processes(sums);  // the whole batch's sums and count
   const double count = sums.back();
   for (int64_t k = 0; k < c; ++k) sums[k] /= count;
   const Tensor mean = device_values(sums, 0, c, x);
   const Tensor centered = sub(x, per_channel(mean, x));
-  std::vector<double> squares = host_values(sum(mul(centered, centered), dims));
+  std::vector<double> squares = host_values(sum(mul(centered, centered).to(DType::f64), dims));
   sum_over_processes(squares);
   for (double& s : squares) s /= count;
   return {mean, device_values(squares, 0, c, x), count};
@@ -73,7 +74,8 @@ BatchNormGrads synchronized_batch_norm_backward(const Tensor& grad, const Tensor
   const int64_t c = channels_of(x);
   const std::vector<int64_t> dims = statistics_dims(x);
   const Tensor centered = sub(x, per_channel(mean, x));
-  Tensor sum_g = sum(grad, dims), sum_gx = sum(mul(grad, centered), dims);
+  Tensor sum_g = sum(grad.to(DType::f64), dims).to(x.dtype()),
+         sum_gx = sum(mul(grad, centered).to(DType::f64), dims).to(x.dtype());
   BatchNormGrads g;  // this process's: the parameters' gradients
   if (weight_grad) g.dweight = mul(sum_gx, rstd);
   if (bias_grad) g.dbias = sum_g.clone();
@@ -98,7 +100,7 @@ BatchNormGrads synchronized_batch_norm_backward(const Tensor& grad, const Tensor
 BatchNormMoments batch_norm_moments(const Tensor& x, const SumOverProcesses& sum_over_processes) {
   const Device device = x.device();
   const int64_t c = channels_of(x);
-  if (sum_over_processes && device.is_cuda()) return synchronized_batch_norm_moments(x, sum_over_processes);
+  if (sum_over_processes && device.is_accelerator()) return synchronized_batch_norm_moments(x, sum_over_processes);
   BatchNormMoments m{empty({c}, x.options()), empty({c}, x.options())};
   if (device.is_cuda()) {
     cuda::batch_norm_moments(x.contiguous(), m.mean, m.var);
@@ -128,7 +130,7 @@ BatchNormGrads batch_norm_backward(const Tensor& grad, const Tensor& x, const Te
   QN_CHECK(grad.shape() == x.shape() && grad.dtype() == x.dtype(), kOp, "the gradient must be like the input ",
            x.describe(), ", got ", grad.describe());
   check_per_channel(x, {&mean, &rstd, &weight});
-  if (sum_over_processes && device.is_cuda()) {
+  if (sum_over_processes && device.is_accelerator()) {
     return synchronized_batch_norm_backward(grad, x, mean, rstd, weight, training, weight_grad, bias_grad,
                                             sum_over_processes);
   }

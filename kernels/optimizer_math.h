@@ -1,7 +1,7 @@
 // What each optimizer does to one element of a parameter, written once for the CPU loop (kernels/cpu/optimizer.cpp)
-// and the CUDA kernels (kernels/cuda/optimizer.cu). The coefficients that depend on the step (learning rate, bias
-// corrections) are computed on the host from host scalars, so a fused step reads nothing back from the device.
-// Every quantity is in the parameter's type T (f32 or f64).
+// and the CUDA kernels (kernels/cuda/optimizer.cu). What depends on the step (learning rate, bias corrections)
+// arrives in the step's struct, from host scalars, so a fused step reads nothing back from the device. The
+// parameter, its gradient and its state are of type T (f32 or f64); so is every product and sum of them.
 #pragma once
 
 #include <cmath>

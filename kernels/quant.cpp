@@ -66,23 +66,32 @@ Tensor nearest_centroid(const Tensor& points, const Tensor& centroids, int64_t c
   return out;
 }
 
-double assignment_error(const Tensor& points, const Tensor& centroids, const Tensor& assignments) {
+double assignment_error(const Tensor& points, const Tensor& centroids, const Tensor& assignments, int64_t chunk_rows) {
   const Device device = common_device("assignment_error", {&points, &centroids, &assignments});
   QN_CHECK(points.dim() == 2 && centroids.dim() == 2 && points.size(1) == centroids.size(1) &&
                assignments.dtype() == DType::i64 && assignments.numel() == points.size(0),
            "assignment_error", "expected points (N, d), centroids (K, d) and i64 assignments (N), got ",
            points.describe(), ", ", centroids.describe(), ", ", assignments.describe());
   require_same_dtype("assignment_error", points, centroids);
-  const Tensor a = assignments.to(Device::cpu()).contiguous();
+  QN_CHECK(chunk_rows > 0, "assignment_error", "chunk_rows must be positive, got ", chunk_rows);
+  if (device.is_accelerator()) {
+    // In f64, as the CPU accumulates, chunk_rows blocks at a time (the codes are checked by index_select, on the
+    // device); one read of the total.
+    Tensor total = zeros({}, TensorOptions(DType::f64, device));
+    for (int64_t begin = 0; begin < points.size(0); begin += chunk_rows) {
+      const int64_t n = std::min(chunk_rows, points.size(0) - begin);
+      const Tensor diff =
+          binary(BinaryOp::sub, index_select(centroids, 0, assignments.narrow(0, begin, n)).to(DType::f64),
+                 points.narrow(0, begin, n).to(DType::f64));
+      binary_out(BinaryOp::add, total, sum(binary(BinaryOp::mul, diff, diff)), total);
+    }
+    return std::sqrt(total.item<double>());
+  }
+  const Tensor a = assignments.contiguous();
   const int64_t* codes = a.data_ptr<int64_t>();
   for (int64_t i = 0; i < a.numel(); ++i) {
     QN_CHECK(codes[i] >= 0 && codes[i] < centroids.size(0), "assignment_error", "assignment ", codes[i],
              " is not a centroid of ", centroids.size(0));
-  }
-  if (device.is_accelerator()) {  // in f64, as the CPU accumulates
-    const Tensor diff =
-        binary(BinaryOp::sub, index_select(centroids, 0, assignments).to(DType::f64), points.to(DType::f64));
-    return std::sqrt(sum(binary(BinaryOp::mul, diff, diff)).to(Device::cpu()).item<double>());
   }
   return cpu::assignment_error(points.contiguous(), centroids.contiguous(), a);
 }

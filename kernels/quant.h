@@ -44,8 +44,11 @@ ScalarNoise scalar_quant_noise(const Tensor& x, const QParams& q, const Tensor& 
 // temporaries take 192 MiB.
 inline constexpr int64_t kAssignmentChunkScores = int64_t{1} << 24;
 Tensor nearest_centroid(const Tensor& points, const Tensor& centroids, int64_t chunk_scores = kAssignmentChunkScores);
-// ||centroids[assignments] - points||_F, accumulated in f64.
-double assignment_error(const Tensor& points, const Tensor& centroids, const Tensor& assignments);
+// ||centroids[assignments] - points||_F, accumulated in f64. A device works through chunk_rows blocks at a time
+// (five f64 temporaries of 2^19 blocks of 8: 160 MiB), and reads its total back once.
+inline constexpr int64_t kAssignmentErrorChunkRows = int64_t{1} << 19;
+double assignment_error(const Tensor& points, const Tensor& centroids, const Tensor& assignments,
+                        int64_t chunk_rows = kAssignmentErrorChunkRows);
 
 // The smallest and largest element of x (as f32), per tensor or per slice along dim 0.
 struct MinMax {

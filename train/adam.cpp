@@ -19,16 +19,15 @@ void Adam::update(Tensor& p, const Tensor& grad, size_t, const ParamGroup& group
   const double t = step.item<double>();
   Tensor m = state_tensor(state, "exp_avg", p);
   Tensor v = state_tensor(state, "exp_avg_sq", p);
-  kernels::AdamStep s;
-  s.lr = group.lr;
-  s.beta1 = options_.beta1;
-  s.beta2 = options_.beta2;
-  s.eps = options_.eps;
-  s.weight_decay = group.weight_decay;
-  s.decoupled_weight_decay = options_.decoupled_weight_decay;
-  s.bias_correction1 = 1 - std::pow(options_.beta1, t);
-  s.bias_correction2 = 1 - std::pow(options_.beta2, t);
-  adam_step_(p, grad, m, v, s);
+  adam_step_(p, grad, m, v,
+             {.lr = group.lr,
+              .beta1 = options_.beta1,
+              .beta2 = options_.beta2,
+              .eps = options_.eps,
+              .weight_decay = group.weight_decay,
+              .decoupled_weight_decay = options_.decoupled_weight_decay,
+              .bias_correction1 = 1 - std::pow(options_.beta1, t),
+              .bias_correction2 = 1 - std::pow(options_.beta2, t)});
 }
 
 }  // namespace qn::train

@@ -16,7 +16,9 @@ Tensor clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm) {
     const Tensor& g = p.grad();
     if (g.defined()) squares.push_back(kernels::sum(kernels::mul(g, g)).to(DType::f64).reshape({1}));
   }
-  if (squares.empty()) return scalar_tensor(0.0, DType::f64);
+  if (squares.empty()) {  // no gradient: norm 0, where the parameters are
+    return scalar_tensor(0.0, TensorOptions(DType::f64, parameters.empty() ? Device::cpu() : parameters[0].device()));
+  }
   const Tensor norm = kernels::sqrt(kernels::sum(kernels::cat(squares, 0)));
   // min(1, max_norm / (norm + 1e-6)): multiplying by 1 leaves a gradient under the limit exactly as it was.
   const Tensor coefficient = kernels::clamp(

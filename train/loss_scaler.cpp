@@ -37,7 +37,10 @@ Tensor DynamicLossScaler::unscale(const std::vector<Tensor>& parameters) const {
     mul_(g, inverse);
     peaks.push_back(kernels::amax(kernels::unary(kernels::UnaryOp::abs, g)).to(DType::f64).reshape({1}));
   }
-  return peaks.empty() ? scalar_tensor(0.0, DType::f64) : kernels::amax(kernels::cat(peaks, 0));
+  if (peaks.empty()) {  // no gradient: nothing overflowed, where the parameters are
+    return scalar_tensor(0.0, TensorOptions(DType::f64, parameters.empty() ? Device::cpu() : parameters[0].device()));
+  }
+  return kernels::amax(kernels::cat(peaks, 0));
 }
 
 void DynamicLossScaler::update(bool overflowed) {

@@ -15,14 +15,13 @@ void RmsProp::update(Tensor& p, const Tensor& grad, size_t, const ParamGroup& gr
   Tensor square_avg = state_tensor(state, "square_avg", p);
   if (first && options_.tensorflow_style) square_avg.fill_(1.0);
   Tensor buf = options_.momentum > 0 ? state_tensor(state, "momentum_buffer", p) : Tensor();
-  kernels::RmsPropStep s;
-  s.lr = group.lr;
-  s.alpha = options_.alpha;
-  s.eps = options_.eps;
-  s.weight_decay = group.weight_decay;
-  s.momentum = options_.momentum;
-  s.tensorflow_style = options_.tensorflow_style;
-  rmsprop_step_(p, grad, square_avg, buf, s);
+  rmsprop_step_(p, grad, square_avg, buf,
+                {.lr = group.lr,
+                 .alpha = options_.alpha,
+                 .eps = options_.eps,
+                 .weight_decay = group.weight_decay,
+                 .momentum = options_.momentum,
+                 .tensorflow_style = options_.tensorflow_style});
 }
 
 }  // namespace qn::train

@@ -10,15 +10,15 @@ Sgd::Sgd(std::vector<ParamGroup> groups, const SgdOptions& options) : Optimizer(
 }
 
 void Sgd::update(Tensor& p, const Tensor& grad, size_t, const ParamGroup& group, std::vector<NamedTensor>& state) {
-  kernels::SgdStep s;
-  s.lr = group.lr;
-  s.momentum = options_.momentum;
-  s.dampening = options_.dampening;
-  s.weight_decay = group.weight_decay;
-  s.nesterov = options_.nesterov;
-  s.first = state.empty();
+  const bool first = state.empty();
   Tensor buf = options_.momentum != 0 ? state_tensor(state, "momentum_buffer", p) : Tensor();
-  sgd_step_(p, grad, buf, s);
+  sgd_step_(p, grad, buf,
+            {.lr = group.lr,
+             .momentum = options_.momentum,
+             .dampening = options_.dampening,
+             .weight_decay = group.weight_decay,
+             .nesterov = options_.nesterov,
+             .first = first});
 }
 
 }  // namespace qn::train

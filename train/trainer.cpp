@@ -139,88 +139,13 @@ bool Trainer::run_update() {
   if (schedule_) schedule_->apply(optimizer_, progress_.num_updates);
   optimizer_.zero_grad();
 
-  bool finite = true;
-  double loss_sum = 0.0;
-  int64_t samples = 0;
-  // With several ranks every micro-batch runs even after a non-finite loss: each rank must issue the same
-  // collectives; the ranks agree on the outcome below.
-  for (int64_t i = 0; i < micro_batches && (finite || world_ > 1); ++i) {
-    weight_noise_stream(i);
-    const nn::quant::WeightNoiseGeneratorScope noise_scope(&weight_noise_);
-    MicroBatchLoss out;
-    {
-      const AutocastGuard autocast(options_.amp);
-      out = task_.train_loss((progress_.data_position + i) * world_ + rank_);
-    }
-    const double value = out.loss.item<double>();
-    if (!std::isfinite(value) && world_ == 1) {
-      if (options_.on_non_finite == NonFiniteLoss::kStop) {
-        progress_.data_position += i;
-        diverged("loss", value);
-      }
-      finite = false;
-      break;
-    }
-    finite = finite && std::isfinite(value);
-    loss_sum += value * static_cast<double>(out.samples);
-    samples += out.samples;
-    if (reducer_) reducer_->set_sync(i + 1 == micro_batches);
-    Tensor loss = micro_batches == 1 ? out.loss : mul(out.loss, 1.0 / static_cast<double>(micro_batches));
-    if (scaler_) loss = scaler_->scale_loss(loss);
-    loss.backward();
-  }
-  // What the host must know before stepping, gathered on the device and read back once: the ranks' agreement
-  // (their loss, and whether any saw a non-finite loss or a stop signal), whether the gradients overflowed the
-  // loss scale, and their norm for clipping. The gradients reduced over ranks are the same on each, so every rank
-  // sees the same overflow and norm.
-  std::vector<Tensor> status;
-  if (reducer_) {
-    reducer_->finish();
-    Tensor agreed = from_vector(std::vector<double>{finite ? loss_sum : 0.0, static_cast<double>(samples),
-                                                    finite ? 0.0 : 1.0, StopSignalGuard::requested() ? 1.0 : 0.0})
-                        .to(options_.process_group->device());
-    distributed::all_reduce_sum(*options_.process_group, agreed);
-    status.push_back(agreed);
-  }
-  const bool unscaled = finite && scaler_;
-  if (unscaled) status.push_back(scaler_->unscale(model_.parameters()).reshape({1}));
-  const bool clipped = finite && options_.clip_norm > 0;
-  if (clipped) status.push_back(clip_grad_norm_(model_.parameters(), options_.clip_norm).reshape({1}));
-  std::vector<double> read;
-  if (!status.empty()) {
-    const Tensor host = kernels::cat(status, 0).to(Device::cpu());
-    read.assign(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
-  }
-  size_t next = 0;
-  if (reducer_) {
-    loss_sum = read[0];
-    samples = static_cast<int64_t>(read[1]);
-    finite = read[2] == 0.0;
-    stop_agreed_ = read[3] > 0.0;
-    next = 4;
-    if (!finite && options_.on_non_finite == NonFiniteLoss::kStop) diverged("loss on some rank", std::nan(""));
-  }
-  bool overflowed = false;
-  if (unscaled) {
-    const double peak = read[next++];
-    if (finite) {
-      overflowed = !std::isfinite(peak);
-      scaler_->update(overflowed);
-    }
-  }
-  double grad_norm = std::nan("");
-  if (clipped && finite && !overflowed) {
-    grad_norm = read[next];
-    if (!std::isfinite(grad_norm)) {
-      if (options_.on_non_finite == NonFiniteLoss::kStop) diverged("gradient norm", grad_norm);
-      finite = false;
-    }
-  }
+  UpdateOutcome update = accumulate_gradients(micro_batches);
+  settle(update);
   progress_.data_position += micro_batches;
-  if (!finite || overflowed) {
+  if (!update.finite || update.overflowed) {
     optimizer_.zero_grad();
     ++result_.skipped_updates;
-    if (overflowed) {
+    if (update.overflowed) {
       ++result_.overflowed_updates;
       log_json("overflow", {{"loss_scale", scaler_->scale()}});
     } else {
@@ -230,10 +155,90 @@ bool Trainer::run_update() {
   }
   optimizer_.step();
   ++progress_.num_updates;
-  window_.loss_sum += loss_sum;
-  window_.samples += samples;
-  window_.last_grad_norm = grad_norm;
+  window_.loss_sum += update.loss_sum;
+  window_.samples += update.samples;
+  window_.last_grad_norm = update.grad_norm;
   return true;
+}
+
+Trainer::UpdateOutcome Trainer::accumulate_gradients(int64_t micro_batches) {
+  UpdateOutcome update;
+  // With several ranks every micro-batch runs even after a non-finite loss: each rank must issue the same
+  // collectives; the ranks agree on the outcome in settle().
+  for (int64_t i = 0; i < micro_batches && (update.finite || world_ > 1); ++i) {
+    weight_noise_stream(i);
+    const nn::quant::WeightNoiseGeneratorScope noise_scope(&weight_noise_);
+    MicroBatchLoss out;
+    {
+      const AutocastGuard autocast(options_.amp);
+      out = task_.train_loss((progress_.data_position + i) * world_ + rank_);
+    }
+    const double value = out.loss.item<double>();  // the micro-batch's one read
+    if (!std::isfinite(value) && world_ == 1) {
+      if (options_.on_non_finite == NonFiniteLoss::kStop) {
+        progress_.data_position += i;
+        diverged("loss", value);
+      }
+      update.finite = false;
+      break;
+    }
+    update.finite = update.finite && std::isfinite(value);
+    update.loss_sum += value * static_cast<double>(out.samples);
+    update.samples += out.samples;
+    if (reducer_) reducer_->set_sync(i + 1 == micro_batches);
+    Tensor loss = micro_batches == 1 ? out.loss : mul(out.loss, 1.0 / static_cast<double>(micro_batches));
+    if (scaler_) loss = scaler_->scale_loss(loss);
+    loss.backward();
+  }
+  return update;
+}
+
+// What the host must know before stepping, gathered on the device and read back once: the ranks' agreement (their
+// loss, and whether any saw a non-finite loss or a stop signal), whether the gradients overflowed the loss scale,
+// and their norm for clipping. The gradients reduced over ranks are the same on each, so every rank sees the same
+// overflow and norm.
+void Trainer::settle(UpdateOutcome& update) {
+  std::vector<Tensor> status;
+  if (reducer_) {
+    reducer_->finish();
+    Tensor agreed =
+        from_vector(std::vector<double>{update.finite ? update.loss_sum : 0.0, static_cast<double>(update.samples),
+                                        update.finite ? 0.0 : 1.0, StopSignalGuard::requested() ? 1.0 : 0.0})
+            .to(options_.process_group->device());
+    distributed::all_reduce_sum(*options_.process_group, agreed);
+    status.push_back(agreed);
+  }
+  const bool unscaled = update.finite && scaler_;
+  if (unscaled) status.push_back(scaler_->unscale(model_.parameters()).reshape({1}));
+  const bool clipped = update.finite && options_.clip_norm > 0;
+  if (clipped) status.push_back(clip_grad_norm_(model_.parameters(), options_.clip_norm).reshape({1}));
+  if (status.empty()) return;
+  const Tensor host = kernels::cat(status, 0).to(Device::cpu());  // the update's one read
+  const double* read = host.data_ptr<double>();
+  if (reducer_) {
+    update.loss_sum = read[0];
+    update.samples = static_cast<int64_t>(read[1]);
+    update.finite = read[2] == 0.0;
+    stop_agreed_ = read[3] > 0.0;
+    read += 4;
+    if (!update.finite && options_.on_non_finite == NonFiniteLoss::kStop) {
+      diverged("loss on some rank", std::nan(""));
+    }
+  }
+  if (unscaled) {
+    const double peak = *read++;
+    if (update.finite) {
+      update.overflowed = !std::isfinite(peak);
+      scaler_->update(update.overflowed);
+    }
+  }
+  if (clipped && update.finite && !update.overflowed) {
+    update.grad_norm = *read;
+    if (!std::isfinite(update.grad_norm)) {
+      if (options_.on_non_finite == NonFiniteLoss::kStop) diverged("gradient norm", update.grad_norm);
+      update.finite = false;
+    }
+  }
 }
 
 void Trainer::after_update(int64_t batches_per_epoch) {

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <iosfwd>
 #include <memory>
@@ -156,7 +157,17 @@ class Trainer {
   bool stop_requested() const;
   void resume_if_asked();
   void open_log(bool append);
-  bool run_update();  // false when the update was skipped
+  // What an update's micro-batches came to, and what the host learns before stepping.
+  struct UpdateOutcome {
+    bool finite = true;
+    double loss_sum = 0.0;  // over micro-batches, of loss * samples
+    int64_t samples = 0;
+    bool overflowed = false;          // the gradients overflowed the loss scale
+    double grad_norm = std::nan("");  // when clipping
+  };
+  bool run_update();                                          // false when the update was skipped
+  UpdateOutcome accumulate_gradients(int64_t micro_batches);  // forward and backward of each micro-batch
+  void settle(UpdateOutcome& update);  // the ranks' agreement, loss scale and clipping, read back once
   // Positions weight_noise_ for micro-batch `micro_batch` of the current update.
   void weight_noise_stream(int64_t micro_batch);
   void after_update(int64_t batches_per_epoch);

@@ -8,13 +8,13 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 14;
 
-// Calls run.template operator()<T>() for the parameter's dtype (f32 or f64).
+// The parameters a step takes are f32 or f64 (kernels/optimizer.cpp checks).
 template <class Run>
 void for_dtype(const Tensor& param, const Run& run) {
   param.dtype() == DType::f32 ? run.template operator()<float>() : run.template operator()<double>();
 }
 
-// element(i) for every element of the parameter, in parallel.
+// In parallel over the elements: each is independent of the others.
 template <class Element>
 void for_each_element(const Tensor& param, const Element& element) {
   parallel_for(0, param.numel(), kGrain, [&](int64_t begin, int64_t end) {

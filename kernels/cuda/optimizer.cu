@@ -26,7 +26,7 @@ __global__ void rmsprop_kernel(int64_t n, RmsPropStep s, T* p, const T* g, T* sq
   QN_GRID_STRIDE_LOOP(i, n) { rmsprop_element(s, p[i], g[i], square_avg[i], buf == nullptr ? nullptr : buf + i); }
 }
 
-// Runs launch.template operator()<T>(n) for the parameter's dtype (f32 or f64).
+// The parameters a step takes are f32 or f64 (kernels/optimizer.cpp checks); an empty one launches nothing.
 template <class Launch>
 void for_dtype(const char* op, const Tensor& param, const Launch& launch) {
   const int64_t n = param.numel();

@@ -139,6 +139,13 @@ TEST(OnTheDevice, KMeansAssignmentScratchIsBoundedByItsChunk) {
   const int64_t scratch = host_allocator_stats().peak_bytes - before - codes.nbytes();
   EXPECT_LE(scratch, 4 * (int64_t{16} << 20)) << scratch;  // three (rows, K) temporaries and their argmax
   EXPECT_TRUE(same_bits(codes, kernels::nearest_centroid(points.to(Device::cpu()), centroids.to(Device::cpu()))));
+  // The reconstruction error, 2^16 blocks at a time: five f64 temporaries of 4 MiB.
+  reset_host_peak_bytes();
+  const double error = kernels::assignment_error(points, centroids, codes, int64_t{1} << 16);
+  EXPECT_LE(host_allocator_stats().peak_bytes - before - codes.nbytes(), 6 * (int64_t{4} << 20));
+  const double expected =
+      kernels::assignment_error(points.to(Device::cpu()), centroids.to(Device::cpu()), codes.to(Device::cpu()));
+  EXPECT_NEAR(error, expected, 1e-12 * expected);
 }
 
 // RoBERTa's token-type ids were made on the CPU and fed to the device's embedding; its position check read the

@@ -4,10 +4,12 @@
 // a transfer a GPU would wait for (core/device_reads.h). A new synchronization fails here with its call site.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <numeric>
 
 #include "core/device_reads.h"
+#include "nn/quantizable.h"
 #include "tests/sim/tiny_data.h"
 #include "tools/tasks/task.h"
 #include "train/adam.h"
@@ -47,6 +49,7 @@ struct Case {
   tasks::TaskOptions task;
   std::string arch;
   nlohmann::json overrides;
+  std::string product_quantized;  // layers whose names contain this train as centroids and codes (iPQ's stages)
 };
 
 class SyncBudget : public ::testing::TestWithParam<std::string> {
@@ -71,26 +74,33 @@ class SyncBudget : public ::testing::TestWithParam<std::string> {
       return {name,
               t,
               "transformer_lm_tiny",
-              {{"cutoffs", {8, 20}}, {"quant_noise_pq", 0.1}, {"quant_noise_pq_block_size", 4}}};
+              {{"cutoffs", {8, 20}}, {"quant_noise_pq", 0.1}, {"quant_noise_pq_block_size", 4}},
+              ""};
+    }
+    if (name == "lm_ipq") {
+      Case c = make_case("lm");
+      c.name = name;
+      c.product_quantized = ".fc";
+      return c;
     }
     if (name == "roberta_mlm") {
       t.task = "masked_lm";
       t.data = data_->text;
       t.tokens_per_sample = 32;
       t.batch_size = 4;
-      return {name, t, "roberta_tiny", {{"quant_noise_pq", 0.1}}};
+      return {name, t, "roberta_tiny", {{"quant_noise_pq", 0.1}}, ""};
     }
     if (name == "roberta_sentence") {
       t.task = "sentence_prediction";
       t.data = data_->glue;
       t.bpe_dir = data_->bpe;
       t.batch_size = 4;
-      return {name, t, "roberta_tiny", nlohmann::json::object()};
+      return {name, t, "roberta_tiny", nlohmann::json::object(), ""};
     }
     t.task = "image_classification";
     t.data = data_->images;
     t.batch_size = 8;
-    return {name, t, "efficientnet_tiny", {{"quant_noise_pq", 0.1}}};
+    return {name, t, "efficientnet_tiny", {{"quant_noise_pq", 0.1}}, ""};
   }
 
   static fs::path dir_;
@@ -108,6 +118,14 @@ TEST_P(SyncBudget, ATrainingUpdateReadsOnceAMicroBatchAndOnceMore) {
   for (const auto& [key, value] : c.overrides.items()) config[key] = value;
   models::BuiltModel built = models::build_model(c.arch, config);
   built.to(kSim);
+  if (!c.product_quantized.empty()) {  // k-means on the device, before the counted updates
+    nn::PqOptions pq;
+    pq.block_size = 4;
+    pq.kmeans.n_centroids = 8;
+    for (const auto& [layer_name, layer] : nn::quantizable_layers(*built.module)) {
+      if (layer_name.find(c.product_quantized) != std::string::npos) layer->quantize(pq);
+    }
+  }
   task->set_model(built);
   train::Adam optimizer({{built.module->parameters(), 1e-3, 0.01}}, train::AdamOptions{});
   // As one GPU trains: the device's process group of one, so the data-parallel path runs too.
@@ -152,13 +170,16 @@ TEST_P(SyncBudget, EvaluationReadsOnceABatch) {
   task->set_model(built);
   reset_device_reads();
   trace_device_reads(true);
-  (void)task->evaluate_split(task->validation_split());
+  const train::Metrics metrics = task->evaluate_split(task->validation_split());
   trace_device_reads(false);
+  ASSERT_FALSE(metrics.empty());
+  EXPECT_TRUE(std::isfinite(metrics.front().second)) << metrics.front().first;
+  EXPECT_GE(device_reads(), 1);  // it did evaluate, on the device
   EXPECT_LE(device_reads(), 1) << c.name << ": evaluation of one batch reads back at" << joined(device_read_sites());
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, SyncBudget,
-                         ::testing::Values("lm", "roberta_mlm", "roberta_sentence", "efficientnet"));
+                         ::testing::Values("lm", "lm_ipq", "roberta_mlm", "roberta_sentence", "efficientnet"));
 
 }  // namespace
 }  // namespace qn

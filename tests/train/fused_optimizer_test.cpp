@@ -59,8 +59,11 @@ void expect_close(const Step& fused, const Step& unfused, double state_init) {
     EXPECT_EQ(relative_difference(mine.a, reference.a), 0);
     EXPECT_EQ(relative_difference(mine.b, reference.b), 0);
     EXPECT_GT(relative_difference(mine.p, Slots(dtype, Device::cpu(), state_init, 1).p), 1e-4);  // it moved
-    const Tensor sim_p = on_sim.p.to(Device::cpu());
-    EXPECT_EQ(std::memcmp(sim_p.raw_data(), mine.p.raw_data(), mine.p.nbytes()), 0);
+    for (const auto& [device_tensor, host_tensor] :
+         {std::pair{on_sim.p, mine.p}, {on_sim.a, mine.a}, {on_sim.b, mine.b}}) {
+      const Tensor back = device_tensor.to(Device::cpu());
+      EXPECT_EQ(std::memcmp(back.raw_data(), host_tensor.raw_data(), host_tensor.nbytes()), 0);
+    }
   }
 }
 

@@ -108,8 +108,8 @@ TEST(Clipping, ScalesToMaxNormLikePyTorch) {
   const double scale = 6.5 / (13.0 + 1e-6);
   EXPECT_NEAR(at(a.grad(), {0}), 3 * scale, 1e-6);
   EXPECT_NEAR(at(b.grad(), {0}), 12 * scale, 1e-6);
-  EXPECT_NEAR(clip_grad_norm_({a, b}, 100.0).item<double>(), 13.0 * scale,
-              1e-6);  // under the limit (f32 gradients): unchanged
+  // Under the limit (f32 gradients): unchanged.
+  EXPECT_NEAR(clip_grad_norm_({a, b}, 100.0).item<double>(), 13.0 * scale, 1e-6);
   EXPECT_NEAR(at(a.grad(), {1}), 4 * scale, 1e-6);
 }
 
