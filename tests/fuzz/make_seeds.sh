@@ -17,8 +17,14 @@ done
 for folder in "$out"/*/; do
   count=$(find "$folder" -type f | wc -l)
   if [ "$count" -eq 0 ]; then
-    echo "make_seeds: no seed for $(basename "$folder")" >&2
-    exit 1
+    # Without ../shared/data (a user's clone) a fuzzer of real formats may have no seed and starts from nothing;
+    # with it (CI), a missing seed is a mistake.
+    if [ -d "$source/../shared/data" ]; then
+      echo "make_seeds: no seed for $(basename "$folder")" >&2
+      exit 1
+    fi
+    echo "$(basename "$folder"): no seed (no ../shared/data beside the checkout)"
+    continue
   fi
   echo "$(basename "$folder"): $count seeds"
 done
