@@ -98,7 +98,7 @@ Tensor Tensor::clone() const {
   return out;
 }
 
-Tensor Tensor::to(Device target, std::source_location site) const {
+Tensor Tensor::to(Device target, CallSite site) const {
   if (target == device()) return *this;
   if (!device().is_cpu() && !target.is_cpu())
     return to(Device::cpu(), site).to(target);  // between devices: via the host
@@ -118,7 +118,7 @@ Tensor Tensor::to(Device target, std::source_location site) const {
   return out;
 }
 
-Tensor Tensor::to_host(std::source_location site) const {
+Tensor Tensor::to_host(CallSite site) const {
   if (device().is_cpu()) return *this;
   if (const Storage mirror = storage().host_mirror(); mirror.defined()) {
     return Tensor(mirror, offset(), shape(), strides(), dtype());

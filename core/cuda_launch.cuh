@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 
 #include "core/cuda_memory.h"
@@ -116,7 +117,8 @@ template <class T>
 inline constexpr bool is_device_half = std::is_same_v<T, __half> || std::is_same_v<T, __nv_bfloat16>;
 
 // One element from any dtype to any other, as core/convert.h does on the host: 16-bit floats through float
-// (rounded to nearest even), the rest by static_cast.
+// (rounded to nearest even), floats to integers through int64 (wrapping, as the host and x86 do: a direct
+// conversion saturates on the device, -9.0f to u8 giving 0 rather than 247), the rest by static_cast.
 template <class To, class From>
 __host__ __device__ To convert(From value) {
   if constexpr (std::is_same_v<To, From>) {
@@ -129,6 +131,10 @@ __host__ __device__ To convert(From value) {
     return __float2half_rn(static_cast<float>(value));
   } else if constexpr (std::is_same_v<To, __nv_bfloat16>) {
     return __float2bfloat16_rn(static_cast<float>(value));
+  } else if constexpr (std::is_floating_point_v<From> && std::is_integral_v<To>) {
+    constexpr From kTwo63 = From(9223372036854775808.0);  // NaN and values beyond int64 give its minimum
+    const bool fits = value >= -kTwo63 && value < kTwo63;
+    return static_cast<To>(fits ? static_cast<int64_t>(value) : std::numeric_limits<int64_t>::min());
   } else {
     return static_cast<To>(value);
   }

@@ -131,7 +131,15 @@ void release_cached_memory(int device) {
   s.allocator->release_cache();
 }
 
-void* stream(int device) { return state(device).stream; }
+void* stream(int device) {
+  DeviceState& s = state(device);
+  // A kernel launches on the calling thread's current device: it must be the stream's (a rank's cuda:1, or any
+  // thread that has not chosen one).
+  int current = 0;
+  check(cudaGetDevice(&current), "cudaGetDevice");
+  if (current != device) check(cudaSetDevice(device), "cudaSetDevice");
+  return s.stream;
+}
 
 void synchronize(int device) { check(cudaStreamSynchronize(state(device).stream), "cudaStreamSynchronize"); }
 

@@ -44,7 +44,8 @@ class DeviceGuard {
   [[maybe_unused]] int previous_ = 0;  // used by CUDA builds only
 };
 
-// The device's stream (a cudaStream_t): every kernel and copy for its tensors is ordered on it.
+// The device's stream (a cudaStream_t): every kernel and copy for its tensors is ordered on it. Asking for it makes
+// `device` the calling thread's current device, which a launch on the stream needs.
 void* stream(int device);
 // Waits until all work queued on the device's stream has finished.
 void synchronize(int device);

@@ -19,7 +19,7 @@ __global__ void uniform_kernel(uint64_t seed, uint64_t first, bool wide, double 
   QN_GRID_STRIDE_LOOP(b, (n + per_block - 1) / per_block) {
     const philox::Counter w = philox::block(seed, first + static_cast<uint64_t>(b));
     for (int k = 0; k < per_block && b * per_block + k < n; ++k) {
-      out[b * per_block + k] = convert<T>(low + (high - low) * uniform_of(w, k, wide));
+      out[b * per_block + k] = convert<T>(fma(high - low, uniform_of(w, k, wide), low));
     }
   }
 }

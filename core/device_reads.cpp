@@ -49,13 +49,12 @@ std::vector<std::string> device_read_sites() {
   return t.sites;
 }
 
-void count_device_read(const std::source_location& site) {
+void count_device_read(const CallSite& site) {
   g_reads.fetch_add(1, std::memory_order_relaxed);
   Trace& t = trace();
   const std::lock_guard lock(t.mutex);
   if (!t.on) return;
-  t.sites.push_back(std::string(site.file_name()) + ":" + std::to_string(site.line()) + " (" + site.function_name() +
-                    ")");
+  t.sites.push_back(std::string(site.file) + ":" + std::to_string(site.line) + " (" + site.function + ")");
 }
 
 }  // namespace qn

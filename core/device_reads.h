@@ -5,9 +5,10 @@
 #pragma once
 
 #include <cstdint>
-#include <source_location>
 #include <string>
 #include <vector>
+
+#include "core/call_site.h"
 
 namespace qn {
 
@@ -21,6 +22,6 @@ void trace_device_reads(bool on);
 std::vector<std::string> device_read_sites();  // since the last reset
 
 // Called by the transfer itself.
-void count_device_read(const std::source_location& site);
+void count_device_read(const CallSite& site);
 
 }  // namespace qn

@@ -51,7 +51,7 @@ void Tensor::check_access(DType expected, const char* op) const {
 }
 
 template <class T>
-T Tensor::item(std::source_location site) const {
+T Tensor::item(CallSite site) const {
   QN_CHECK(numel() == 1, "item", "expected a one-element tensor, got ", describe());
   const Tensor host = to(Device::cpu(), site);  // a device's value is read back (and waited for)
   return visit_dtype(dtype(), [&](auto tag) -> T {
@@ -59,10 +59,10 @@ T Tensor::item(std::source_location site) const {
     return detail::convert<T>(*static_cast<const S*>(host.raw_data()));
   });
 }
-template float Tensor::item<float>(std::source_location) const;
-template double Tensor::item<double>(std::source_location) const;
-template int64_t Tensor::item<int64_t>(std::source_location) const;
-template int32_t Tensor::item<int32_t>(std::source_location) const;
+template float Tensor::item<float>(CallSite) const;
+template double Tensor::item<double>(CallSite) const;
+template int64_t Tensor::item<int64_t>(CallSite) const;
+template int32_t Tensor::item<int32_t>(CallSite) const;
 
 void Tensor::set_data(const Tensor& source) {
   QN_CHECK(impl_ != nullptr && source.defined(), "set_data", "both tensors must be defined");

@@ -6,11 +6,11 @@
 #include <functional>
 #include <memory>
 #include <ostream>
-#include <source_location>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "core/call_site.h"
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/shape.h"
@@ -83,7 +83,7 @@ class Tensor {
   }
   // The single element of a one-element tensor, converted to T (read back from a device: a counted read).
   template <class T>
-  T item(std::source_location site = std::source_location::current()) const;
+  T item(CallSite site = {}) const;
 
   // --- views: share storage, no copy
   Tensor view(const Shape& shape) const;     // like PyTorch: fails when strides cannot express it
@@ -108,10 +108,10 @@ class Tensor {
   // This tensor if already there, else a contiguous copy; a copy from a device to the CPU is a read the host
   // waits for, counted with its call site (core/device_reads.h). An integer tensor copied from the CPU to a
   // device keeps its host copy as the device memory's mirror (core/storage.h).
-  Tensor to(Device device, std::source_location site = std::source_location::current()) const;
+  Tensor to(Device device, CallSite site = {}) const;
   // Its values in host memory: itself on the CPU; on a device the host copy it came from while that still holds
   // (no read: a batch's token ids, labels, codes), else read back like to(cpu).
-  Tensor to_host(std::source_location site = std::source_location::current()) const;
+  Tensor to_host(CallSite site = {}) const;
   Tensor& copy_(const Tensor& src);  // src broadcast to this shape, converted to this dtype
   // Makes this handle, and every copy of it, refer to source's data (storage, geometry, dtype), keeping
   // its autograd state: how a module converts its parameters in place (PyTorch's `param.data = ...`).

@@ -26,16 +26,23 @@ using SumAcc = SumOp<Acc<T>>;
 template <class T>
 using Shuffled = std::conditional_t<std::is_integral_v<T> && (sizeof(T) < 4), int, T>;
 
+// The identities are the infinities for floats, so that a max over -inf values is -inf (lowest() would come out).
 template <class T>
 struct MaxOp {
   using A = Shuffled<T>;
-  __device__ static A identity() { return std::numeric_limits<T>::lowest(); }
+  __device__ static A identity() {
+    if constexpr (std::is_floating_point_v<T>) return -std::numeric_limits<T>::infinity();
+    return std::numeric_limits<T>::lowest();
+  }
   __device__ static A combine(A acc, A v) { return (v != v || v > acc || acc != acc) ? (acc != acc ? acc : v) : acc; }
 };
 template <class T>
 struct MinOp {
   using A = Shuffled<T>;
-  __device__ static A identity() { return std::numeric_limits<T>::max(); }
+  __device__ static A identity() {
+    if constexpr (std::is_floating_point_v<T>) return std::numeric_limits<T>::infinity();
+    return std::numeric_limits<T>::max();
+  }
   __device__ static A combine(A acc, A v) { return (v != v || v < acc || acc != acc) ? (acc != acc ? acc : v) : acc; }
 };
 

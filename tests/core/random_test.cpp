@@ -67,6 +67,19 @@ TEST(Generator, ElementIsAFunctionOfSeedOffsetAndPosition) {
   for (int i = 0; i < 9; ++i) EXPECT_EQ(at(longer, {i}), at(x, {i}));
 }
 
+// uniform_ in f64 is low + (high - low) u rounded once (a fused multiply-add), as the GPU draws it: the rule is
+// pinned in the source, not left to whether the compiler fuses (it does with FMA in -march, not without).
+TEST(Generator, UniformRangesRoundOnceAsOnTheGpu) {
+  Generator g(31);
+  Tensor x = empty({7}, DType::f64);
+  uniform_(x, -3.0, 0.7, &g);
+  for (int i = 0; i < 7; ++i) {
+    const philox::Counter w = philox::block(31, static_cast<uint64_t>(i / 2));
+    const double u = philox::uniform_double(w[2 * (i % 2)], w[2 * (i % 2) + 1]);
+    EXPECT_EQ(at(x, {i}), std::fma(0.7 - -3.0, u, -3.0)) << i;
+  }
+}
+
 TEST(Generator, KeepMaskIsTheUniformDrawComparedInItsDtype) {
   // Element i keeps when the philox uniform of its dtype is >= p; odd sizes cover the partial last block,
   // and p = 0.5 + 2^-26 separates the f32 comparison (p rounds to 0.5) from the f64 one.

@@ -62,6 +62,19 @@ TEST(CudaReduce, IntegersNanAndALongRow) {
   expect_matches_cpu(kernels::sum(zeros({3, 0}, kGpu), {1}), kernels::sum(zeros({3, 0}), {1}), 1e-6, 1e-12);
 }
 
+// The float max's identity is -inf, not lowest(): a row of -inf has the maximum -inf (and +inf the minimum +inf).
+TEST(CudaReduce, InfinitiesAreTheirOwnExtremes) {
+  QN_REQUIRE_CUDA();
+  for (const DType t : {DType::f32, DType::f64}) {
+    SCOPED_TRACE(dtype_name(t));
+    const Tensor low = full({2, 37}, -std::numeric_limits<double>::infinity(), t);
+    const Tensor high = full({2, 37}, std::numeric_limits<double>::infinity(), t);
+    expect_matches_cpu(kernels::amax(low.to(kGpu), {1}), kernels::amax(low, {1}), 0, 0);
+    expect_matches_cpu(kernels::amin(high.to(kGpu), {1}), kernels::amin(high, {1}), 0, 0);
+    EXPECT_TRUE(std::isinf(kernels::amax(low.to(kGpu)).item<double>()));
+  }
+}
+
 TEST(CudaReduce, ArgmaxTakesTheFirstMaximumAndNan) {
   QN_REQUIRE_CUDA();
   Generator gen(6);
