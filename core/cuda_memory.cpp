@@ -147,8 +147,11 @@ void copy_host_to_device(void* dst, const void* src, size_t nbytes, int device) 
   if (nbytes == 0) return;
   DeviceState& s = state(device);
   DeviceGuard guard(device);
+  // From pageable memory (every host tensor's) the driver copies src into a staging buffer before returning, so the
+  // caller may free or reuse it at once; the transfer itself is queued behind the stream's work, and waiting for
+  // it would make every batch, index tensor and mask a synchronization. (A pinned source would be read later: it
+  // must outlive the copy.)
   check(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyHostToDevice, s.stream), "cudaMemcpyAsync (host to device)");
-  check(cudaStreamSynchronize(s.stream), "cudaStreamSynchronize");
 }
 
 void copy_device_to_host(void* dst, const void* src, size_t nbytes, int device) {

@@ -51,7 +51,8 @@ void* stream(int device);
 void synchronize(int device);
 
 // Copies of nbytes between host and device memory, ordered on the device's stream after the work queued
-// before them. Both return when the copy has finished.
+// before them. A copy to the host returns when it has finished (it waits for that work: a synchronization); a
+// copy to the device returns once src has been taken (staged from pageable memory), without waiting.
 void copy_host_to_device(void* dst, const void* src, size_t nbytes, int device);
 void copy_device_to_host(void* dst, const void* src, size_t nbytes, int device);
 
