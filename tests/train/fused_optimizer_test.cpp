@@ -78,7 +78,9 @@ kernels::AdamStep adam(int k, double weight_decay, bool decoupled) {
 }
 
 TEST(FusedOptimizers, AdamAndAdamW) {
-  for (const auto& [weight_decay, decoupled] : {std::pair{0.0, false}, {0.1, false}, {0.01, true}}) {
+  for (const auto& [decay, is_decoupled] : {std::pair{0.0, false}, {0.1, false}, {0.01, true}}) {
+    const double weight_decay = decay;  // lambdas capture variables, not structured bindings (clang 14)
+    const bool decoupled = is_decoupled;
     SCOPED_TRACE(weight_decay);
     expect_close(
         [&](Slots& s, const Tensor& g, int k) { adam_step_(s.p, g, s.a, s.b, adam(k, weight_decay, decoupled)); },
