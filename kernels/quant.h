@@ -1,4 +1,4 @@
-// Scalar (affine) quantization kernels: fake quantization and the Quant-Noise mix of PAPER.md 2.1-2.2.
+// Scalar (affine) quantization kernels: fake quantization and the Quant-Noise mix (docs/METHOD.md).
 //   Q(x)  = (clamp(round(x / s + z), 0, qmax) - z) s      round half to even, in the tensor's precision
 //   range = [-s z, s (qmax - z)]                            what Q can represent
 #pragma once

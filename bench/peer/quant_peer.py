@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch peer of bench/quant_bench.cpp's KMeans: the same k-means (PAPER.md 3.2) on a 2048x512 weight,
+"""PyTorch peer of bench/quant_bench.cpp's KMeans: the same k-means (docs/METHOD.md) on a 2048x512 weight,
 blocks of 8, K 256, 20 iterations, timed as the median of runs. Two E-steps are timed: fairseq's (the
 L2 norm of differences, in chunks, as fairseq/modules/quantization/pq/em.py computes it) and a GEMM one
 (||c||^2 - 2 x.c, as ours).
@@ -38,7 +38,7 @@ def main():
     setup(__doc__)
     g = torch.Generator().manual_seed(0)
     w = torch.randn(2048, 512, generator=g)
-    blocks = w.reshape(2048, 64, 8).permute(1, 0, 2).reshape(-1, 8).contiguous()  # PAPER.md 3.1 order
+    blocks = w.reshape(2048, 64, 8).permute(1, 0, 2).reshape(-1, 8).contiguous()  # the block order of docs/METHOD.md
     with torch.no_grad():
         for name, assign in (("fairseq E-step", assign_fairseq), ("GEMM E-step", assign_gemm)):
             ms = median_ms(lambda: kmeans(blocks, 256, 20, assign, g), min_time=5.0)
