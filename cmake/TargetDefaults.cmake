@@ -15,8 +15,8 @@ function(qn_target_defaults target)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
     target_compile_options(${target} PRIVATE $<${cxx}:-Wno-pass-failed>)
   endif()
-  if(QN_NATIVE)
-    target_compile_options(${target} PRIVATE $<${cxx}:-march=native>)
+  if(QN_MARCH)
+    target_compile_options(${target} PRIVATE $<${cxx}:-march=${QN_MARCH}>)
   endif()
   # GCC 12.2 with AVX-512 miscompiles a 32-byte constant copied as one 256-bit integer (as a vector<double>{1, 1,
   # 0, 0} may be) when its low words are equal and its high words zero: it loads the low word broadcast to all four
@@ -25,6 +25,15 @@ function(qn_target_defaults target)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
     target_compile_options(${target} PRIVATE $<${cxx}:-mmove-max=128 -mstore-max=128>)
   endif()
+  # Position-independent code in every target, programs included: the GPU bundle (tools/gpu_bundle.sh) builds the
+  # engine's libraries shared, its CUDA files then compile to the same command as in a static build (so ccache serves
+  # the bundle what build/ compiled), and one precompiled header serves libraries and programs alike.
+  # -fno-semantic-interposition keeps the inlining across global functions that -fPIC alone would forgo.
+  get_target_property(type ${target} TYPE)
+  if(NOT type STREQUAL "EXECUTABLE")
+    set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  endif()
+  target_compile_options(${target} PRIVATE $<${cxx}:-fPIC -fno-semantic-interposition>)
   # No errno from math functions, so loops over exp/sqrt vectorize; IEEE semantics are otherwise kept.
   target_compile_options(${target} PRIVATE $<${cxx}:-fno-math-errno>)
   if(QN_CUDA_ENABLED)
@@ -40,7 +49,7 @@ endfunction()
 # (CLI11 alone took 10 s to parse in each file that included it): a fresh build of qn on 2 cores went from 5:18 to
 # 4:40; the rest is code generation.
 # qn_core precompiles the common set and the libraries, benchmarks and qn_tasks reuse it; qn adds CLI11 and
-# core_test GoogleTest, each reused by the targets like it. -Winvalid-pch turns a header the compiler could not
+# cuda_test GoogleTest, each reused by the targets like it. -Winvalid-pch turns a header the compiler could not
 # use (a flag that differs from the donor's) into a warning, so an error under QN_WERROR, rather than a slow build.
 option(QN_PCH "Precompile the headers every file includes (faster builds)" ON)
 set(QN_PCH_HEADERS <algorithm> <array> <atomic> <cmath> <cstdint> <cstdio> <cstring> <functional> <map> <memory>
@@ -60,19 +69,26 @@ function(qn_precompiled_headers target)
     target_precompile_headers(qn_core PRIVATE ${QN_PCH_HEADERS})
   elseif(target STREQUAL "qn")
     target_precompile_headers(qn PRIVATE ${QN_PCH_HEADERS} <CLI/CLI.hpp>)
-  elseif(target STREQUAL "core_test")
-    target_precompile_headers(core_test PRIVATE ${QN_PCH_HEADERS} <gtest/gtest.h>)
+  elseif(target STREQUAL "cuda_test")  # the GPU bundle builds this test program alone
+    target_precompile_headers(cuda_test PRIVATE ${QN_PCH_HEADERS} <gtest/gtest.h>)
   elseif(target MATCHES "_test$")
-    target_precompile_headers(${target} REUSE_FROM core_test)
+    target_precompile_headers(${target} REUSE_FROM cuda_test)
   else()
     target_precompile_headers(${target} REUSE_FROM qn_core)
   endif()
 endfunction()
 
-# qn_add_library(name SOURCES ... DEPS ...): one static library per folder.
+# qn_add_library(name SOURCES ... DEPS ...): one library per folder, static unless QN_SHARED_LIBS.
 function(qn_add_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
-  add_library(${name} STATIC ${ARG_SOURCES})
+  if(QN_SHARED_LIBS)
+    add_library(${name} SHARED ${ARG_SOURCES})
+    # No <name>_EXPORTS definition (nothing uses it): the libraries reuse qn_core's precompiled header, which a
+    # definition of their own would invalidate.
+    set_target_properties(${name} PROPERTIES DEFINE_SYMBOL "")
+  else()
+    add_library(${name} STATIC ${ARG_SOURCES})
+  endif()
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
   qn_target_defaults(${name})

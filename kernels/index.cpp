@@ -3,6 +3,7 @@
 
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cuda/cuda_kernels.h"
+#include "kernels/determinism.h"
 #include "kernels/device_check.h"
 #include "kernels/half_precision.h"
 
@@ -95,7 +96,7 @@ Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Ten
   if (is_half(self.dtype())) return index_add(widened(self), dim, index, widened(src)).to(self.dtype());  // f32 sums
   Tensor out = self.contiguous().clone();
   const Tensor flat_index = index.reshape({-1}).contiguous();
-  device.is_cuda() ? cuda::index_add(d, flat_index, src.contiguous(), out)
+  device.is_cuda() ? cuda::index_add(d, flat_index, src.contiguous(), out, deterministic_algorithms())
                    : cpu::index_add(d, flat_index, src.contiguous(), out);
   return out;
 }

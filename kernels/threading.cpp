@@ -31,21 +31,20 @@ BlasInfo blas_info() {
   return info;
 }
 
-std::string blas_core_advice(const std::string& core, bool cpu_has_avx2, bool cpu_has_avx512f) {
+std::string blas_core_replacement(const std::string& core, bool cpu_has_avx2_and_fma) {
   // OpenBLAS's x86-64 cores with AVX2 kernels (corename is lower case in some versions).
   static constexpr std::string_view kAvx2Cores[] = {"haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"};
   std::string lower = core;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (!cpu_has_avx2 || std::ranges::find(kAvx2Cores, lower) != std::end(kAvx2Cores)) return "";
-  const char* suggested = cpu_has_avx512f ? "SkylakeX" : "Haswell";
-  return detail::concat("OpenBLAS runs its ", core, " kernels on a CPU with ", cpu_has_avx512f ? "AVX-512" : "AVX2",
-                        " (a CPU model it does not know); OPENBLAS_CORETYPE=", suggested,
-                        " in the environment makes its GEMMs several times faster");
+  if (!cpu_has_avx2_and_fma || std::ranges::find(kAvx2Cores, lower) != std::end(kAvx2Cores)) return "";
+  return "Haswell";
 }
 
-std::string blas_core_advice() {
-  return blas_core_advice(openblas_get_corename(), __builtin_cpu_supports("avx2"), __builtin_cpu_supports("avx512f"));
+std::string blas_core_replacement() {
+  return blas_core_replacement(blas_core(), __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
 }
+
+std::string blas_core() { return openblas_get_corename(); }
 
 void sync_blas_threads() {
   const int threads = get_num_threads();

@@ -16,13 +16,16 @@ struct BlasInfo {
 };
 BlasInfo blas_info();
 
-// What to tell a user whose OpenBLAS runs kernels older than the CPU: OpenBLAS falls back to its SSE3 "Prescott"
-// kernels on a CPU model it does not know (a virtual machine's "Intel Xeon Processor"), at a third of the GEMM
-// speed of its AVX2 ones. A sentence naming the OPENBLAS_CORETYPE to set, or empty when the core suits the CPU
-// (or was chosen: any AVX2 core, even on an AVX-512 CPU).
-std::string blas_core_advice(const std::string& core, bool cpu_has_avx2, bool cpu_has_avx512f);
-// blas_core_advice for this process's OpenBLAS and CPU.
-std::string blas_core_advice();
+// OpenBLAS falls back to its SSE3 "Prescott" kernels on a CPU model it does not know (a virtual machine's "Intel Xeon
+// Processor"), at a third of the GEMM speed of its AVX2 ones. The core to use instead: "Haswell" when `core` is not
+// one of OpenBLAS's AVX2 cores and the CPU has AVX2 and FMA; empty when the core suits the CPU. Never an AVX-512 core:
+// OpenBLAS 0.3.21 computes wrong results or crashes with those on some CPUs it does not know. qn sets it for itself
+// (tools/qn/blas_core.h).
+std::string blas_core_replacement(const std::string& core, bool cpu_has_avx2_and_fma);
+// The same for this process's OpenBLAS and CPU.
+std::string blas_core_replacement();
+// The kernel set OpenBLAS chose (openblas_get_corename), without starting its threads.
+std::string blas_core();
 
 // Makes OpenBLAS use qn::get_num_threads() threads (the pthread build does not follow OpenMP).
 void sync_blas_threads();

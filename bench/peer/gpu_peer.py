@@ -5,7 +5,9 @@ torchvision's EfficientNet-B3; RoBERTa-base and the Wikitext-103 LM from nn.Tran
 adaptive input (fairseq's bands: 20000 words at 1024 dims, 40000 at 256, the rest at 64, each projected to 1024)
 and nn.AdaptiveLogSoftmaxWithLoss over the same cutoffs (not tied to the input, unlike fairseq's)."""
 import argparse
+import json
 import math
+import os
 import time
 
 import torch
@@ -102,6 +104,24 @@ STEPS = {
 }
 
 
+def time_matmul(n, precision, min_time):
+    """N x N x N products, as BM_GpuMatmul: f32, TF32 or bf16 operands."""
+    torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    generator = torch.Generator().manual_seed(1)
+    a = torch.randn(n, n, generator=generator).to(DEVICE, dtype)
+    b = torch.randn(n, n, generator=generator).to(DEVICE, dtype)
+    torch.matmul(a, b)
+    torch.cuda.synchronize()
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < min_time or count == 0:
+        torch.matmul(a, b)
+        torch.cuda.synchronize()
+        count += 1
+    torch.backends.cuda.matmul.allow_tf32 = False
+    return (time.perf_counter() - start) / count
+
+
 def time_step(make_model, make_batch, amp, min_time=10.0):
     torch.manual_seed(0)
     model = make_model().to(DEVICE).train()
@@ -129,20 +149,41 @@ def time_step(make_model, make_batch, amp, min_time=10.0):
 
 def main():
     parser = argparse.ArgumentParser(description="PyTorch peer of bench_gpu")
-    parser.add_argument("--only", choices=sorted(STEPS))
-    parser.add_argument("--peak-tflops", type=float, default=989.0, help="the GPU's dense bf16 peak, for the MFU")
+    parser.add_argument("--only", choices=sorted(STEPS) + ["matmul"])
+    parser.add_argument("--peak-tflops", type=float, default=float(os.environ.get("QN_GPU_PEAK_TFLOPS", 989.0)),
+                        help="the GPU's dense bf16 peak, for the MFU (as bench_gpu: QN_GPU_PEAK_TFLOPS, 989)")
+    parser.add_argument("--min-time", type=float, default=10.0, help="seconds of timed work for each row")
+    parser.add_argument("--json", help="also write the rows to this file (tools/gpu_kit/summarize.py reads it)")
     args = parser.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
-    print(f"torch {torch.__version__}, {torch.cuda.get_device_name(0)}")
+    report = {"torch": torch.__version__, "device": torch.cuda.get_device_name(0), "rows": []}
+    print(f"torch {report['torch']}, {report['device']}")
+
+    def record(row, line):
+        print(line, flush=True)
+        report["rows"].append(row)
+        if args.json:  # rewritten after every row, so a run cut off still leaves what it measured
+            with open(args.json, "w", encoding="utf-8") as out:
+                json.dump(report, out, indent=1)
+
+    if args.only in (None, "matmul"):
+        for precision in ("f32", "tf32", "bf16"):
+            for n in (4096, 8192):
+                seconds = time_matmul(n, precision, args.min_time)
+                tflops = 2 * n**3 / seconds * 1e-12
+                record({"work": "matmul", "precision": precision, "n": n, "ms": seconds * 1e3, "tflops": tflops},
+                       f"matmul {n}^3 {precision:4}: {seconds * 1e3:9.2f} ms, {tflops:6.1f} TFLOP/s")
     for key, (label, make_model, make_batch, unit) in STEPS.items():
         if args.only not in (None, key):
             continue
         for amp in (False, True):
-            seconds, per_step, parameters = time_step(make_model, make_batch, amp)
+            seconds, per_step, parameters = time_step(make_model, make_batch, amp, args.min_time)
+            row = {"work": key, "precision": "bf16" if amp else "f32", "ms": seconds * 1e3, "rate": per_step / seconds}
             line = f"{label} {'bf16' if amp else 'f32 '}: {seconds * 1e3:9.1f} ms, {per_step / seconds:10.1f} {unit}"
             if unit == "tokens/s":
-                line += f", MFU {6 * parameters * per_step / seconds / (args.peak_tflops * 1e12):.3f}"
-            print(line)
+                row["mfu"] = 6 * parameters * per_step / seconds / (args.peak_tflops * 1e12)
+                line += f", MFU {row['mfu']:.3f}"
+            record(row, line)
 
 
 if __name__ == "__main__":

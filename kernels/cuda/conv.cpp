@@ -1,6 +1,7 @@
 // CUDA convolution on cuDNN: forward, backward data and backward filter, any groups (depthwise included). cuDNN's
-// heuristics choose each algorithm once per shape, preferring deterministic ones, and the choice is cached. FP32
-// convolutions use plain FMA arithmetic unless kernels::allow_tf32() (one switch for GEMMs and convolutions).
+// heuristics choose each algorithm once per shape, preferring deterministic ones, and the choice is cached with the
+// math type it was ranked with (kernels/cuda/conv_choice.h). FP32 convolutions pass over tensor-core algorithms
+// unless kernels::allow_tf32() (one switch for GEMMs and convolutions), as PyTorch's do.
 // cuDNN pads symmetrically; an asymmetric padding (TensorFlow's 'same') becomes an explicitly padded input.
 #include <cudnn.h>
 
@@ -10,8 +11,10 @@
 #include <vector>
 
 #include "core/cuda_memory.h"
+#include "kernels/cuda/conv_choice.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/library_support.h"
+#include "kernels/determinism.h"
 #include "kernels/matmul.h"
 
 namespace qn::kernels::cuda {
@@ -92,37 +95,34 @@ std::string key_of(const char* pass, int device, const Shape& input, const Shape
                    DType dtype) {
   return detail::concat(pass, device, input, weight, p.padding[0], ",", p.padding[2], ",", p.stride[0], ",",
                         p.stride[1], ",", p.dilation[0], ",", p.dilation[1], ",", p.groups, dtype_name(dtype),
-                        allow_tf32());
+                        allow_tf32(), deterministic_algorithms());
 }
 
-// The first of cuDNN's ranked candidates that works within the workspace limit, deterministic ones first.
+// The chosen entry of cuDNN's ranked candidates for this dtype; an error names the pass when none qualifies.
 template <class Perf>
-Perf pick(const std::vector<Perf>& ranked, const char* pass) {
-  for (bool deterministic_only : {true, false}) {
-    for (const Perf& perf : ranked) {
-      if (perf.status != CUDNN_STATUS_SUCCESS || perf.memory > kMaxWorkspace) continue;
-      if (deterministic_only && perf.determinism != CUDNN_DETERMINISTIC) continue;
-      return perf;
-    }
-  }
-  throw_error(kOp, detail::concat("cuDNN offers no ", pass, " algorithm for this convolution"));
+ConvChoice pick(const std::vector<Perf>& ranked, const char* pass, DType dtype) {
+  const std::optional<ConvChoice> choice =
+      choose_algorithm(ranked, kMaxWorkspace, dtype == DType::f32 && !allow_tf32(), deterministic_algorithms());
+  QN_CHECK(choice.has_value(), kOp, "cuDNN offers no ", pass, " algorithm for this convolution");
+  return *choice;
 }
 
-struct Choice {
-  int algo = 0;
-  size_t workspace = 0;
-};
+// The descriptor's math type as the chosen entry was ranked (PyTorch does the same): cuDNN may otherwise run the
+// algorithm with other math, or refuse it.
+void set_math(const cudnnConvolutionDescriptor_t conv, const ConvChoice& choice) {
+  check_cudnn(cudnnSetConvolutionMathType(conv, choice.math), "cudnnSetConvolutionMathType");
+}
 
 // Runs find() (a cuDNN heuristic query returning ranked candidates) once per key.
 template <class Find>
-Choice cached_choice(const std::string& key, const Find& find) {
+ConvChoice cached_choice(const std::string& key, const Find& find) {
   static std::mutex mutex;
-  static auto* choices = new std::map<std::string, Choice>();
+  static auto* choices = new std::map<std::string, ConvChoice>();
   {
     std::lock_guard lock(mutex);
     if (const auto found = choices->find(key); found != choices->end()) return found->second;
   }
-  const Choice choice = find();
+  const ConvChoice choice = find();
   std::lock_guard lock(mutex);
   choices->emplace(key, choice);
   return choice;
@@ -164,16 +164,16 @@ void run_forward(const Tensor& input, const Tensor& weight, const Conv2dParams& 
   ::qn::cuda::DeviceGuard guard(device);
   cudnnHandle_t h = handle(device);
   const Descriptors d(input.shape(), weight.shape(), out.shape(), p, input.dtype());
-  const Choice choice = cached_choice(key_of("fwd", device, input.shape(), weight.shape(), p, input.dtype()), [&] {
+  const ConvChoice choice = cached_choice(key_of("fwd", device, input.shape(), weight.shape(), p, input.dtype()), [&] {
     int count = 0;
     check_cudnn(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &count), "cudnnGetConvolutionForwardAlgorithmMaxCount");
     std::vector<cudnnConvolutionFwdAlgoPerf_t> ranked(static_cast<size_t>(count));
     check_cudnn(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, count, &count, ranked.data()),
                 "cudnnGetConvolutionForwardAlgorithm_v7");
     ranked.resize(static_cast<size_t>(count));
-    const auto perf = pick(ranked, "forward");
-    return Choice{static_cast<int>(perf.algo), perf.memory};
+    return pick(ranked, "forward", input.dtype());
   });
+  set_math(d.conv, choice);
   const Tensor scratch = workspace(choice.workspace, out.device());
   const BlendScalars blend(input.dtype());
   check_cudnn(cudnnConvolutionForward(h, blend.one(), d.x, input.device_data(), d.w, weight.device_data(), d.conv,
@@ -226,7 +226,7 @@ void conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const C
   ::qn::cuda::DeviceGuard guard(device);
   cudnnHandle_t h = handle(device);
   const Descriptors d(dx.shape(), weight.shape(), grad_out.shape(), p, dx.dtype());
-  const Choice choice = cached_choice(key_of("bwd_data", device, dx.shape(), weight.shape(), p, dx.dtype()), [&] {
+  const ConvChoice choice = cached_choice(key_of("bwd_data", device, dx.shape(), weight.shape(), p, dx.dtype()), [&] {
     int count = 0;
     check_cudnn(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &count),
                 "cudnnGetConvolutionBackwardDataAlgorithmMaxCount");
@@ -234,9 +234,9 @@ void conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const C
     check_cudnn(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x, count, &count, ranked.data()),
                 "cudnnGetConvolutionBackwardDataAlgorithm_v7");
     ranked.resize(static_cast<size_t>(count));
-    const auto perf = pick(ranked, "backward-data");
-    return Choice{static_cast<int>(perf.algo), perf.memory};
+    return pick(ranked, "backward-data", dx.dtype());
   });
+  set_math(d.conv, choice);
   const Tensor scratch = workspace(choice.workspace, dx.device());
   const BlendScalars blend(dx.dtype());
   check_cudnn(
@@ -256,17 +256,19 @@ void conv2d_backward_weight(const Tensor& grad_out, const Tensor& input, const C
   ::qn::cuda::DeviceGuard guard(device);
   cudnnHandle_t h = handle(device);
   const Descriptors d(input.shape(), dw.shape(), grad_out.shape(), p, input.dtype());
-  const Choice choice = cached_choice(key_of("bwd_filter", device, input.shape(), dw.shape(), p, input.dtype()), [&] {
-    int count = 0;
-    check_cudnn(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, &count),
-                "cudnnGetConvolutionBackwardFilterAlgorithmMaxCount");
-    std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> ranked(static_cast<size_t>(count));
-    check_cudnn(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w, count, &count, ranked.data()),
-                "cudnnGetConvolutionBackwardFilterAlgorithm_v7");
-    ranked.resize(static_cast<size_t>(count));
-    const auto perf = pick(ranked, "backward-filter");
-    return Choice{static_cast<int>(perf.algo), perf.memory};
-  });
+  const ConvChoice choice =
+      cached_choice(key_of("bwd_filter", device, input.shape(), dw.shape(), p, input.dtype()), [&] {
+        int count = 0;
+        check_cudnn(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, &count),
+                    "cudnnGetConvolutionBackwardFilterAlgorithmMaxCount");
+        std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> ranked(static_cast<size_t>(count));
+        check_cudnn(
+            cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w, count, &count, ranked.data()),
+            "cudnnGetConvolutionBackwardFilterAlgorithm_v7");
+        ranked.resize(static_cast<size_t>(count));
+        return pick(ranked, "backward-filter", input.dtype());
+      });
+  set_math(d.conv, choice);
   const Tensor scratch = workspace(choice.workspace, dw.device());
   const BlendScalars blend(dw.dtype());
   check_cudnn(

@@ -39,7 +39,8 @@ void cross_entropy_backward(const Tensor& log_probs, const Tensor& targets, cons
 void index_select(const Tensor& x, int dim, const Tensor& index, Tensor& out);
 void gather(const Tensor& x, int dim, const Tensor& index, Tensor& out);
 void scatter_add(int dim, const Tensor& index, const Tensor& src, Tensor& out);
-void index_add(int dim, const Tensor& index, const Tensor& src, Tensor& out);
+// ordered: sum repeated indices in position order, as the CPU does (kernels/determinism.h), rather than by atomics.
+void index_add(int dim, const Tensor& index, const Tensor& src, Tensor& out, bool ordered);
 
 // 2-D pooling on contiguous NCHW; dx arrives zeroed.
 void max_pool2d(const Tensor& x, const Pool2dParams& p, Tensor& out, Tensor& indices);

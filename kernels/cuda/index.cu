@@ -4,7 +4,9 @@
 // device indices back, kernels/index.cpp): one out of range traps, and the next synchronization reports it as a
 // CUDA error, as PyTorch's device-side assertions do. The adds are atomic, so
 // several positions adding into one element sum in an unspecified order (floating results may differ from the CPU
-// in the last bits).
+// in the last bits), except index_add's ordered path (kernels/determinism.h): positions sorted by index, each
+// segment summed in position order, the CPU's.
+#include <cub/device/device_radix_sort.cuh>
 #include <type_traits>
 
 #include "kernels/cuda/kernel_support.cuh"
@@ -106,6 +108,50 @@ __global__ void index_add_kernel(const T* src, const I* index, T* out, int64_t c
   }
 }
 
+// positions[p] = p.
+__global__ void iota_kernel(int64_t* positions, int64_t n) { QN_GRID_STRIDE_LOOP(p, n) positions[p] = p; }
+
+// The ordered index_add: sorted_index holds index sorted stably (equal indices keep their positions' order) and
+// sorted_position the positions in that order. The thread of (o, p, i) whose p starts a run of equal indices adds the
+// run's source rows onto out's row, one after another in position order: the CPU kernel's order, bit for bit.
+template <class T, class I>
+__global__ void index_add_ordered_kernel(const T* src, const I* sorted_index, const int64_t* sorted_position, T* out,
+                                         int64_t count, int64_t size, int64_t inner, int64_t n) {
+  QN_GRID_STRIDE_LOOP(k, n) {
+    const int64_t i = k % inner, p = (k / inner) % count, o = k / (inner * count);
+    if (p > 0 && sorted_index[p] == sorted_index[p - 1]) continue;
+    T* row = out + (o * size + checked(sorted_index[p], size)) * inner + i;
+    T sum = *row;
+    for (int64_t q = p; q < count && sorted_index[q] == sorted_index[p]; ++q) {
+      sum += src[(o * count + sorted_position[q]) * inner + i];
+    }
+    *row = sum;
+  }
+}
+
+// index (count,) sorted stably by cub's radix sort, with the positions in the sorted order.
+template <class I>
+void sort_positions(const Tensor& index, Tensor& sorted_index, Tensor& sorted_position) {
+  const int64_t count = index.numel();
+  const cudaStream_t stream = stream_of(index);
+  Tensor positions = empty({count}, TensorOptions(DType::i64, index.device()));
+  iota_kernel<<<grid_for(count), kBlock, 0, stream>>>(device_ptr<int64_t>(positions), count);
+  sorted_index = empty({count}, index.options());
+  sorted_position = empty({count}, positions.options());
+  QN_CHECK(count <= std::numeric_limits<int>::max(), "index_add", "the ordered path sorts at most 2^31 - 1 indices");
+  size_t scratch_bytes = 0;
+  const auto sort = [&](void* scratch) {
+    return cub::DeviceRadixSort::SortPairs(scratch, scratch_bytes, device_ptr<const I>(index),
+                                           device_ptr<I>(sorted_index), device_ptr<const int64_t>(positions),
+                                           device_ptr<int64_t>(sorted_position), static_cast<int>(count), 0,
+                                           static_cast<int>(sizeof(I) * 8), stream);
+  };
+  ::qn::cuda::check(sort(nullptr), "index_add");
+  const Tensor scratch =
+      empty({static_cast<int64_t>(std::max<size_t>(scratch_bytes, 1))}, TensorOptions(DType::u8, index.device()));
+  ::qn::cuda::check(sort(scratch.device_data()), "index_add");
+}
+
 }  // namespace
 
 void index_select(const Tensor& x, int dim, const Tensor& index, Tensor& out) {
@@ -162,7 +208,7 @@ void scatter_add(int dim, const Tensor& index, const Tensor& src, Tensor& out) {
   check_launch("scatter_add");
 }
 
-void index_add(int dim, const Tensor& index, const Tensor& src, Tensor& out) {
+void index_add(int dim, const Tensor& index, const Tensor& src, Tensor& out, bool ordered) {
   const Blocks dst = blocks_around(out.shape(), dim);
   const int64_t count = index.numel(), n = src.numel();
   if (n == 0) return;
@@ -170,8 +216,16 @@ void index_add(int dim, const Tensor& index, const Tensor& src, Tensor& out) {
     using T = typename decltype(tag)::type;
     visit_index(index.dtype(), "index_add", [&](auto itag) {
       using I = typename decltype(itag)::type;
-      index_add_kernel<T, I><<<grid_for(n), kBlock, 0, stream_of(out)>>>(
-          device_ptr<const T>(src), device_ptr<const I>(index), device_ptr<T>(out), count, dst.size, dst.inner, n);
+      if (!ordered) {
+        index_add_kernel<T, I><<<grid_for(n), kBlock, 0, stream_of(out)>>>(
+            device_ptr<const T>(src), device_ptr<const I>(index), device_ptr<T>(out), count, dst.size, dst.inner, n);
+        return;
+      }
+      Tensor sorted_index, sorted_position;
+      sort_positions<I>(index, sorted_index, sorted_position);
+      index_add_ordered_kernel<T, I><<<grid_for(n), kBlock, 0, stream_of(out)>>>(
+          device_ptr<const T>(src), device_ptr<const I>(sorted_index), device_ptr<const int64_t>(sorted_position),
+          device_ptr<T>(out), count, dst.size, dst.inner, n);
     });
   });
   check_launch("index_add");

@@ -34,7 +34,7 @@ void cross_entropy_backward(const Tensor&, const Tensor&, const Tensor&, std::op
 void index_select(const Tensor&, int, const Tensor&, Tensor&) { no_cuda("index_select"); }
 void gather(const Tensor&, int, const Tensor&, Tensor&) { no_cuda("gather"); }
 void scatter_add(int, const Tensor&, const Tensor&, Tensor&) { no_cuda("scatter_add"); }
-void index_add(int, const Tensor&, const Tensor&, Tensor&) { no_cuda("index_add"); }
+void index_add(int, const Tensor&, const Tensor&, Tensor&, bool) { no_cuda("index_add"); }
 void max_pool2d(const Tensor&, const Pool2dParams&, Tensor&, Tensor&) { no_cuda("max_pool2d"); }
 void avg_pool2d(const Tensor&, const Pool2dParams&, Tensor&) { no_cuda("avg_pool2d"); }
 void adaptive_avg_pool2d(const Tensor&, Tensor&) { no_cuda("adaptive_avg_pool2d"); }

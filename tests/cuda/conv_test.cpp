@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include "tests/cuda/cuda_test.h"
+#if __has_include(<cudnn.h>)
+#include "kernels/cuda/conv_choice.h"
+#endif
 #include "tests/reference.h"
 
 namespace qn {
@@ -58,6 +61,56 @@ TEST(CudaConv, ForwardAndBackwardMatchTheCpu) {
     }
   }
 }
+
+#if __has_include(<cudnn.h>)
+// Which ranked algorithm runs, without a GPU: exact f32 (TF32 off) passes over tensor-core entries, which would round
+// the operands to TF32 (or fail where the descriptor says FMA); the chosen entry's math type goes with it.
+cudnnConvolutionFwdAlgoPerf_t entry(cudnnConvolutionFwdAlgo_t algo, cudnnMathType_t math,
+                                    cudnnDeterminism_t determinism, size_t memory = 0,
+                                    cudnnStatus_t status = CUDNN_STATUS_SUCCESS) {
+  cudnnConvolutionFwdAlgoPerf_t perf{};
+  perf.algo = algo;
+  perf.status = status;
+  perf.memory = memory;
+  perf.determinism = determinism;
+  perf.mathType = math;
+  return perf;
+}
+
+TEST(CudnnChoice, ExactF32PassesOverTensorCoreEntries) {
+  const std::vector<cudnnConvolutionFwdAlgoPerf_t> ranked = {
+      entry(CUDNN_CONVOLUTION_FWD_ALGO_FFT, CUDNN_DEFAULT_MATH, CUDNN_DETERMINISTIC, 0, CUDNN_STATUS_NOT_SUPPORTED),
+      entry(CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD, CUDNN_DEFAULT_MATH, CUDNN_DETERMINISTIC, size_t{1} << 31),
+      entry(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, CUDNN_TENSOR_OP_MATH, CUDNN_DETERMINISTIC, 64),
+      entry(CUDNN_CONVOLUTION_FWD_ALGO_GEMM, CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION, CUDNN_DETERMINISTIC),
+      entry(CUDNN_CONVOLUTION_FWD_ALGO_DIRECT, CUDNN_FMA_MATH, CUDNN_NON_DETERMINISTIC),
+      entry(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, CUDNN_DEFAULT_MATH, CUDNN_DETERMINISTIC, 32),
+  };
+  const size_t limit = size_t{1} << 30;
+  const auto exact = kernels::cuda::choose_algorithm(ranked, limit, true);
+  ASSERT_TRUE(exact.has_value());
+  EXPECT_EQ(exact->algo, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM);  // failed, too large and tensor-core entries pass
+  EXPECT_EQ(exact->math, CUDNN_DEFAULT_MATH);
+  EXPECT_EQ(exact->workspace, 32u);
+
+  const auto tf32 = kernels::cuda::choose_algorithm(ranked, limit, false);
+  ASSERT_TRUE(tf32.has_value());
+  EXPECT_EQ(tf32->algo, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM);
+  EXPECT_EQ(tf32->math, CUDNN_TENSOR_OP_MATH);  // set on the descriptor before the call
+
+  // Only a non-deterministic FMA entry is left: it is taken when no deterministic one qualifies.
+  const std::vector<cudnnConvolutionFwdAlgoPerf_t> nondeterministic = {ranked[2], ranked[4]};
+  const auto fallback = kernels::cuda::choose_algorithm(nondeterministic, limit, true);
+  ASSERT_TRUE(fallback.has_value());
+  EXPECT_EQ(fallback->algo, CUDNN_CONVOLUTION_FWD_ALGO_DIRECT);
+  EXPECT_EQ(fallback->math, CUDNN_FMA_MATH);
+
+  EXPECT_FALSE(kernels::cuda::choose_algorithm(std::vector{ranked[2], ranked[3]}, limit, true).has_value());
+  // With deterministic algorithms asked for, a non-deterministic entry never runs.
+  EXPECT_FALSE(kernels::cuda::choose_algorithm(nondeterministic, limit, true, true).has_value());
+  EXPECT_EQ(kernels::cuda::choose_algorithm(ranked, limit, true, true)->algo, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM);
+}
+#endif
 
 }  // namespace
 }  // namespace qn

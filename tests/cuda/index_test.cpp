@@ -1,11 +1,12 @@
 // CUDA indexing against the CPU: index_select and embedding, gather along each dim with an index smaller than x,
-// scatter_add and index_add with repeated indices (atomic adds: floats within 1e-6 relative, integers exactly),
-// and an out-of-range index refused before any kernel runs. Label `cuda`.
+// scatter_add and index_add with repeated indices (atomic adds: floats within 1e-6 relative, integers exactly;
+// index_add's ordered path bit for bit), and an out-of-range index refused before any kernel runs. Label `cuda`.
 #include "kernels/index.h"
 
 #include <gtest/gtest.h>
 
 #include "core/generator.h"
+#include "kernels/determinism.h"
 #include "kernels/elementwise.h"
 #include "tests/cuda/cuda_test.h"
 #include "tests/reference.h"
@@ -55,6 +56,32 @@ TEST(CudaIndex, SelectGatherScatterAndIndexAdd) {
                      1e-6);
   EXPECT_QN_ERROR(kernels::index_select(weight.to(kGpu), 0, from_vector<int64_t>({3, 50}, {2}).to(kGpu)),
                   "index 50 at position 1 is out of range");
+}
+
+// With deterministic algorithms on (kernels/determinism.h), index_add sums each row's repeated indices in position
+// order, as the CPU does: the results are the CPU's bit for bit, along every dim, with many repeats of few rows (an
+// embedding's backward over a small vocabulary) and with an index of 32-bit integers.
+TEST(CudaIndex, OrderedIndexAddIsTheCpusBitForBit) {
+  QN_REQUIRE_CUDA();
+  const kernels::DeterministicAlgorithmsGuard deterministic(true);
+  Generator gen(7);
+  for (DType index_type : {DType::i64, DType::i32}) {
+    const Tensor self = testing::random({5, 7, 33}, DType::f32, 8);
+    for (int dim = 0; dim < 3; ++dim) {
+      SCOPED_TRACE("dim " + std::to_string(dim));
+      const Tensor picks = randint(0, self.size(dim), {1000}, DType::i64, &gen).to(index_type);
+      Shape added = self.shape();
+      added[dim] = picks.numel();
+      const Tensor rows = testing::random(added, DType::f32, 9);
+      const Tensor cpu = kernels::index_add(self, dim, picks, rows);
+      expect_matches_cpu(kernels::index_add(self.to(kGpu), dim, picks.to(kGpu), rows.to(kGpu)), cpu, 0, 0);
+    }
+  }
+  const Tensor weight = testing::random({20, 64}, DType::f32, 10);
+  const Tensor tokens = randint(0, 20, {4096}, DType::i64, &gen);
+  const Tensor grad = testing::random({4096, 64}, DType::f32, 11);
+  expect_matches_cpu(kernels::index_add(weight.to(kGpu), 0, tokens.to(kGpu), grad.to(kGpu)),
+                     kernels::index_add(weight, 0, tokens, grad), 0, 0);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "autograd/ops.h"
 #include "core/generator.h"
+#include "kernels/determinism.h"
 #include "models/registry.h"
 #include "tests/cuda/cuda_test.h"
 #include "tests/reference.h"
@@ -103,10 +104,12 @@ TEST(CudaModels, TrainingOnTheGpuLowersTheLoss) {
   EXPECT_LT(last, 0.5 * first);
 }
 
-// Determinism on the GPU: each model trained for a few AdamW updates twice from one seed, dropout and Quant-Noise
-// on (the GPU draws their masks), ends with the same parameters bit for bit; and again under bf16 autocast.
+// Determinism on the GPU with deterministic algorithms (kernels/determinism.h; embeddings' backward would otherwise
+// add with atomics): each model trained for a few AdamW updates twice from one seed, dropout and Quant-Noise on (the
+// GPU draws their masks), ends with the same parameters bit for bit; and again under bf16 autocast.
 TEST(CudaModels, TrainingRepeatsBitForBit) {
   QN_REQUIRE_CUDA();
+  const kernels::DeterministicAlgorithmsGuard deterministic(true);
   for (Case c : cases()) {
     c.config["quant_noise_pq"] = 0.1;
     c.config["quant_noise_pq_block_size"] = 4;

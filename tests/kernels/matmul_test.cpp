@@ -110,16 +110,18 @@ TEST(Threading, OpenBlasFollowsTheEngineThreadCount) {
   EXPECT_FALSE(blas_info().core.empty());
 }
 
-TEST(Threading, AdvisesACoreTypeWhenOpenBlasFellBackToOldKernels) {
-  // OpenBLAS's fallback on an unknown CPU model: name the core type that fits the CPU.
-  EXPECT_NE(blas_core_advice("Prescott", true, true).find("OPENBLAS_CORETYPE=SkylakeX"), std::string::npos);
-  EXPECT_NE(blas_core_advice("Prescott", true, false).find("OPENBLAS_CORETYPE=Haswell"), std::string::npos);
-  EXPECT_NE(blas_core_advice("Sandybridge", true, false).find("runs its Sandybridge kernels"), std::string::npos);
-  // Nothing to say: the CPU has no AVX2, or an AVX2 core runs (chosen, as OPENBLAS_CORETYPE=Haswell, or found).
-  EXPECT_EQ(blas_core_advice("Prescott", false, false), "");
-  EXPECT_EQ(blas_core_advice("Haswell", true, true), "");
-  EXPECT_EQ(blas_core_advice("skylakex", true, true), "");
-  EXPECT_EQ(blas_core_advice("Zen", true, false), "");
+TEST(Threading, ReplacesOpenBlasFallbackKernelsWithHaswellOnly) {
+  // OpenBLAS's fallback on an unknown CPU model with AVX2 and FMA: Haswell, even on an AVX-512 CPU (its AVX-512
+  // cores fail on some CPUs it does not know).
+  EXPECT_EQ(blas_core_replacement("Prescott", true), "Haswell");
+  EXPECT_EQ(blas_core_replacement("Sandybridge", true), "Haswell");
+  EXPECT_EQ(blas_core_replacement("Nehalem", true), "Haswell");
+  // Nothing to replace: the CPU lacks AVX2 or FMA, or an AVX2 core runs (chosen, or found; any case).
+  EXPECT_EQ(blas_core_replacement("Prescott", false), "");
+  EXPECT_EQ(blas_core_replacement("Haswell", true), "");
+  EXPECT_EQ(blas_core_replacement("skylakex", true), "");
+  EXPECT_EQ(blas_core_replacement("Zen", true), "");
+  EXPECT_EQ(blas_core_replacement("SapphireRapids", true), "");
 }
 
 }  // namespace

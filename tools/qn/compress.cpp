@@ -1,7 +1,7 @@
 // qn compress CHECKPOINT DATA --task T --out FILE: a trained model made small.
 //   iPQ         --quantization-config-path stages.yaml [--max-update N]: each stage's layers product-quantized
 //               in turn, with N updates of fine-tuning on the task's training data split over the stages
-//               (PAPER.md 3.4; the optimizer and schedule flags are qn train's)
+//               (docs/METHOD.md, iPQ; the optimizer and schedule flags are qn train's)
 //   int8/int4   --other-bits 8|4: every parameter outside PQ layers stored as 8- or 4-bit affine codes
 //   iPQ & int8  both, with --centroid-bits 8
 // The model is then rounded to exactly what the file stores, evaluated on --valid-subset, and written; the
@@ -12,6 +12,7 @@
 #include "core/generator.h"
 #include "nn/quant/compressed.h"
 #include "nn/quant/ipq_config.h"
+#include "tools/qn/blas_core.h"
 #include "tools/qn/commands.h"
 #include "tools/qn/run_setup.h"
 #include "train/ipq.h"
@@ -64,7 +65,8 @@ void run(const CompressArgs& args) {
   QN_CHECK(args.storage.centroid_bits == 16 || !args.quantization_config.empty(), "compress",
            "--centroid-bits applies to iPQ's centroids: give --quantization-config-path");
   QN_CHECK(!std::filesystem::is_directory(args.out), "compress", "--out '", args.out, "' is a directory");
-  apply_threads(args.loop.threads);
+  apply_loop_settings(args.loop);
+  note_replaced_blas_core();
   manual_seed(args.task.seed);
   const SavedModel saved = describe_saved_model(args.checkpoint);
   QN_CHECK(!saved.compressed, "compress", "'", args.checkpoint, "' is already compressed; give the trained checkpoint");

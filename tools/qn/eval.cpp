@@ -6,6 +6,7 @@
 
 #include "core/parallel.h"
 #include "nn/quant/compressed.h"
+#include "tools/qn/blas_core.h"
 #include "tools/qn/commands.h"
 #include "tools/qn/run_setup.h"
 
@@ -40,6 +41,7 @@ void print_table(const std::vector<EvalRow>& rows, const std::string& split) {
 
 void run(const EvalArgs& args) {
   apply_threads(args.threads);
+  note_replaced_blas_core();
   std::unique_ptr<tasks::Task> task = tasks::make_task(args.task);
   std::vector<EvalRow> rows;
   for (const std::string& path : args.paths) {

@@ -8,6 +8,7 @@
 #include "core/parallel.h"
 #include "kernels/device_info.h"
 #include "kernels/threading.h"
+#include "tools/qn/blas_core.h"
 #include "tools/qn/commands.h"
 
 namespace qn::tools {
@@ -54,8 +55,14 @@ void print_info() {
   std::printf("             core %s%s, %s threading, %d threads\n", blas.core.c_str(),
               coretype && *coretype ? (" (OPENBLAS_CORETYPE=" + std::string(coretype) + ")").c_str() : "",
               blas.parallel.c_str(), blas.threads);
-  if (const std::string advice = kernels::blas_core_advice(); !advice.empty()) {
-    std::printf("             note: %s\n", advice.c_str());
+  if (!replaced_blas_core().empty()) {
+    std::printf("             set by qn: OpenBLAS does not know this CPU and had chosen its %s kernels\n",
+                replaced_blas_core().c_str());
+  } else if (const std::string better = kernels::blas_core_replacement(); !better.empty()) {
+    std::printf(
+        "             note: these kernels are older than the CPU; OPENBLAS_CORETYPE=%s makes GEMMs several "
+        "times faster\n",
+        better.c_str());
   }
   if (dev.cuda_compiled) {
     std::printf("  CUDA:      compiled with runtime %s; driver %s\n", dev.cuda_compiled_version.c_str(),

@@ -4,9 +4,11 @@
 
 #include "core/allocator.h"
 #include "core/error.h"
+#include "tools/qn/blas_core.h"
 #include "tools/qn/commands.h"
 
 int main(int argc, char** argv) {
+  qn::tools::choose_blas_core(argv);  // may run qn again with OPENBLAS_CORETYPE set (tools/qn/blas_core.h)
   qn::keep_freed_heap_memory();
   CLI::App app{"quantnoise: training with quantization noise, iPQ and int8/int4 compression", "qn"};
   app.set_version_flag("--version", QN_VERSION);

@@ -8,6 +8,7 @@
 #include "core/parallel.h"
 #include "core/parse_integer.h"
 #include "core/safetensors.h"
+#include "kernels/determinism.h"
 #include "nn/quant/compressed.h"
 #include "train/adam.h"
 #include "train/checkpoint.h"
@@ -106,6 +107,9 @@ void add_loop_flags(CLI::App& cmd, LoopFlags& l) {
   cmd.add_option("--update-freq", l.update_freq, "micro-batches accumulated into each update");
   cmd.add_flag("--detect-anomaly", l.detect_anomaly,
                "stop at the first op whose output is NaN or whose backward makes NaN/Inf, naming it (slow)");
+  cmd.add_flag("--deterministic", l.deterministic,
+               "GPU kernels that would sum in an unspecified order take ordered paths and cuDNN only deterministic "
+               "algorithms, so that a run repeats bit for bit (PyTorch's use_deterministic_algorithms; slower)");
   cmd.add_option("--amp", l.amp,
                  "mixed precision: bf16, or fp16 with dynamic loss scaling (the forward under autocast, the "
                  "parameters in f32)")
@@ -233,6 +237,11 @@ Device parse_device(const std::string& text) {
 void apply_threads(int threads) {
   QN_CHECK(threads >= 0, "threads", "--threads must be positive, got ", threads);
   if (threads > 0) set_num_threads(threads);
+}
+
+void apply_loop_settings(const LoopFlags& loop) {
+  apply_threads(loop.threads);
+  kernels::set_deterministic_algorithms(loop.deterministic);
 }
 
 nlohmann::json model_info(const std::string& arch, const nlohmann::json& config) {

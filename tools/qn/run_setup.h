@@ -53,7 +53,8 @@ struct LoopFlags {
   int update_freq = 1;
   bool sync_bn = false;  // several processes: BatchNorm over the whole batch (distributed/sync_batch_norm.h)
   bool detect_anomaly = false;
-  std::string amp;  // "", bf16 or fp16
+  bool deterministic = false;  // kernels/determinism.h
+  std::string amp;             // "", bf16 or fp16
   double clip_norm = 0;
   std::string save_dir;
   std::string restore_file;
@@ -80,6 +81,8 @@ std::unique_ptr<train::LrSchedule> make_schedule(const OptimizerFlags& flags, in
 
 train::TrainerOptions trainer_options(const LoopFlags& loop, const tasks::Task& task);
 void apply_threads(int threads);
+// A training run's process-wide settings: its threads, and deterministic algorithms when asked.
+void apply_loop_settings(const LoopFlags& loop);
 // "cpu", "cuda", "cuda:N", "sim" or "sim:N" (the simulated accelerator, core/device.h); anything else is an error
 // naming the accepted forms.
 Device parse_device(const std::string& text);

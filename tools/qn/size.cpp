@@ -1,5 +1,5 @@
-// qn size FILE [--json]: the model's size as the paper counts it (PAPER.md 4.1), from a compressed model
-// file (its PQ layers, codes and centroids) or from any safetensors checkpoint or state dict (its floating
+// qn size FILE [--json]: the model's size as the paper counts it (docs/METHOD.md, size accounting), from a compressed
+// model file (its PQ layers, codes and centroids) or from any safetensors checkpoint or state dict (its floating
 // parameters at fp32, with what int8 and int4 would make of them).
 // qn size --model NAME [--config JSON|cfg.json] [--ipq stages.yaml] [--json]: the same for a model config, with
 // its parameter count, and with --ipq the size iPQ would give it.

@@ -8,6 +8,7 @@
 #include "core/generator.h"
 #include "core/safetensors.h"
 #include "nn/quant/ipq_config.h"
+#include "tools/qn/blas_core.h"
 #include "tools/qn/commands.h"
 #include "tools/qn/run_setup.h"
 #include "train/distributed/process_group.h"
@@ -53,7 +54,8 @@ void restore_weights(const std::string& path, nn::Module& model, std::ostream& o
 }
 
 void run(const TrainArgs& args) {
-  apply_threads(args.loop.threads);
+  apply_loop_settings(args.loop);
+  note_replaced_blas_core();
   manual_seed(args.task.seed);
   std::unique_ptr<tasks::Task> task = tasks::make_task(args.task);
   const nlohmann::json config = model_config(args.model, *task);

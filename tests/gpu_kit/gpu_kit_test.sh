@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The GPU bundle, proved without a GPU (label gpu_kit; docs/GPU.md):
+#   1. tools/gpu_bundle.sh builds it;
+#   2. with LD_LIBRARY_PATH cleared, ldd resolves every library of every carried program and engine library inside
+#      the bundle, except the C/C++ runtime and CUDA's libraries;
+#   3. no carried program or engine library uses an instruction beyond x86-64-v3 (AVX2): no AVX-512 register,
+#      mask or broadcast, no AMX or AVX-VNNI instruction in the disassembly;
+#   4. the folder is under 58 MiB;
+#   5. run.sh runs to its end, every GPU step saying "no GPU" in the summary;
+#   6. run.sh with QN_KIT_DEVICE=sim rehearses the training steps (train, compress through three iPQ stages, eval)
+#      on the simulated device, so that the GPU run cannot fail on a command line.
+#   gpu_kit_test.sh SOURCE_DIR WORK_DIR
+set -euo pipefail
+source_dir=$1
+work=$2
+bundle=$work/gpu-bundle
+fail() {
+  echo "gpu_kit_test: $*" >&2
+  exit 1
+}
+
+# 1. The build dir sits beside the test's work dir (under build/), so that reruns reuse its objects.
+bash "$source_dir/tools/gpu_bundle.sh" --out "$bundle" --build-dir "$work/build-gpu"
+
+# 2. Libraries.
+system_libs='^(linux-vdso|ld-linux-x86-64|libc|libm|libdl|librt|libpthread|libstdc\+\+|libgcc_s|libgomp)\.so'
+cuda_libs='^(libcuda|libcudart|libcublas|libcublasLt|libcudnn[a-z_]*|libnccl)\.so'
+bundle_lib=$(cd "$bundle/lib" && pwd -P)
+checked=0
+for elf in "$bundle"/bin/* "$bundle"/lib/libqn_*.so; do
+  while read -r soname arrow path _; do
+    [[ "$arrow" == "=>" ]] || continue
+    [[ "$soname" =~ $system_libs || "$soname" =~ $cuda_libs ]] && continue
+    [[ "$(readlink -f "$path")" == "$bundle_lib/"* ]] ||
+      fail "$(basename "$elf") loads $soname from '$path', outside the bundle"
+    checked=$((checked + 1))
+  done < <(env -u LD_LIBRARY_PATH ldd "$elf")
+done
+((checked >= 5)) || fail "ldd found only $checked bundled libraries: OpenBLAS and the engine's should be among them"
+
+# 3. Instructions: AVX-512 shows as zmm registers, xmm/ymm 16-31, mask registers and {1toN} broadcasts; AMX as tmm
+# registers; AVX-VNNI and VNNI as vpdpbusd/vpdpwssd.
+beyond_v3='%zmm|%[xy]mm(1[6-9]|2[0-9]|3[01])\b|%k[0-7]\b|\{1to[0-9]+\}|%tmm|:\s+(\{vex\} )?(vpdp(bu|ws)sds?|k(mov|and|andn|or|xor|xnor|not|shiftl|shiftr|test|ortest|add|unpck)[bwdq])\s'
+for elf in "$bundle"/bin/* "$bundle"/lib/libqn_*.so; do
+  if found=$(objdump -d --no-show-raw-insn "$elf" | grep -m 3 -E "$beyond_v3"); then
+    fail "$(basename "$elf") uses instructions beyond x86-64-v3:"$'\n'"$found"
+  fi
+done
+
+# 4. Size.
+bytes=$(du -sb "$bundle" | cut -f1)
+((bytes <= 58 << 20)) || fail "the bundle is $((bytes >> 20)) MiB, over 58 MiB"
+
+# 5. run.sh without a GPU (hidden, on a machine that has one).
+export CUDA_VISIBLE_DEVICES=-1
+env -u LD_LIBRARY_PATH bash "$bundle/run.sh" "$work/kit-out" || fail "run.sh failed: $(cat "$work/kit-out/summary.md")"
+summary=$work/kit-out/summary.md
+for section in "## device" "## cuda tests" "## training on cuda" "## benchmarks"; do
+  grep -q "^$section" "$summary" || fail "the summary has no '$section' section"
+done
+[[ $(grep -c -- "^- no GPU" "$summary") -eq 4 ]] || fail "not every GPU step says 'no GPU':"$'\n'"$(cat "$summary")"
+grep -q "cuda_test: [0-9]* passed, 0 failed, [1-9][0-9]* skipped" "$summary" ||
+  fail "cuda_test did not run, or failed:"$'\n'"$(cat "$summary")"
+
+# 6. The training steps, rehearsed on the simulated device (a few updates: this checks the commands, not learning).
+QN_KIT_DEVICE=sim QN_KIT_UPDATES=10 env -u LD_LIBRARY_PATH bash "$bundle/run.sh" "$work/kit-sim" ||
+  fail "run.sh on sim failed:"$'\n'"$(cat "$work/kit-sim/summary.md")"
+grep -q "^| iPQ |" "$work/kit-sim/summary.md" || fail "no iPQ row in the rehearsal's summary"
+echo "gpu_kit_test: the bundle is $((bytes >> 20)) MiB; $checked bundled libraries resolved; run.sh passed"
