@@ -1,4 +1,5 @@
-// Adaptive input and adaptive softmax (PAPER.md 7.1), as fairseq's AdaptiveInput / AdaptiveSoftmax.
+// Adaptive input and adaptive softmax (docs/MODELS.md, the language model), as fairseq's AdaptiveInput /
+// AdaptiveSoftmax.
 //
 // The vocabulary is cut into bands at `cutoffs` (the last band ends at the vocabulary size); band i holds
 // ids [cutoff_{i-1}, cutoff_i) at width dim / factor^i:

@@ -13,7 +13,7 @@ struct StageSpec {
   int64_t repeats, kernel, stride, expansion, in, out;
 };
 
-// The B0 table (PAPER.md 7.3); scale_width / scale_depth give the others.
+// The B0 table (docs/MODELS.md, EfficientNet); scale_width / scale_depth give the others.
 constexpr StageSpec kBaseStages[] = {{1, 3, 1, 1, 32, 16},  {2, 3, 2, 6, 16, 24},  {2, 5, 2, 6, 24, 40},
                                      {3, 3, 2, 6, 40, 80},  {3, 5, 1, 6, 80, 112}, {4, 5, 2, 6, 112, 192},
                                      {1, 3, 1, 6, 192, 320}};

@@ -1,5 +1,5 @@
-// EfficientNet-B0..B7 (PAPER.md 7.3): compound-scaled MBConv stages with squeeze-and-excitation and swish,
-// drop-connect growing linearly over the blocks, and a 1x1 head, global pooling, dropout and a classifier.
+// EfficientNet-B0..B7 (docs/MODELS.md, EfficientNet): compound-scaled MBConv stages with squeeze-and-excitation and
+// swish, drop-connect growing linearly over the blocks, and a 1x1 head, global pooling, dropout and a classifier.
 //
 // Parameter names are torchvision's efficientnet_b0..b7, so its state dicts load unchanged:
 //   features.0.{0,1}                      stem conv 3x3/2 and BN
@@ -8,7 +8,7 @@
 //                                         expansion (stage 1) the block is depthwise, SE, project
 //   features.8.{0,1}                      head conv 1x1 and BN
 //   classifier.1                          the Linear
-// Two variants differ where the references do: `tf` (the TF reference and PAPER.md: 'same' padding, BN eps
+// Two variants differ where the references do: `tf` (the TF reference and the paper's: 'same' padding, BN eps
 // 1e-3 and momentum 0.01) and `torchvision` (symmetric padding (k - 1) / 2, BN eps 1e-5 and momentum 0.1).
 #pragma once
 

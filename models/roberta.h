@@ -1,4 +1,4 @@
-// RoBERTa (PAPER.md 7.2): a post-LN Transformer encoder over token + learned position embeddings with an
+// RoBERTa (docs/MODELS.md, RoBERTa): a post-LN Transformer encoder over token + learned position embeddings with an
 // embedding LayerNorm, GELU feed-forward layers, a masked-LM head and a sentence classification head.
 //
 // Parameter names are Hugging Face's RobertaForMaskedLM / RobertaForSequenceClassification, so released
@@ -8,7 +8,8 @@
 //                                                    fairseq, and the paper's count, none)
 //   roberta.embeddings.quant_noise                   with Quant-Noise (or embedding_projection): fairseq's
 //                                                    extra bias-free d x d Linear
-//                                                    after the embedding LayerNorm and dropout (PAPER.md 1.3)
+//                                                    after the embedding LayerNorm and dropout (docs/METHOD.md, where
+//                                                    the noise goes)
 //   roberta.encoder.layer.L.attention.self.{query, key, value}
 //   roberta.encoder.layer.L.attention.output.{dense, LayerNorm}
 //   roberta.encoder.layer.L.intermediate.dense, roberta.encoder.layer.L.output.{dense, LayerNorm}
@@ -51,7 +52,7 @@ struct RobertaConfig {
   // model built without noise, to load a checkpoint trained with it.
   bool embedding_projection = false;
 
-  // "roberta_base", "roberta_large" (PAPER.md 7.2) and "roberta_tiny" (2 layers, d 64, 1,000 words: tests).
+  // "roberta_base", "roberta_large" (docs/MODELS.md, RoBERTa) and "roberta_tiny" (2 layers, d 64, 1,000 words: tests).
   static RobertaConfig named(const std::string& name);
 };
 

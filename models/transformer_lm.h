@@ -1,12 +1,13 @@
-// Transformer language model, fairseq's transformer_lm family (PAPER.md 7.1): a decoder-only Transformer over
-// scaled token embeddings plus sinusoidal positions, with plain tied/untied output embeddings or adaptive
-// input and adaptive softmax.
+// Transformer language model, fairseq's transformer_lm family (docs/MODELS.md, the language model): a decoder-only
+// Transformer over scaled token embeddings plus sinusoidal positions, with plain tied/untied output embeddings or
+// adaptive input and adaptive softmax.
 //
 // Parameter names are fairseq's, so its checkpoints map one to one:
 //   decoder.embed_tokens.weight                      plain embeddings (or decoder.embed_tokens.embeddings.*,
 //                                                    adaptive input, see models/adaptive.h)
 //   decoder.quant_noise.weight                       with Quant-Noise and plain embeddings: fairseq's extra
-//                                                    bias-free d x d Linear after the embedding (PAPER.md 1.3)
+//                                                    bias-free d x d Linear after the embedding (docs/METHOD.md, where
+//                                                    the noise goes)
 //   decoder.layers.L.self_attn.{k,v,q,out}_proj      attention projections
 //   decoder.layers.L.self_attn_layer_norm, fc1, fc2, final_layer_norm
 //   decoder.layer_norm                               final LayerNorm (pre-LN models without no_decoder_final_norm)
@@ -58,8 +59,8 @@ struct TransformerLMConfig {
   // model built without noise, to load a checkpoint trained with it.
   bool embedding_projection = false;
 
-  // "transformer_lm_wiki103" (the paper's 16-layer model, PAPER.md 7.1), "transformer_lm_small" (6 layers,
-  // d 512, vocabulary 32,000, tied embeddings: the CPU benchmark's model), "transformer_lm_tiny" (2 layers,
+  // "transformer_lm_wiki103" (the paper's 16-layer model, docs/MODELS.md, the language model), "transformer_lm_small"
+  // (6 layers, d 512, vocabulary 32,000, tied embeddings: the CPU benchmark's model), "transformer_lm_tiny" (2 layers,
   // d 64, adaptive input and softmax over 1,000 words: tests).
   static TransformerLMConfig named(const std::string& name);
   AdaptiveOptions adaptive_options() const;

@@ -1,5 +1,5 @@
 // What Linear, Conv2d and Embedding share: a weight that Quant-Noise distorts in training, whose output may
-// be fake-quantized, and that iPQ can replace by its product-quantized form (PAPER.md 3.3).
+// be fake-quantized, and that iPQ can replace by its product-quantized form (docs/METHOD.md, product quantization).
 //
 //   float  parameter  weight                       the forward uses noise(weight) in training
 //   PQ     parameter  centroids (K, bs)            the forward uses decode(centroids, assignments): the

@@ -68,7 +68,7 @@ def markdown(results, minutes):
         "model trained with iPQ noise (p 0.1), int8 and int4 come from a model trained with scalar int4 noise",
         "(p 0.1; its float score is the row after float), and iPQ and iPQ & int8 from the iPQ-noise model,",
         "fine-tuned during iPQ as the paper does.",
-        "Sizes count as the paper counts them (PAPER.md section 4): MiB of the stored model, ratio to float.",
+        "Sizes count as the paper counts them (docs/METHOD.md, size accounting): MiB of the stored model, ratio to float.",
         "",
     ]
     verdicts = []

@@ -1,5 +1,5 @@
-// Distillation against the uncompressed model (kill-the-bits' iPQ fine-tuning loss, PAPER.md 3.5; an option
-// for the fine-tuning between iPQ stages, where fairseq uses the task loss):
+// Distillation against the uncompressed model (kill-the-bits' iPQ fine-tuning loss, docs/METHOD.md, distillation; an
+// option for the fine-tuning between iPQ stages, where fairseq uses the task loss):
 //   loss = (1 / B) sum_b KL(softmax(teacher_b / T) || softmax(student_b / T)) * T^2
 // with logits (..., C): every leading position is a sample of the batch mean. The teacher is a constant.
 #pragma once

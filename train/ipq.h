@@ -1,4 +1,4 @@
-// iterative Product Quantization during training (PAPER.md 3.4). With S stages (one per pattern of the
+// iterative Product Quantization during training (docs/METHOD.md, iPQ). With S stages (one per pattern of the
 // config) and max_updates updates, stage k is quantized before update k * max_updates / S — stage 0 before
 // the first — so each stage gets max_updates / S updates of fine-tuning; max_updates must be divisible by S.
 // A stage switch (on rank 0 only under data parallelism; see IpqScheduleOptions::cluster):

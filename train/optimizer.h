@@ -22,7 +22,7 @@ class Optimizer {
   virtual ~Optimizer() = default;
 
   // Starts afresh on new parameter groups, as a newly built optimizer of the same kind: every moment and the
-  // step count are dropped (iPQ's stage switch, PAPER.md 3.4).
+  // step count are dropped (iPQ's stage switch, docs/METHOD.md, iPQ).
   void reset(std::vector<ParamGroup> groups);
 
   // One update of every parameter that has a gradient.

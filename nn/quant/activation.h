@@ -1,5 +1,5 @@
-// Activation quantization (PAPER.md 2.4): fake-quantizes a tensor — fairseq attaches one to the output of
-// every scalar-quantized layer — with its own (s, z), recomputed from the detached input every
+// Activation quantization (docs/METHOD.md, activation quantization): fake-quantizes a tensor — fairseq attaches one to
+// the output of every scalar-quantized layer — with its own (s, z), recomputed from the detached input every
 // update_step forwards (default 1000). In training each element is replaced by its quantized value with
 // probability p (fairseq's quantize_model_ uses p = 0: outputs are only clamped to the representable
 // range); in eval every element is quantized. The gradient passes straight through inside the range.

@@ -1,4 +1,5 @@
-// How a weight is cut into blocks (PQ sub-vectors, and the unit of Quant-Noise), PAPER.md 1.2-1.4 and 3.1.
+// How a weight is cut into blocks (PQ sub-vectors, and the unit of Quant-Noise), docs/METHOD.md, Quant-Noise and
+// product quantization.
 //
 // Each row of the weight is flattened — Linear (out, in): a row of `in`; Embedding (num, dim): a row of
 // `dim`; Conv2d (out, in/g, kh, kw): one filter in (in, kh, kw) order — and cut into consecutive chunks

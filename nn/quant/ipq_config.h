@@ -1,4 +1,4 @@
-// An iPQ quantization config in fairseq's YAML schema (PAPER.md 3.4):
+// An iPQ quantization config in fairseq's YAML schema (docs/METHOD.md, iPQ):
 //
 //   n_centroids:                       # K per layer type, looked up by one of the layer's attributes
 //     Linear: {key: in_features, value: {"*": 256}}

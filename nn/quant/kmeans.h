@@ -1,4 +1,4 @@
-// k-means by EM on weight blocks, as fairseq's iPQ runs it (PAPER.md 3.2):
+// k-means by EM on weight blocks, as fairseq's iPQ runs it (docs/METHOD.md, product quantization):
 //   init     K blocks drawn uniformly with replacement (duplicates, hence empty clusters, can occur)
 //   E-step   nearest centroid in L2 (kernels::nearest_centroid: one GEMM per chunk of blocks)
 //   repair   while a cluster is empty: a random empty cluster k and the most populated m become

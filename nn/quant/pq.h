@@ -1,5 +1,5 @@
-// Product quantization of one weight (PAPER.md 3.1-3.3): the weight's blocks (BlockLayout order) are
-// clustered by k-means; the weight is then K centroids (K, bs) and one code per block.
+// Product quantization of one weight (docs/METHOD.md, product quantization): the weight's blocks (BlockLayout order)
+// are clustered by k-means; the weight is then K centroids (K, bs) and one code per block.
 #pragma once
 
 #include "nn/quant/block_layout.h"

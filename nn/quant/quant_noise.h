@@ -1,6 +1,6 @@
-// Quant-Noise (PAPER.md 1 and 2.2): at each training forward, a random part of the weight is distorted and
-// the forward uses the distorted copy; the stored weight is never overwritten and the gradient reaches
-// every entry straight through.
+// Quant-Noise (docs/METHOD.md, Quant-Noise and scalar quantization): at each training forward, a random part of the
+// weight is distorted and the forward uses the distorted copy; the stored weight is never overwritten and the gradient
+// reaches every entry straight through.
 //   proxy      blocks (block_size consecutive entries of a row, BlockLayout) are zeroed with probability
 //              p, the rest scaled by 1/(1 - p); in eval the weight is used as is.
 //   int8/int4  each entry is replaced by its quantized value with probability p (p = 1 in eval, so eval

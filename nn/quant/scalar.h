@@ -1,5 +1,5 @@
-// Scalar int8/int4 quantization parameters, computed as PyTorch's observers compute them (PAPER.md 2.1),
-// with the int4 scale corrected (the scale spans 2^bits - 1 steps, not always 255):
+// Scalar int8/int4 quantization parameters, computed as PyTorch's observers compute them (docs/METHOD.md, scalar
+// quantization), with the int4 scale corrected (the scale spans 2^bits - 1 steps, not always 255):
 //   kMinMax      per tensor:  m- = min(min w, 0), m+ = max(max w, 0), s = max((m+ - m-) / qmax, eps),
 //                             z = clamp(-round(m- / s), 0, qmax)       (f32 arithmetic, round half to even)
 //   kHistogram   per tensor:  the same on a clipped range: PyTorch HistogramObserver's search over a
@@ -24,8 +24,8 @@ QParams observe(const Tensor& w, int bits, Observer observer);
 // HistogramObserver's clipping window for w at `bits` (its L2 search with 2^bits target bins).
 std::pair<float, float> histogram_range(const Tensor& w, int bits, int64_t bins = 2048);
 
-// Fake quantization with noise mixing and a straight-through gradient (PAPER.md 2.2), shared by weights and
-// activations: each element is replaced by its quantized value with probability p, the rest are clamped,
+// Fake quantization with noise mixing and a straight-through gradient (docs/METHOD.md, scalar quantization), shared by
+// weights and activations: each element is replaced by its quantized value with probability p, the rest are clamped,
 //   out = clamp(x) + m * (Q(x) - clamp(x)),   dL/dx = dL/dout * [x inside the range],
 // with (s, z) recomputed from the (detached) input on calls 0, update_step, 2 update_step, ...
 class ScalarFakeQuantizer {

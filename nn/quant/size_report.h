@@ -1,4 +1,5 @@
-// Model size counted as the paper counts it (PAPER.md 4.1), in bytes, reported in MiB (the paper's "MB"):
+// Model size counted as the paper counts it (docs/METHOD.md, size accounting), in bytes, reported in MiB (the paper's
+// "MB"):
 //   fp32       4 bytes per trainable parameter (a tied tensor once); buffers are not counted
 //   int8/int4  every parameter at 1 or 1/2 byte (other_bits 8 or 4)
 //   iPQ        per product-quantized weight of n entries, block size bs, K centroids:

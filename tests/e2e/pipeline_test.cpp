@@ -1,8 +1,8 @@
 // qn train / compress / eval end to end, as a user runs them, on real data in miniature: each task trains for a
 // few updates, is compressed (iPQ with fine-tuning, int8, int4, iPQ & int8), and qn eval of every compressed
 // file gives exactly the metrics qn compress measured on the quantized model in memory before writing it. Sizes
-// are checked against the paper's counting (PAPER.md 4.1) computed here from the float model's parameter count.
-// Bad input to each subcommand gives one "qn: error:" line, a non-zero exit and no output file.
+// are checked against the paper's counting (docs/METHOD.md, size accounting) computed here from the float model's
+// parameter count. Bad input to each subcommand gives one "qn: error:" line, a non-zero exit and no output file.
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -1,5 +1,6 @@
-// EfficientNet: the scaled configurations and parameter counts of PAPER.md 7.3 (oracle 29), the B3 size
-// report (PAPER.md 4.2: 46.67 / 11.67 / 5.83 MiB), TF 'same' padding's feature-map sizes, and bad input.
+// EfficientNet: the scaled configurations and parameter counts of docs/MODELS.md, EfficientNet, the B3 size
+// report (docs/METHOD.md, published sizes: 46.67 / 11.67 / 5.83 MiB), TF 'same' padding's feature-map sizes, and bad
+// input.
 #include "models/efficientnet.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
-// RoBERTa: the parameter counts of PAPER.md 7.2 (124,696,665 with the tied LM head; 480.2 MiB with the MNLI
-// head and the Quant-Noise embedding Linear — PAPER.md's 593,123 for the head is 224 more than its shapes
+// RoBERTa: the parameter counts of docs/MODELS.md, RoBERTa (124,696,665 with the tied LM head; 480.2 MiB with the MNLI
+// head and the Quant-Noise embedding Linear — the paper's 593,123 for the head is 224 more than its shapes
 // give, 592,899, and either rounds to 480.2; the untied decoder), Hugging Face's names, the position limit,
 // LayerDrop and bad input.
 #include "models/roberta.h"

@@ -1,6 +1,7 @@
-// Transformer LM: the paper's 16-layer model's parameter count and size rows (PAPER.md 7.1 and 4.2: 941.98 /
-// 235.49 / 117.75 MiB, iPQ 38.66 MiB through the shipped recipe), fairseq's parameter names, sinusoidal
-// positions against their formula in f64, the adaptive softmax's distribution and loss, LayerDrop, bad input.
+// Transformer LM: the paper's 16-layer model's parameter count and size rows (docs/MODELS.md, the language model;
+// docs/METHOD.md, published sizes: 941.98 / 235.49 / 117.75 MiB, iPQ 38.66 MiB through the shipped recipe), fairseq's
+// parameter names, sinusoidal positions against their formula in f64, the adaptive softmax's distribution and loss,
+// LayerDrop, bad input.
 #include "models/transformer_lm.h"
 
 #include <gtest/gtest.h>

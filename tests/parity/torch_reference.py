@@ -19,7 +19,7 @@
         Quantization references. "histogram" cases: torch's HistogramObserver on "<case>.w" writes
         "<case>.range" (its clipping window) and "<case>.qparams" (scale, zero point). "proxy" cases: the
         layer named by the spec with the state "<case>.state.*" and its weight noised by the block mask
-        "<case>.mask" (1 = dropped; fairseq's geometry, re-implemented here from PAPER.md 1.2) run on
+        "<case>.mask" (1 = dropped; fairseq's geometry, re-implemented here from docs/METHOD.md, Quant-Noise) run on
         "<case>.x"; loss = sum(out * w) with a straight-through weight gradient; writes "<case>.out" and
         "<case>.grad.weight". "kmeans" cases run k-means from "<case>.init" on "<case>.blocks" and write
         "<case>.centroids", "<case>.assignments" and "<case>.objective". "randn" writes torch.randn(n) after torch.manual_seed(seed).
@@ -233,7 +233,7 @@ def run_quant(spec_path, inputs_path, out_path):
             results[name + ".range"] = torch.stack([lo, hi]).float().reshape(2)
             results[name + ".qparams"] = torch.tensor([scale.item(), float(zero_point.item())], dtype=torch.float64)
         elif case["kind"] == "kmeans":
-            # PAPER.md 3.2 written directly: exhaustive L2 assignment, mean update, Frobenius objective.
+            # k-means as docs/METHOD.md (product quantization) states it: exhaustive L2 assignment, mean update, Frobenius objective.
             x, c = t[name + ".blocks"].double(), t[name + ".init"].double().clone()
             objective = []
             for _ in range(case["n_iter"]):

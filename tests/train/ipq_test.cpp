@@ -1,5 +1,5 @@
-// iPQ: the YAML config, stage selection and schedule on the Wikitext-103 LM's layer names (PAPER.md 3.4,
-// oracle 28), the optimizer reset at a stage switch (oracle 30), and a run that resumes inside iPQ.
+// iPQ: the YAML config, stage selection and schedule on the Wikitext-103 LM's layer names (docs/METHOD.md, iPQ),
+// the optimizer reset at a stage switch, and a run that resumes inside iPQ.
 #include "train/ipq.h"
 
 #include <gtest/gtest.h>

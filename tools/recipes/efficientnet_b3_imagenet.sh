@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# EfficientNet-B3 on ImageNet (PAPER.md 7.3, 3.5-3.6, 5.2): train it at 300x300 with Quant-Noise (p 0.1, blocks
+# EfficientNet-B3 on ImageNet (docs/MODELS.md, EfficientNet; docs/METHOD.md, block sizes and stages; the paper's results): train it at 300x300 with Quant-Noise (p 0.1, blocks
 # of 4), compress it with iPQ in three stages from input to output (efficientnet_b3_ipq.yaml) with fine-tuning,
 # and evaluate both on the 50,000 validation images.
 #
 # Expected: 81.5% top-1 float (the paper's re-implementation; the official B3 reaches 81.9%) and 80.0% after iPQ
 # with Quant-Noise at 3.3 MB (x14), the paper's Table 1. efficientnet_b3_ipq.yaml gives 3.67 MiB (x12.7); the
-# paper's EfficientNet block sizes are not published (PAPER.md 3.6, 4.3).
+# paper's EfficientNet block sizes are not published (docs/METHOD.md, block sizes and stages and published sizes).
 # The paper's training hyper-parameters are not published either (its vision code was not released); this is
 # EfficientNet's own recipe (RMSProp with decay 0.9, momentum 0.9 and epsilon 1e-3, lr 0.016 per 256 images,
 # weight decay 1e-5, 350 epochs, AutoAugment, dropout 0.3, drop-connect 0.2) with a cosine decay after 5 warm-up

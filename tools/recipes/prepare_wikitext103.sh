@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # WikiText-103 (Merity et al. 2016, "wikitext-103-v1", tokenized) for tools/recipes/wikitext103_lm.sh: downloads
 # the archive from its canonical host, checks the three files' line counts, and binarizes them with
-# `qn preprocess` into DEST (default data-bin/wikitext-103), checking the 267,744-symbol dictionary of PAPER.md
-# 7.1. Needs internet (about 180 MiB) and ~2 GiB of disk; about 5 minutes on 2 cores.
+# `qn preprocess` into DEST (default data-bin/wikitext-103), checking the 267,744-symbol dictionary of docs/MODELS.md.
+# Needs internet (about 180 MiB) and ~2 GiB of disk; about 5 minutes on 2 cores.
 # Usage: bash tools/recipes/prepare_wikitext103.sh [DEST]
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# RoBERTa-base on MNLI (PAPER.md 7.2, 5.2, 5.5): fine-tune the released roberta-base with Quant-Noise (p 0.2,
+# RoBERTa-base on MNLI (docs/MODELS.md, RoBERTa; docs/METHOD.md, the paper's results): fine-tune the released roberta-base with Quant-Noise (p 0.2,
 # blocks of 8, as the paper's MNLI fine-tuning), compress it with iPQ in three stages (FFN, word embeddings,
 # attention; roberta_ipq.yaml) with fine-tuning, and evaluate both on dev-matched.
 #
@@ -7,7 +7,7 @@
 # pre-trained with Quant-Noise and LayerDrop, which is not released. From the released roberta-base (87.6% on
 # dev-matched after plain fine-tuning, fairseq's figure) with noise in fine-tuning only, the paper's Table 3
 # expects most of the gain over iPQ without noise to remain. roberta_ipq.yaml's block sizes give 22.5 MiB (x21);
-# the paper's 14 MB block sizes are unknown (PAPER.md 4.3).
+# the paper's 14 MB block sizes are unknown (docs/METHOD.md, published sizes).
 # Hardware: fairseq fine-tunes MNLI on one V100 in about a day (123,873 updates of 32 sentence pairs, ~0.7
 # TFLOP each, ~9e16 FLOP in all); on one H100 a few hours; on 2 CPU cores weeks. qn trains on the CPU today;
 # the GPU backend is being built, and this script is what it will run.

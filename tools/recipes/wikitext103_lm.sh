@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The paper's Wikitext-103 language model (PAPER.md 7.1, 3.4, 5.2): train the 16-layer adaptive-input
+# The paper's Wikitext-103 language model (docs/MODELS.md, the language model; docs/METHOD.md, iPQ and the paper's results): train the 16-layer adaptive-input
 # Transformer (247M parameters, 942 MiB) with Quant-Noise (p 0.05, blocks of 8), compress it with iPQ in three
 # stages (FFN, embeddings, attention; transformer_lm_wiki103_ipq.yaml), and evaluate both with fairseq-eval-lm's
 # settings (context window 2560).

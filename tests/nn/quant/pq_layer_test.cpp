@@ -1,4 +1,4 @@
-// Product-quantized layers (PAPER.md 3.3; section 6, oracles 24-25), pq noise and activation quantization.
+// Product-quantized layers (docs/METHOD.md, product quantization), pq noise and activation quantization.
 // References are naive loops over the codebook: the decoded weight is rebuilt entry by entry from the
 // layout rule (block (r, j) at j * rows + r), independently of to_blocks/from_blocks.
 #include <gtest/gtest.h>

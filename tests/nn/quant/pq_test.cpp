@@ -1,4 +1,4 @@
-// Product quantization: PAPER.md section 6, oracles 20-23 (layout and k-means).
+// Product quantization (docs/METHOD.md, product quantization): the block layout and k-means.
 #include "nn/quant/pq.h"
 
 #include <gtest/gtest.h>

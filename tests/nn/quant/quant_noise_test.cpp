@@ -1,4 +1,4 @@
-// Quant-Noise in Linear, Conv2d and Embedding: PAPER.md section 6, oracles 1-11 (proxy noise).
+// Quant-Noise in Linear, Conv2d and Embedding (docs/METHOD.md, Quant-Noise): proxy noise.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,8 +1,8 @@
 // Oracle 27 (the kill-the-bits part): the size report with kill-the-bits' rules — every conv and fc but the
 // stem, 3x3 convs in blocks of 9, 1x1 convs and fc in blocks of 4, K 256 for convs and 2048 / 1024 for the
 // fc, clamped to the largest power of two below blocks / 4, stem and BatchNorm in fp32 — reproduces the
-// published ResNet sizes (PAPER.md 4.2). The ResNets are torchvision's layer names and shapes (weights
-// random: only shapes count).
+// published ResNet sizes (docs/METHOD.md, published sizes). The ResNets are torchvision's layer names and shapes
+// (weights random: only shapes count).
 #include <gtest/gtest.h>
 
 #include "nn/conv.h"

@@ -1,4 +1,4 @@
-// Scalar int8/int4 quantization and its noise: PAPER.md section 6, oracles 12-19.
+// Scalar int8/int4 quantization and its noise (docs/METHOD.md, scalar quantization).
 #include "nn/quant/scalar.h"
 
 #include <gtest/gtest.h>

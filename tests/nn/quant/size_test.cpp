@@ -1,4 +1,4 @@
-// Size accounting (PAPER.md 4.1, oracle 26) and the compressed model file (codes packed at ceil(log2 K)
+// Size accounting (docs/METHOD.md, size accounting) and the compressed model file (codes packed at ceil(log2 K)
 // bits, fp16 centroids): its size on disk against the report and a bit-exact round trip.
 #include <gtest/gtest.h>
 #include <unistd.h>
