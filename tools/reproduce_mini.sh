@@ -17,14 +17,14 @@
 # can be measured one task at a time (the report lists each task's minutes and their sum). An interrupted run
 # resumes: qn train picks up each model from its last checkpoint in QN_RUN_DIR (a task's minutes are then those
 # of its last run only, so a table meant to show the time is measured without interruption).
-# QN_RUN_DIR (default runs/mini) holds the runs; QN_SHARED_DATA (default ../shared/data) the data sets.
+# QN_RUN_DIR (default runs/mini) holds the runs; QN_DATA (default ../shared/data; QN_SHARED_DATA as before) the data sets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash tools/setup.sh --mini
 bash tools/build.sh -DQN_CUDA=OFF --target qn  # CPU runs: no CUDA kernels to compile
 
-data=${QN_SHARED_DATA:-../shared/data}
+data=${QN_DATA:-${QN_SHARED_DATA:-../shared/data}}
 run=${QN_RUN_DIR:-runs/mini}
 scale=${QN_MINI_SCALE:-1}
 tasks=${QN_MINI_TASKS:-lm cifar10 rte}

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -37,12 +38,18 @@ inline std::string read_text(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// ../shared/data beside the repository (QN_SOURCE_DIR is the repository root).
-inline fs::path shared_data() { return fs::path(QN_SOURCE_DIR) / ".." / "shared" / "data"; }
+// The real data sets: QN_DATA when set, else ../shared/data beside the repository (QN_SOURCE_DIR is its root).
+inline fs::path shared_data() {
+  if (const char* data = std::getenv("QN_DATA"); data != nullptr && *data != '\0') return data;
+  return fs::path(QN_SOURCE_DIR) / ".." / "shared" / "data";
+}
 
 }  // namespace qn::data::testing
 
-// In a test on ../shared/data/<sub>: data_dir names that folder, and the test skips, saying so, without it.
+// In a test on a real data set (shared_data()/<sub>): data_dir names its folder, and without it the test skips with
+// one line naming what is missing and where it is looked for.
 #define REQUIRE_SHARED_DATA(sub)                                                       \
   const ::std::filesystem::path data_dir = ::qn::data::testing::shared_data() / (sub); \
-  if (!::std::filesystem::exists(data_dir)) GTEST_SKIP() << "no shared data at " << data_dir << "; skipping"
+  if (!::std::filesystem::exists(data_dir))                                            \
+  GTEST_SKIP() << "data set '" << (sub) << "' missing: no " << data_dir.string()       \
+               << " (QN_DATA names a folder of the data sets, ../shared/data by default; tests/README.md); skipping"

@@ -13,17 +13,18 @@ for fuzzer in "$@"; do
   mkdir -p "$out/$name"
   QN_FUZZ_WRITE_SEEDS="$out/$name" "$fuzzer" > /dev/null
 done
-/usr/bin/python3 "$(dirname "$0")/make_seeds.py" "$out" "$source" "$source/../shared/data"
+data=${QN_DATA:-$source/../shared/data}  # the real data sets (tests/README.md)
+/usr/bin/python3 "$(dirname "$0")/make_seeds.py" "$out" "$source" "$data"
 for folder in "$out"/*/; do
   count=$(find "$folder" -type f | wc -l)
   if [ "$count" -eq 0 ]; then
     # Without ../shared/data (a user's clone) a fuzzer of real formats may have no seed and starts from nothing;
     # with it (CI), a missing seed is a mistake.
-    if [ -d "$source/../shared/data" ]; then
+    if [ -d "$data" ]; then
       echo "make_seeds: no seed for $(basename "$folder")" >&2
       exit 1
     fi
-    echo "$(basename "$folder"): no seed (no ../shared/data beside the checkout)"
+    echo "$(basename "$folder"): no seed (no data sets at $data)"
     continue
   fi
   echo "$(basename "$folder"): $count seeds"
