@@ -25,7 +25,9 @@ std::string imagenette_folder() {
 void BM_ImagenetteTrainPipeline(benchmark::State& state) {
   const std::string folder = imagenette_folder();
   if (!std::filesystem::exists(folder)) {
-    state.SkipWithError(("no Imagenette at " + folder + " (set QN_DATA)").c_str());
+    state.SkipWithError(
+        ("no Imagenette at " + folder + "; fetch it with: bash tools/fetch_data.sh imagenette-224 (or set QN_DATA)")
+            .c_str());
     return;
   }
   const auto images = std::make_shared<ImageFolder>(ImageFolder::from_folder(folder));
@@ -46,7 +48,13 @@ void BM_ImagenetteTrainPipeline(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * kTimedBatches * kBatch);
 }
-BENCHMARK(BM_ImagenetteTrainPipeline)->ArgName("workers")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
+BENCHMARK(BM_ImagenetteTrainPipeline)
+    ->ArgName("workers")
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace qn::data

@@ -25,6 +25,12 @@ bash tools/setup.sh --mini
 bash tools/build.sh -DQN_CUDA=OFF --target qn  # CPU runs: no CUDA kernels to compile
 
 data=${QN_DATA:-${QN_SHARED_DATA:-../shared/data}}
+for set in wikitext-2 cifar10-jpeg glue gpt2-bpe; do
+  if [[ ! -d "$data/$set" ]]; then
+    echo "reproduce_mini: data set '$set' missing: no $data/$set; fetch it with: bash tools/fetch_data.sh $set" >&2
+    exit 1
+  fi
+done
 run=${QN_RUN_DIR:-runs/mini}
 scale=${QN_MINI_SCALE:-1}
 tasks=${QN_MINI_TASKS:-lm cifar10 rte}

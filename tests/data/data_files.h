@@ -52,4 +52,6 @@ inline fs::path shared_data() {
   const ::std::filesystem::path data_dir = ::qn::data::testing::shared_data() / (sub); \
   if (!::std::filesystem::exists(data_dir))                                            \
   GTEST_SKIP() << "data set '" << (sub) << "' missing: no " << data_dir.string()       \
-               << " (QN_DATA names a folder of the data sets, ../shared/data by default; tests/README.md); skipping"
+               << "; fetch it with: bash tools/fetch_data.sh "                         \
+               << ::std::string(sub).substr(0, ::std::string(sub).find('/'))           \
+               << " (QN_DATA names the data sets' folder, ../shared/data by default)"

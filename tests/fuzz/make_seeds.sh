@@ -24,7 +24,7 @@ for folder in "$out"/*/; do
       echo "make_seeds: no seed for $(basename "$folder")" >&2
       exit 1
     fi
-    echo "$(basename "$folder"): no seed (no data sets at $data)"
+    echo "$(basename "$folder"): no seed (no data sets at $data: bash tools/fetch_data.sh fetches them)"
     continue
   fi
   echo "$(basename "$folder"): $count seeds"
