@@ -8,7 +8,8 @@
 #   4. the folder is under 58 MiB;
 #   5. run.sh runs to its end, every GPU step saying "no GPU" in the summary;
 #   6. run.sh with QN_KIT_DEVICE=sim rehearses the training steps (train, compress through three iPQ stages, eval)
-#      on the simulated device, so that the GPU run cannot fail on a command line.
+#      on the simulated device, so that the GPU run cannot fail on a command line;
+#   7. the benchmark summary pairs bench_gpu's rows with the peer's and divides them right.
 #   gpu_kit_test.sh SOURCE_DIR WORK_DIR
 set -euo pipefail
 source_dir=$1
@@ -66,4 +67,18 @@ grep -q "cuda_test: [0-9]* passed, 0 failed, [1-9][0-9]* skipped" "$summary" ||
 QN_KIT_DEVICE=sim QN_KIT_UPDATES=10 env -u LD_LIBRARY_PATH bash "$bundle/run.sh" "$work/kit-sim" ||
   fail "run.sh on sim failed:"$'\n'"$(cat "$work/kit-sim/summary.md")"
 grep -q "^| iPQ |" "$work/kit-sim/summary.md" || fail "no iPQ row in the rehearsal's summary"
+# 7. The benchmark summary pairs our rows with the peer's (results made up here: 300 ms against 200 is 1.50x).
+mkdir -p "$work/kit-bench"
+cat > "$work/kit-bench/bench_LmStep.json" << 'JSON'
+{"context": {"date": "2026-12-07"}, "benchmarks": [
+  {"name": "BM_GpuLmStep/1/real_time", "real_time": 300.0, "time_unit": "ms", "MFU": 0.41},
+  {"name": "BM_GpuMatmul/2/8192/real_time", "real_time": 1500.0, "time_unit": "us", "TFLOP/s": 733.0}]}
+JSON
+cat > "$work/kit-bench/peer.json" << 'JSON'
+{"torch": "2.11.0", "device": "GPU", "rows": [{"work": "lm", "precision": "bf16", "ms": 200.0, "mfu": 0.6},
+  {"work": "matmul", "precision": "bf16", "n": 8192, "ms": 1.2, "tflops": 916.0}]}
+JSON
+table=$(python3 "$bundle/scripts/summarize.py" bench "$work/kit-bench")
+grep -qF "| lm | bf16 | 300.00 | 200.00 | 1.50x | 0.410 | 0.600 |" <<< "$table" || fail "bench summary: $table"
+grep -qF "| matmul 8192^3 | bf16 | 1.50 | 1.20 | 1.25x | 733 | 916 |" <<< "$table" || fail "bench summary: $table"
 echo "gpu_kit_test: the bundle is $((bytes >> 20)) MiB; $checked bundled libraries resolved; run.sh passed"

@@ -6,7 +6,7 @@
                                               they disagree, or if after 300 updates or more the float model is
                                               under 90% or the compressed one under 80% (ten synthetic classes
                                               that a small network separates almost perfectly)
-  summarize.py bench OUT_DIR                  bench_gpu (bench.json) against the PyTorch peer (peer.json): time per
+  summarize.py bench OUT_DIR                  bench_gpu (bench_*.json) against the PyTorch peer (peer.json): time per
                                               step or product, ours over PyTorch's, and the MFU of each"""
 import argparse
 import json
@@ -87,12 +87,17 @@ def cell(value, pattern):
 
 
 def bench(out):
-    ours = read_json_after(os.path.join(out, "bench.json"), "{") or {}
+    ours = {"benchmarks": [], "context": {}}
+    for name in sorted(os.listdir(out)):  # one file a benchmark family (run.sh)
+        if name.startswith("bench_") and name.endswith(".json"):
+            part = read_json_after(os.path.join(out, name), "{") or {}
+            ours["benchmarks"] += part.get("benchmarks", [])
+            ours["context"] = part.get("context", ours["context"])
     peer = read_json_after(os.path.join(out, "peer.json"), "{") or {}
     rows = ours_by_key(ours)
     peer_rows = {(r["work"], r["precision"], str(r.get("n", ""))): r for r in peer.get("rows", [])}
     if not rows and not peer_rows:
-        print("- FAILED: no benchmark results (see bench.log and peer.log)")
+        print("- FAILED: no benchmark results (see bench_*.log and peer.log)")
         return 1
     context = ours.get("context", {})
     print(f"- bench_gpu: {context.get('date', '?')}; PyTorch {peer.get('torch', '?')} on {peer.get('device', '?')}")
