@@ -1,6 +1,7 @@
 #include "core/caching_allocator.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "core/error.h"
 
@@ -30,7 +31,7 @@ struct CachingAllocator::Block {
 };
 
 bool CachingAllocator::BySizeThenAddress::operator()(const Block* a, const Block* b) const {
-  return a->size != b->size ? a->size < b->size : a->ptr < b->ptr;
+  return a->size != b->size ? a->size < b->size : std::less<const char*>()(a->ptr, b->ptr);
 }
 
 size_t CachingAllocator::rounded_size(size_t nbytes) { return round_up(nbytes, kGranule); }
@@ -124,8 +125,8 @@ void CachingAllocator::free(void* ptr, size_t nbytes) {
   const auto found = in_use_.find(ptr);
   QN_CHECK(found != in_use_.end(), "free", "address not handed out by the allocator of ", name_);
   Block* block = found->second;
-  in_use_.erase(found);
   QN_CHECK(block->size >= rounded_size(nbytes), "free", "a block of ", block->size, " bytes freed as ", nbytes);
+  in_use_.erase(found);
   block->in_use = false;
   stats_.live_bytes -= static_cast<int64_t>(block->size);
   stats_.cached_bytes += static_cast<int64_t>(block->size);

@@ -1,8 +1,10 @@
-// Deterministic algorithms, as PyTorch's torch.use_deterministic_algorithms: when on, GPU kernels that would add with
-// atomics in an unspecified order take an ordered path (index_add, hence embedding backward: sorted segments summed
-// in the order of the positions, which is also the CPU's order), and cuDNN runs only convolution algorithms it
-// marks deterministic, so that a run on one GPU repeats bit for bit. Off by default, as in PyTorch: the ordered paths
-// cost a sort. The CPU kernels are deterministic either way. `qn train --deterministic` turns it on.
+// Deterministic algorithms, as PyTorch's torch.use_deterministic_algorithms: when on, index_add on the GPU (hence
+// embedding backward) sums repeated indices in position order, the CPU's, instead of by atomics: sorted segments; and
+// cuDNN runs only convolution algorithms it marks deterministic. scatter_add (gather's backward) and pooling's
+// backward still add atomically: deterministic where no two positions add into one element (cross-entropy's gather,
+// global average pooling), not with overlapping max-pooling windows, which no model here has. So a training run of
+// these models on one GPU repeats bit for bit. Off by default, as in PyTorch: the ordered path costs a sort. The CPU
+// kernels are deterministic either way. `qn train --deterministic` turns it on.
 #pragma once
 
 namespace qn::kernels {

@@ -35,6 +35,11 @@ fi
 # (OpenBLAS's libgfortran).
 mkdir -p "$build" "$out"
 build=$(cd "$build" && pwd) out=$(cd "$out" && pwd)
+# Only a bundle made here before is replaced (.qn-gpu-bundle marks one): --out must be empty or hold one.
+if [[ -n "$(ls -A "$out")" && ! -f "$out/.qn-gpu-bundle" ]]; then
+  echo "gpu_bundle: $out is not empty and is not a bundle: give an empty or new folder" >&2
+  exit 1
+fi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DQN_WERROR=ON -DQN_MARCH=x86-64-v3 -DQN_SHARED_LIBS=ON \
   -DQN_MPI=OFF -DQN_CUDA=ON -DQN_TESTS=ON -DQN_BENCH=ON -DCMAKE_CUDA_ARCHITECTURES="80-real;90" \
   -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$build/lib" -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON \
@@ -45,6 +50,7 @@ cmake --build "$build" -j "$(nproc)" --target qn cuda_test bench_gpu
 
 rm -rf "$out"
 mkdir -p "$out"/{bin,lib,scripts,peer,recipes}
+touch "$out/.qn-gpu-bundle"
 for program in qn cuda_test bench_gpu; do
   strip --strip-unneeded -o "$out/bin/$program" "$build/bin/$program"
 done
@@ -79,7 +85,7 @@ cp tools/recipes/efficientnet_fashion_mnist_ipq.yaml "$out/recipes/"
   echo "quantnoise $(git describe --always --dirty 2> /dev/null || echo unknown), built $(date -u '+%Y-%m-%d %H:%M UTC')" \
     "for x86-64-v3 and CUDA architectures 80-real;90"
   echo "needs from the machine: $(tr '\n' ' ' < "$out/cuda-libs.txt")and the C/C++ runtime"
-  (cd "$out" && find . -type f ! -name MANIFEST.txt -printf '%10s %p\n' | sort -k2)
+  (cd "$out" && find . -type f ! -name MANIFEST.txt ! -name .qn-gpu-bundle -printf '%10s %p\n' | sort -k2)
 } > "$out/MANIFEST.txt"
 
 bytes=$(du -sb "$out" | cut -f1)

@@ -154,8 +154,11 @@ def main():
                         help="the GPU's dense bf16 peak, for the MFU (as bench_gpu: QN_GPU_PEAK_TFLOPS, 989)")
     parser.add_argument("--min-time", type=float, default=10.0, help="seconds of timed work for each row")
     parser.add_argument("--json", help="also write the rows to this file (tools/gpu_kit/summarize.py reads it)")
+    parser.add_argument("--matmul-sizes", default="4096,8192", help="N of the N x N x N products, comma-separated")
+    parser.add_argument("--matmul-min-time", type=float, help="seconds of timed work for each product (--min-time)")
     args = parser.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False  # f32 convolutions exact, as bench_gpu's (PyTorch's default is TF32)
     report = {"torch": torch.__version__, "device": torch.cuda.get_device_name(0), "rows": []}
     print(f"torch {report['torch']}, {report['device']}")
 
@@ -168,8 +171,8 @@ def main():
 
     if args.only in (None, "matmul"):
         for precision in ("f32", "tf32", "bf16"):
-            for n in (4096, 8192):
-                seconds = time_matmul(n, precision, args.min_time)
+            for n in (int(size) for size in args.matmul_sizes.split(",")):
+                seconds = time_matmul(n, precision, args.matmul_min_time or args.min_time)
                 tflops = 2 * n**3 / seconds * 1e-12
                 record({"work": "matmul", "precision": precision, "n": n, "ms": seconds * 1e3, "tflops": tflops},
                        f"matmul {n}^3 {precision:4}: {seconds * 1e3:9.2f} ms, {tflops:6.1f} TFLOP/s")

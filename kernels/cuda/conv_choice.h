@@ -22,9 +22,9 @@ inline bool uses_tensor_cores(cudnnMathType_t math) {
 }
 
 // The first entry that succeeded, needs at most max_workspace bytes and, when exact_f32 (f32 without TF32 allowed),
-// does not use tensor cores; deterministic entries first, and only those when deterministic_only
-// (kernels/determinism.h). nullopt when none qualifies. Perf is any of cuDNN's
-// cudnnConvolution{Fwd,BwdData,BwdFilter}AlgoPerf_t.
+// does not use tensor cores (and then runs with FMA math, never the default math, which may round to TF32);
+// deterministic entries first, and only those when deterministic_only (kernels/determinism.h). nullopt when none
+// qualifies. Perf is any of cuDNN's cudnnConvolution{Fwd,BwdData,BwdFilter}AlgoPerf_t.
 template <class Perf>
 std::optional<ConvChoice> choose_algorithm(const std::vector<Perf>& ranked, size_t max_workspace, bool exact_f32,
                                            bool deterministic_only = false) {
@@ -34,7 +34,9 @@ std::optional<ConvChoice> choose_algorithm(const std::vector<Perf>& ranked, size
       if (perf.status != CUDNN_STATUS_SUCCESS || perf.memory > max_workspace) continue;
       if (exact_f32 && uses_tensor_cores(perf.mathType)) continue;
       if (deterministic_pass && perf.determinism != CUDNN_DETERMINISTIC) continue;
-      return ConvChoice{static_cast<int>(perf.algo), perf.memory, perf.mathType};
+      // Exact f32 runs with FMA math: on Ampere and later, cuDNN's default math may use TF32 itself.
+      const cudnnMathType_t math = exact_f32 && perf.mathType == CUDNN_DEFAULT_MATH ? CUDNN_FMA_MATH : perf.mathType;
+      return ConvChoice{static_cast<int>(perf.algo), perf.memory, math};
     }
   }
   return std::nullopt;

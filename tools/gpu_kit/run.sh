@@ -3,16 +3,19 @@
 #   bash gpu-bundle/run.sh OUT_DIR
 # In order, each step under its own time limit so that a hang costs that step only:
 #   device   nvidia-smi, `qn info`, and which CUDA libraries were found and loaded          15 s
-#   tests    every test of cuda_test (label cuda), JUnit XML and the failures' output      75 s
+#   tests    every test of cuda_test (label cuda), JUnit XML and the failures' output      70 s
 #   data     a small IDX set of 28x28 images (make_idx.py; no data set travels)            10 s
 #   train    `qn train` of the main job's EfficientNet with Quant-Noise on the GPU          35 s
 #   compress `qn compress` through the three iPQ stages on the GPU                         35 s
 #   eval     `qn eval` of both models on the GPU                                            15 s
 #   eval_cpu the same on the CPU: the accuracies must agree                                 10 s
-#   bench    bench_gpu: matrix products and three models' training steps, f32 and bf16     50 s
-#   peer     the PyTorch peer on the same shapes                                           50 s
-# The limits add up to 295 s: the whole run takes at most 5 minutes. OUT_DIR/summary.md gains a section after
-# every step, so a run cut off from outside still reports what it did; each step's output is OUT_DIR/<step>.log.
+#   bench    bench_gpu: 8192^3 products (8 s), then each model's training step in f32 and
+#            bf16, one run each: LM 8 + 8, RoBERTa 6 + 6, EfficientNet-B3 6 + 6 s           48 s
+#   peer     the PyTorch peer on the same shapes                                           45 s
+# The limits add up to 283 s, each cut to what is left of the run's 300 s, and each command gets 1 s between
+# SIGTERM and SIGKILL; the short commands between steps have 5 s each. So the run takes at most about 5 minutes.
+# OUT_DIR/summary.md gains a section after every step, so a run cut off from outside still reports what it did; each
+# step's output is OUT_DIR/<step>.log.
 # Without a GPU every GPU step says "no GPU" and the run ends with status 0; with one, the status is 1 if any step
 # failed.
 #
@@ -35,17 +38,25 @@ updates=${QN_KIT_UPDATES:-300}
 bench_seconds=${QN_KIT_BENCH_SECONDS:-2}
 qn=$kit/bin/qn
 failed=()
+deadline=$((SECONDS + 300))  # every step's limit is cut to what is left of this
+quick() { timeout --kill-after=1 5 "$@"; }  # the short commands between steps: 5 s at most each
 
 # note TEXT...: a line of the summary.
 note() { printf '%s\n' "$*" >> "$summary"; }
 
-# run_step NAME LIMIT COMMAND...: runs COMMAND under LIMIT seconds, its output in OUT_DIR/NAME.log; sets
-# step_status (0, the command's status, or 124 when it ran out of time) and step_seconds.
+# run_step NAME LIMIT COMMAND...: runs COMMAND under LIMIT seconds, or what is left of the run's 300, its output in
+# OUT_DIR/NAME.log; sets step_status (0, the command's status, or 124 when it ran out of time) and step_seconds.
 run_step() {
   local name=$1 limit=$2
   shift 2
   local start=$SECONDS
-  timeout --kill-after=5 "$limit" "$@" > "$out/$name.log" 2>&1
+  ((limit > deadline - SECONDS)) && limit=$((deadline - SECONDS))
+  if ((limit <= 0)); then
+    echo "[not run: the run's 300 s are spent]" > "$out/$name.log"
+    step_status=124 step_seconds=0
+    return
+  fi
+  timeout --kill-after=1 "$limit" "$@" > "$out/$name.log" 2>&1
   step_status=$?
   step_seconds=$((SECONDS - start))
   if ((step_status == 124 || step_status == 137)); then
@@ -82,7 +93,7 @@ report() {
 search=()
 [[ -n "${QN_CUDA_LIB_DIRS:-}" ]] && IFS=: read -r -a search <<< "$QN_CUDA_LIB_DIRS"
 while IFS= read -r folder; do search+=("$folder"); done < <(
-  python3 -c 'import nvidia, glob; [print(d) for p in nvidia.__path__ for d in sorted(glob.glob(p + "/*/lib"))]' \
+  quick python3 -c 'import nvidia, glob; [print(d) for p in nvidia.__path__ for d in sorted(glob.glob(p + "/*/lib"))]' \
     2> /dev/null)
 search+=(/usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib)
 library_path=()
@@ -111,7 +122,7 @@ note "- LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 
 # --- device ------------------------------------------------------------------------------------------------------
 run_step device 15 bash -c "nvidia-smi; echo; '$qn' info; echo; ldd '$qn'"
-gpu_name=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2> /dev/null | head -n 1)
+gpu_name=$(quick nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2> /dev/null | head -n 1)
 if grep -q "^  GPU 0:" "$out/device.log"; then
   has_gpu=1
   note "- GPU: $gpu_name; qn sees: $(grep '^  GPU 0:' "$out/device.log" | sed 's/^  GPU 0: *//')"
@@ -130,8 +141,8 @@ note
 # --- tests -------------------------------------------------------------------------------------------------------
 note "## cuda tests"
 note
-run_step tests 75 python3 "$kit/scripts/run_gtest.py" "$kit/bin/cuda_test" --xml "$out/cuda_test.xml" \
-  --log "$out/cuda_test.log" --json "$out/cuda_test.json" --timeout 70 --test-timeout 40
+run_step tests 70 python3 "$kit/scripts/run_gtest.py" "$kit/bin/cuda_test" --xml "$out/cuda_test.xml" \
+  --log "$out/cuda_test.log" --json "$out/cuda_test.json" --timeout 65 --test-timeout 40
 if ((has_gpu)); then
   report tests
   head -n 1 "$out/tests.log" | sed 's/^/- /' >> "$summary"
@@ -166,7 +177,7 @@ if ((has_gpu)) || [[ "$device" != cuda* ]]; then
   report eval
   run_step eval_cpu 10 "$qn" eval "$data" "${task[@]}" --device cpu --json "${models[@]}"
   report eval_cpu
-  python3 "$kit/scripts/summarize.py" training "$out" --updates "$updates" >> "$summary" || failed+=("accuracy")
+  quick python3 "$kit/scripts/summarize.py" training "$out" --updates "$updates" >> "$summary" || failed+=("accuracy")
 else
   note "- no GPU"
 fi
@@ -177,15 +188,22 @@ note "## benchmarks"
 note
 if ((has_gpu)); then
   # One run a family, each with its share of the step's 50 s, so that a slow one leaves the others' results.
-  for family in Matmul:10 LmStep:15 RobertaStep:13 EfficientNetB3Step:12; do
-    run_step "bench_${family%:*}" "${family#*:}" "$kit/bin/bench_gpu" --benchmark_filter="BM_Gpu${family%:*}/" \
-      --benchmark_min_time="$bench_seconds" --benchmark_out="$out/bench_${family%:*}.json" \
-      --benchmark_out_format=json
-    report "bench_${family%:*}"
+  # The products only at 8192^3, 0.5 s each: hundreds of them.
+  run_step bench_Matmul 8 "$kit/bin/bench_gpu" --benchmark_filter='BM_GpuMatmul/./8192' --benchmark_min_time=0.5 \
+    --benchmark_out="$out/bench_Matmul.json" --benchmark_out_format=json
+  report bench_Matmul
+  # Each model step in f32 (0) and bf16 (1) on its own, so that a slow one leaves the others' results.
+  for run in LmStep/0:8 LmStep/1:8 RobertaStep/0:6 RobertaStep/1:6 EfficientNetB3Step/0:6 EfficientNetB3Step/1:6; do
+    benchmark=${run%:*}                          # LmStep/0
+    name=bench_${benchmark%/*}_${benchmark#*/}    # bench_LmStep_0
+    run_step "$name" "${run#*:}" "$kit/bin/bench_gpu" --benchmark_filter="BM_Gpu$benchmark/" \
+      --benchmark_min_time="$bench_seconds" --benchmark_out="$out/$name.json" --benchmark_out_format=json
+    report "$name"
   done
-  run_step peer 50 python3 "$kit/peer/gpu_peer.py" --min-time "$bench_seconds" --json "$out/peer.json"
+  run_step peer 45 python3 "$kit/peer/gpu_peer.py" --min-time "$bench_seconds" --matmul-sizes 8192 \
+    --matmul-min-time 0.5 --json "$out/peer.json"
   report peer
-  python3 "$kit/scripts/summarize.py" bench "$out" >> "$summary"
+  quick python3 "$kit/scripts/summarize.py" bench "$out" >> "$summary" || failed+=("summary")
 else
   note "- no GPU"
 fi

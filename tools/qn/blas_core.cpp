@@ -51,9 +51,9 @@ const std::string& replaced_blas_core() { return replaced(); }
 void note_replaced_blas_core() {
   if (replaced().empty()) return;
   std::fprintf(stderr,
-               "qn: note: OpenBLAS does not know this CPU and chose its %s kernels; running with "
-               "OPENBLAS_CORETYPE=%s (set OPENBLAS_CORETYPE to choose another)\n",
-               replaced().c_str(), std::getenv("OPENBLAS_CORETYPE"));
+               "qn: note: OpenBLAS does not know this CPU and chose its %s kernels; with OPENBLAS_CORETYPE=%s it "
+               "runs its %s kernels (set OPENBLAS_CORETYPE to choose another)\n",
+               replaced().c_str(), std::getenv("OPENBLAS_CORETYPE"), kernels::blas_core().c_str());
 }
 
 }  // namespace qn::tools
