@@ -39,9 +39,20 @@ for elf in "$bundle"/bin/* "$bundle"/lib/libqn_*.so; do
 done
 ((checked >= 5)) || fail "ldd found only $checked bundled libraries: OpenBLAS and the engine's should be among them"
 
-# 3. Instructions: AVX-512 shows as zmm registers, xmm/ymm 16-31, mask registers and {1toN} broadcasts; AMX as tmm
-# registers; AVX-VNNI and VNNI as vpdpbusd/vpdpwssd.
-beyond_v3='%zmm|%[xy]mm(1[6-9]|2[0-9]|3[01])\b|%k[0-7]\b|\{1to[0-9]+\}|%tmm|:\s+(\{vex\} )?(vpdp(bu|ws)sds?|k(mov|and|andn|or|xor|xnor|not|shiftl|shiftr|test|ortest|add|unpck)[bwdq])\s'
+# 3. Instructions: AVX-512 shows as zmm registers, xmm/ymm 16-31, mask registers and {1toN} broadcasts, and as
+# instructions AVX2 does not have, even on ymm0-15 (vpternlog, vpermt2, the down-converting moves, the 64-bit lane
+# multiplies and conversions...); AMX as tmm registers; AVX-VNNI and VNNI as vpdpbusd/vpdpwssd. (OpenBLAS, carried
+# too, picks its kernels for the CPU at run time: it is not checked.)
+evex_only='vpternlog[dq]|vperm[it]2[bwdqps]*|vpro[lr]v?[dq]|v(p)?compress[a-z]*|v(p)?expand[a-z]*|vfixupimm[a-z]*'
+evex_only+='|vgetexp[a-z]*|vgetmant[a-z]*|vrange[a-z]*|vreduce[a-z]*|vrndscale[a-z]*|vscalef[a-z]*'
+evex_only+='|vpmov(q[bwd]|d[bw]|wb|u?s[qdw][bwd]|m2[bwdq]|[bwdq]2m)|vpconflict[dq]|vplzcnt[dq]|vpmadd52[a-z]*'
+evex_only+='|vpopcnt[bwdq]|valign[dq]|vdbpsadbw|vps[lr][la]vw|vpsravq?|vpsraq|vpermw|vpbroadcastm[a-z0-9]*'
+evex_only+='|vcvtt?(ps|pd|sd|ss)2u?(qq|udq|usi)|vcvtu?(qq|uqq|udq|usi)2(ps|pd|sd|ss)'
+evex_only+='|v(insert|extract)[if](32x4|64x2|32x8|64x4)|vbroadcast[if](32x2|32x4|64x2|32x8|64x4)'
+evex_only+='|vshuf[if](32x4|64x2)|vpabsq|vp(max|min)[su]q|vpmullq|vfpclass[a-z]*|vrcp14[a-z]*|vrsqrt14[a-z]*'
+mask_ops='k(mov|and|andn|or|xor|xnor|not|shiftl|shiftr|test|ortest|add|unpck)[bwdq]'
+beyond_v3="%zmm|%[xy]mm(1[6-9]|2[0-9]|3[01])\b|%k[0-7]\b|\{1to[0-9]+\}|%tmm"
+beyond_v3+="|:\s+(\{vex\} |\{evex\} )?(vpdp(bu|ws)sds?|$mask_ops|$evex_only)\s"
 for elf in "$bundle"/bin/* "$bundle"/lib/libqn_*.so; do
   if found=$(objdump -d --no-show-raw-insn "$elf" | grep -m 3 -E "$beyond_v3"); then
     fail "$(basename "$elf") uses instructions beyond x86-64-v3:"$'\n'"$found"
