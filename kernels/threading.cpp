@@ -40,9 +40,9 @@ std::string blas_core_replacement(const std::string& core, bool cpu_has_avx2_and
   return "Haswell";
 }
 
-std::string blas_core_replacement() {
-  return blas_core_replacement(blas_core(), __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
-}
+bool cpu_has_avx2_and_fma() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+
+std::string blas_core_replacement() { return blas_core_replacement(blas_core(), cpu_has_avx2_and_fma()); }
 
 std::string blas_core() { return openblas_get_corename(); }
 

@@ -22,6 +22,8 @@ BlasInfo blas_info();
 // OpenBLAS 0.3.21 computes wrong results or crashes with those on some CPUs it does not know. qn sets it for itself
 // (tools/qn/blas_core.h).
 std::string blas_core_replacement(const std::string& core, bool cpu_has_avx2_and_fma);
+// Whether this CPU has AVX2 and FMA (what OpenBLAS's Haswell kernels need).
+bool cpu_has_avx2_and_fma();
 // The same for this process's OpenBLAS and CPU.
 std::string blas_core_replacement();
 // The kernel set OpenBLAS chose (openblas_get_corename), without starting its threads.

@@ -44,14 +44,17 @@ inline fs::path shared_data() {
   return fs::path(QN_SOURCE_DIR) / ".." / "shared" / "data";
 }
 
+// The one line a test skips with when the data set `sub` (a folder of shared_data(), such as "glue/rte") is missing.
+inline std::string missing_data_set(const std::string& sub) {
+  return "data set '" + sub + "' missing: no " + (shared_data() / sub).string() +
+         "; fetch it with: bash tools/fetch_data.sh " + sub.substr(0, sub.find('/')) +
+         " (QN_DATA names the data sets' folder, ../shared/data by default)";
+}
+
 }  // namespace qn::data::testing
 
 // In a test on a real data set (shared_data()/<sub>): data_dir names its folder, and without it the test skips with
 // one line naming what is missing and where it is looked for.
 #define REQUIRE_SHARED_DATA(sub)                                                       \
   const ::std::filesystem::path data_dir = ::qn::data::testing::shared_data() / (sub); \
-  if (!::std::filesystem::exists(data_dir))                                            \
-  GTEST_SKIP() << "data set '" << (sub) << "' missing: no " << data_dir.string()       \
-               << "; fetch it with: bash tools/fetch_data.sh "                         \
-               << ::std::string(sub).substr(0, ::std::string(sub).find('/'))           \
-               << " (QN_DATA names the data sets' folder, ../shared/data by default)"
+  if (!::std::filesystem::exists(data_dir)) GTEST_SKIP() << ::qn::data::testing::missing_data_set(sub)

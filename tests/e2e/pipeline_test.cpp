@@ -185,10 +185,7 @@ TEST_F(Pipeline, LanguageModelingAndMaskedLmOnWikiText2) {
 TEST_F(Pipeline, SentencePredictionOnRte) {
   REQUIRE_SHARED_DATA("glue/rte");
   const std::filesystem::path bpe = data::testing::shared_data() / "gpt2-bpe";
-  if (!std::filesystem::exists(bpe)) {
-    GTEST_SKIP() << "data set 'gpt2-bpe' missing: no " << bpe.string()
-                 << "; fetch it with: bash tools/fetch_data.sh gpt2-bpe";
-  }
+  if (!std::filesystem::exists(bpe)) GTEST_SKIP() << data::testing::missing_data_set("gpt2-bpe");
   const std::string task = data_dir.string() + " --task sentence_prediction --bpe-dir " + bpe.string() +
                            " --batch-size 16 --tokens-per-sample 128";
   ASSERT_EQ(qn("train " + task + " --arch roberta_tiny --max-update 8 --no-progress-bar --save-dir " + path("rte")), 0)

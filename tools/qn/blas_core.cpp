@@ -31,8 +31,7 @@ void choose_blas_core(char** argv) {
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;  // the user's choice
   const char* pretend = std::getenv("QN_BLAS_CORE_AS_DETECTED");
   const std::string detected = pretend != nullptr ? pretend : kernels::blas_core();
-  const std::string replacement =
-      kernels::blas_core_replacement(detected, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
+  const std::string replacement = kernels::blas_core_replacement(detected, kernels::cpu_has_avx2_and_fma());
   if (replacement.empty()) return;
   setenv("OPENBLAS_CORETYPE", replacement.c_str(), 1);
   setenv(kReplacedVariable, detected.c_str(), 1);
