@@ -5,10 +5,12 @@
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
+#include <cmath>
 #include <vector>
 
 #include "autograd/ops.h"
 #include "core/generator.h"
+#include "kernels/elementwise.h"
 #include "kernels/threading.h"
 
 namespace qn {
@@ -66,6 +68,53 @@ void BM_MlpGemmsOnly(benchmark::State& state) {
 
 BENCHMARK(BM_MlpForwardBackward)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_MlpGemmsOnly)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// One Transformer LM layer's attention (8 rows x 8 heads, 256 causal positions, head dim 64, dropout 0.1) forward
+// and backward: the fused CPU kernel (scaled_dot_product_attention) against the same attention composed of the
+// recorded ops it replaces (product, scale, causal mask, softmax, dropout, product), as it ran before the kernel.
+constexpr int64_t kRows = 8, kHeads = 8, kLength = 256, kHeadDim = 64;
+
+struct AttentionInputs {
+  AttentionInputs() {
+    Generator gen(2);
+    for (Tensor* t : {&q, &k, &v, &g}) *t = randn({kRows, kLength, kHeads * kHeadDim}, DType::f32, &gen);
+    for (Tensor* t : {&q, &k, &v}) t->set_requires_grad(true);
+  }
+  // (N, L, H * E) rows -> (N, H, L, E) heads, as MultiheadAttention splits them.
+  static Tensor split(const Tensor& rows) { return transpose(reshape(rows, {kRows, kLength, kHeads, kHeadDim}), 1, 2); }
+  Tensor q, k, v, g;
+};
+
+void BM_AttentionFused(benchmark::State& state) {
+  AttentionInputs in;
+  Generator gen(3);
+  for (auto _ : state) {
+    AttentionOptions o;
+    o.causal = true;
+    o.dropout = 0.1;
+    o.training = true;
+    o.gen = &gen;
+    const Tensor out = scaled_dot_product_attention(in.split(in.q), in.split(in.k), in.split(in.v), o);
+    out.backward(in.split(in.g));
+  }
+}
+BENCHMARK(BM_AttentionFused)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_AttentionComposed(benchmark::State& state) {
+  AttentionInputs in;
+  Generator gen(3);
+  const Tensor positions = arange(0.0, kLength, 1.0, DType::f32);
+  const Tensor future =
+      kernels::compare(kernels::CompareOp::gt, positions.view({1, kLength}), positions.view({kLength, 1}));
+  for (auto _ : state) {
+    Tensor scores = mul(matmul(in.split(in.q), transpose(in.split(in.k), -2, -1)), 0.125);
+    scores = masked_fill(scores, future, -INFINITY);
+    const Tensor weights = dropout(softmax(scores, -1), 0.1, true, &gen);
+    const Tensor out = matmul(weights, in.split(in.v));
+    out.backward(in.split(in.g));
+  }
+}
+BENCHMARK(BM_AttentionComposed)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace qn

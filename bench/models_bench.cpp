@@ -4,10 +4,16 @@
 //   TransformerLMStep    transformer_lm_small (6 pre-LN layers, d 512, 8 heads, FFN 2048, 32,000 words, tied
 //                        embeddings), batch 8 x 256 tokens, dropout 0.1 everywhere
 //   RobertaMlmStep       RoBERTa of the same size (post-LN, GELU, 130 positions), MLM on 15% of batch 8 x 128
+//   FashionMnistStep     the main job's model (tools/main.sh): EfficientNet width 1, depth 0.25, stem stride 2, on
+//                        batch 64 of 1 x 28 x 28, 10 classes, proxy Quant-Noise p 0.05 in blocks of 8, Adam
+// and the floors each step is measured against (bench/step_floors.h): *GemmFloor runs the step's matrix products
+// alone; *TrafficFloor reports, as its time, the step's minimum memory traffic over the STREAM triad bandwidth it
+// measures.
 #include <benchmark/benchmark.h>
 
 #include "autograd/ops.h"
 #include "bench/lm_step.h"
+#include "bench/step_floors.h"
 #include "kernels/threading.h"
 #include "models/efficientnet.h"
 #include "models/roberta.h"
@@ -84,6 +90,83 @@ void BM_RobertaMlmStep(benchmark::State& state) {
   state.SetLabel("OpenBLAS core " + kernels::blas_info().core);
 }
 BENCHMARK(BM_RobertaMlmStep)->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
+
+models::EfficientNetConfig fashion_mnist_config() {
+  models::EfficientNetConfig config = models::EfficientNetConfig::named("efficientnet_tiny");
+  config.width = 1.0;
+  config.stem_stride = 2;
+  config.drop_connect = 0.0;
+  config.dropout = 0.0;
+  config.in_channels = 1;
+  config.num_classes = 10;
+  config.resolution = 28;
+  config.quant_noise.p = 0.05;
+  config.quant_noise.block_size = 8;
+  return config;
+}
+
+void BM_FashionMnistStep(benchmark::State& state) {
+  manual_seed(0);
+  models::EfficientNet net(fashion_mnist_config());
+  net.train();
+  train::Adam optimizer({{net.parameters(), 4e-3, 0.0}}, train::AdamOptions{});
+  Generator gen(1);
+  const Tensor images = randn({64, 1, 28, 28}, DType::f32, &gen);
+  const Tensor labels = randint(0, 10, {64}, DType::i64, &gen);
+  for (auto _ : state) {
+    optimizer.zero_grad();
+    const Tensor loss = cross_entropy(net(images), labels);
+    loss.backward();
+    optimizer.step();
+    benchmark::DoNotOptimize(loss.item<float>());
+  }
+  state.counters["samples_per_s"] =
+      benchmark::Counter(64.0 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.SetLabel("OpenBLAS core " + kernels::blas_info().core);
+}
+BENCHMARK(BM_FashionMnistStep)->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
+
+void run_gemm_floor(benchmark::State& state, const bench::TransformerShape& shape) {
+  bench::GemmFloor floor(bench::transformer_step_gemms(shape));
+  for (auto _ : state) floor.run();
+  state.counters["GFLOP"] = floor.flops() * 1e-9;
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(floor.flops() * 1e-9 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.SetLabel("OpenBLAS core " + kernels::blas_info().core);
+}
+
+void BM_TransformerLMGemmFloor(benchmark::State& state) { run_gemm_floor(state, {}); }
+BENCHMARK(BM_TransformerLMGemmFloor)->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
+
+void BM_RobertaMlmGemmFloor(benchmark::State& state) {
+  bench::TransformerShape shape;
+  shape.length = 128;
+  shape.scored = (8 * 128 + 6) / 7;  // every 7th token, as BM_RobertaMlmStep masks
+  shape.mlm_head = true;
+  run_gemm_floor(state, shape);
+}
+BENCHMARK(BM_RobertaMlmGemmFloor)->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
+
+// Each iteration measures the triad (three 128 MiB arrays) and reports traffic / bandwidth as its time.
+void run_traffic_floor(benchmark::State& state, const bench::EfficientNetShape& shape) {
+  const bench::TrafficCount traffic = bench::efficientnet_step_traffic(shape);
+  double bandwidth = 0;
+  for (auto _ : state) {
+    bandwidth = bench::stream_triad_bandwidth(int64_t{32} << 20, 3);
+    state.SetIterationTime(traffic.bytes() / bandwidth);
+  }
+  state.counters["traffic_MB"] = traffic.bytes() * 1e-6;
+  state.counters["triad_GB/s"] = bandwidth * 1e-9;
+}
+
+void BM_EfficientNetB0TrafficFloor(benchmark::State& state) { run_traffic_floor(state, {}); }
+BENCHMARK(BM_EfficientNetB0TrafficFloor)->Unit(benchmark::kMillisecond)->Iterations(5)->UseManualTime();
+
+void BM_FashionMnistTrafficFloor(benchmark::State& state) {
+  const models::EfficientNetConfig c = fashion_mnist_config();
+  run_traffic_floor(state, {c.width, c.depth, 64, c.resolution, c.in_channels, c.stem_stride, c.num_classes, false});
+}
+BENCHMARK(BM_FashionMnistTrafficFloor)->Unit(benchmark::kMillisecond)->Iterations(5)->UseManualTime();
 
 }  // namespace
 }  // namespace qn

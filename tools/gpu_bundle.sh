@@ -4,7 +4,8 @@
 #   qn, cuda_test and bench_gpu, built for any x86-64-v3 CPU (AVX2; no -march=native), without MPI, for the GPUs of
 #   CMAKE_CUDA_ARCHITECTURES, over shared engine libraries so that the three programs carry one copy of the engine;
 #   every other shared library they load (OpenBLAS, libgfortran, libquadmath, yaml-cpp, zlib), found with ldd and
-#   loaded through the programs' $ORIGIN-relative RPATH; run.sh and its scripts, the PyTorch peer, the iPQ recipe.
+#   loaded through the programs' $ORIGIN-relative RPATH; run.sh and its scripts, the PyTorch peer and the model
+#   definitions it shares with the parity tests, the iPQ recipe.
 #
 #   bash tools/gpu_bundle.sh [--out gpu-bundle] [--build-dir build-gpu]
 #
@@ -78,7 +79,8 @@ rm "$out/cuda-libs.txt.tmp"
 
 cp tools/gpu_kit/run.sh "$out/run.sh"
 cp tools/gpu_kit/run_gtest.py tools/gpu_kit/make_idx.py tools/gpu_kit/summarize.py "$out/scripts/"
-cp bench/peer/gpu_peer.py bench/peer/models_peer.py bench/peer/peer_common.py "$out/peer/"
+# The peer finds its model definitions beside itself here, as it finds them in tests/parity in the source tree.
+cp bench/peer/gpu_peer.py tests/parity/reference_models.py "$out/peer/"
 cp tools/recipes/efficientnet_fashion_mnist_ipq.yaml "$out/recipes/"
 
 {

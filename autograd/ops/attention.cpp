@@ -1,6 +1,10 @@
 // Scaled dot-product attention, composed of recorded ops (its backward is theirs):
 //   scores (..., L, S) = q (..., L, E) @ k^T * scale,  masked entries -> -inf,
 //   weights = dropout(softmax(scores, -1)),  out (..., L, Ev) = weights @ v (..., S, Ev)
+// On the CPU, 4-D f32/f64 operands outside autocast take the fused kernel (kernels/attention.h) instead: the same
+// result up to rounding, the same dropout mask drawn, one recorded op whose backward is the kernel's.
+#include "kernels/attention.h"
+
 #include <cmath>
 #include <limits>
 
@@ -21,6 +25,29 @@ Tensor causal_mask(int64_t l, int64_t s, Device device) {
   return last;
 }
 
+Tensor fused_attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options,
+                       double scale) {
+  const Shape tile{q.size(0), q.size(1), q.size(2), k.size(2)};
+  kernels::FusedAttention a;
+  a.causal = options.causal;
+  a.scale = scale;
+  if (options.masked_out.defined()) a.masked_out = options.masked_out.expand(tile);
+  if (options.training && options.dropout > 0) {
+    a.keep = keep_mask(tile, q.options(), options.dropout, options.gen);
+    a.keep_scale = options.dropout < 1 ? 1.0 / (1.0 - options.dropout) : 0.0;
+  }
+  Tensor weights;
+  Tensor out = kernels::fused_attention_forward(q, k, v, a, weights);
+  if (!needs_graph({q, k, v})) return out;
+  return record(
+      "scaled_dot_product_attention", out, {q, k, v},
+      [sq = SavedTensor(q), sk = SavedTensor(k), sv = SavedTensor(v), sw = SavedTensor(weights), a](const Tensor& g) {
+        const kernels::AttentionGrads d =
+            kernels::fused_attention_backward(g, sq.get(), sk.get(), sv.get(), sw.get(), a);
+        return Grads{d.q, d.k, d.v};
+      });
+}
+
 }  // namespace
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
@@ -29,6 +56,10 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
            "scaled_dot_product_attention", "expected q (..., L, E), k (..., S, E), v (..., S, Ev), got ", q.describe(),
            ", ", k.describe(), ", ", v.describe());
   const double scale = options.scale.value_or(1.0 / std::sqrt(static_cast<double>(q.size(-1))));
+  constexpr AutocastPolicy kNarrow = AutocastPolicy::narrow;
+  if (kernels::fused_attention_applies(q, k, v) && !autocasts(kNarrow, {&q, &k, &v})) {
+    return fused_attention(q, k, v, options, scale);
+  }
   Tensor scores = mul(matmul(q, transpose(k, -2, -1)), scale);
   Tensor masked = options.masked_out;
   if (options.causal) {

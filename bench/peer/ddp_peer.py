@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch peer of bench/distributed_bench.cpp: the Transformer LM step of models_peer.py (batch 8 x 256 per
+"""PyTorch peer of bench/distributed_bench.cpp: the transformer_lm_nn step of models_peer.py (batch 8 x 256 per
 process, dropout 0.1, AdamW) under DistributedDataParallel on the gloo backend (Debian's PyTorch has no MPI
 backend), one process per rank started by torch.multiprocessing on this machine. Like ours, a warm-up step and
 then a fixed number of steps (every rank must run the same number); rank 0 prints the mean step time."""

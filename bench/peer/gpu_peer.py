@@ -1,75 +1,38 @@
 #!/usr/bin/python3
 """PyTorch peer of bench/gpu_bench.cpp, on cuda:0: the same training steps (forward, loss, backward, AdamW), same
-shapes and batches, in f32 or under torch.autocast(bfloat16). What a PyTorch user writes for these models:
-torchvision's EfficientNet-B3; RoBERTa-base and the Wikitext-103 LM from nn.TransformerEncoderLayer, the LM with an
-adaptive input (fairseq's bands: 20000 words at 1024 dims, 40000 at 256, the rest at 64, each projected to 1024)
-and nn.AdaptiveLogSoftmaxWithLoss over the same cutoffs (not tied to the input, unlike fairseq's)."""
+shapes and batches, in f32 or under torch.autocast(bfloat16). The sequence models are tests/parity/reference_models.py
+(the bundle carries it beside this file), the plain fairseq / Hugging Face definitions that the parity tests hold ours
+to, so both sides run one model: the Wikitext-103 LM with fairseq's tied adaptive input and softmax, RoBERTa-base with
+its LM head on the masked tokens only. Their attention is fused (F.scaled_dot_product_attention, flash or
+memory-efficient kernels) by default: the fastest form PyTorch offers for training here, the one
+nn.TransformerEncoderLayer also calls, where the explicit softmax of the parity tests stores every (T, T) score
+matrix (8 x 3072^2 per LM layer); --explicit-attention runs that instead. EfficientNet-B3 is torchvision's."""
 import argparse
 import json
-import math
 import os
+import sys
 import time
 
 import torch
 import torchvision
 from torch import nn
 
-from models_peer import Roberta, sinusoidal
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "parity"))
+import reference_models  # noqa: E402 - beside this file in the bundle, else through the path above
 
 DEVICE = "cuda"
 
 
-class AdaptiveInput(nn.Module):
-    def __init__(self, vocab=267744, dim=1024, cutoffs=(20000, 60000), factor=4):
-        super().__init__()
-        edges = [0, *cutoffs, vocab]
-        self.edges = edges
-        self.embeddings = nn.ModuleList()
-        self.projections = nn.ModuleList()
-        for i in range(len(edges) - 1):
-            band_dim = dim // factor**i
-            self.embeddings.append(nn.Embedding(edges[i + 1] - edges[i], band_dim))
-            self.projections.append(nn.Linear(band_dim, dim, bias=False))
-        self.dim = dim
-
-    def forward(self, tokens):
-        out = torch.zeros(*tokens.shape, self.dim, device=tokens.device)
-        for i, (embed, project) in enumerate(zip(self.embeddings, self.projections)):
-            band = (tokens >= self.edges[i]) & (tokens < self.edges[i + 1])
-            out[band] = project(embed(tokens[band] - self.edges[i])).to(out.dtype)
-        return out
+def wiki103_lm(fused):
+    """fairseq's transformer_lm_wiki103 with the paper's dropout, as ours (transformer_lm_wiki103)."""
+    return reference_models.TransformerLM(267744, 1024, 16, 8, 4096, pre_ln=True, final_norm=False,
+                                          cutoffs=[20000, 60000], dropout=0.2, attention_dropout=0.1,
+                                          activation_dropout=0.1, adaptive_softmax_dropout=0.2, fused_attention=fused)
 
 
-class Wiki103LanguageModel(nn.Module):
-    def __init__(self, vocab=267744, dim=1024, heads=8, ffn=4096, layers=16, length=3072):
-        super().__init__()
-        self.embed = AdaptiveInput(vocab, dim)
-        self.register_buffer("positions", sinusoidal(length + 2, dim)[2:])
-        layer = nn.TransformerEncoderLayer(dim, heads, ffn, dropout=0.2, activation="relu", batch_first=True,
-                                           norm_first=True)
-        self.layers = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
-        self.dropout = nn.Dropout(0.2)
-        self.scale = math.sqrt(dim)
-        self.register_buffer("mask", nn.Transformer.generate_square_subsequent_mask(length))
-        self.softmax = nn.AdaptiveLogSoftmaxWithLoss(dim, vocab, [20000, 60000], div_value=4.0)
-
-    def loss(self, tokens, targets):
-        x = self.dropout(self.scale * self.embed(tokens) + self.positions[: tokens.shape[1]])
-        x = self.layers(x, mask=self.mask)
-        return self.softmax(x.reshape(-1, x.shape[-1]).float(), targets.reshape(-1)).loss
-
-
-class RobertaMlm(Roberta):
-    """The peer's RoBERTa with its LM head on the masked positions only, as fairseq's (and ours) run it."""
-
-    def loss(self, ids, targets):
-        position_ids = torch.arange(2, ids.shape[1] + 2, device=ids.device).unsqueeze(0)
-        x = self.dropout(self.embed_norm(self.embed(ids) + self.positions(position_ids)))
-        x = self.layers(x)
-        masked = targets != -100
-        h = self.head_norm(nn.functional.gelu(self.dense(x[masked])))
-        logits = nn.functional.linear(h, self.embed.weight) + self.bias
-        return nn.functional.cross_entropy(logits.float(), targets[masked])
+def roberta_base(fused):
+    return reference_models.Roberta(50265, 768, 12, 12, 3072, 514, hidden_dropout=0.1, attention_probs_dropout=0.1,
+                                    fused_attention=fused)
 
 
 class EfficientNetB3(nn.Module):
@@ -96,11 +59,12 @@ def efficientnet_batch():
     return torch.randn(64, 3, 300, 300), torch.randint(0, 1000, (64,)), 64
 
 
+# key: (label, make_model(fused attention), the model's loss method, make_batch, unit)
 STEPS = {
-    "lm": ("Wikitext-103 LM, 3072 tokens", lambda: Wiki103LanguageModel(), lm_batch, "tokens/s"),
-    "roberta": ("RoBERTa-base MLM, 32 x 512", lambda: RobertaMlm(50265, 768, 12, 3072, 12, 514), roberta_batch,
-                "tokens/s"),
-    "efficientnet_b3": ("EfficientNet-B3, 64 x 300x300", EfficientNetB3, efficientnet_batch, "images/s"),
+    "lm": ("Wikitext-103 LM, 3072 tokens", wiki103_lm, "loss", lm_batch, "tokens/s"),
+    "roberta": ("RoBERTa-base MLM, 32 x 512", roberta_base, "mlm_loss", roberta_batch, "tokens/s"),
+    "efficientnet_b3": ("EfficientNet-B3, 64 x 300x300", lambda fused: EfficientNetB3(), "loss", efficientnet_batch,
+                        "images/s"),
 }
 
 
@@ -122,9 +86,10 @@ def time_matmul(n, precision, min_time):
     return (time.perf_counter() - start) / count
 
 
-def time_step(make_model, make_batch, amp, min_time=10.0):
+def time_step(make_model, loss_name, make_batch, amp, min_time=10.0, fused=True):
     torch.manual_seed(0)
-    model = make_model().to(DEVICE).train()
+    model = make_model(fused).to(DEVICE).train()
+    loss_of = getattr(model, loss_name)
     inputs, targets, per_step = make_batch()
     inputs, targets = inputs.to(DEVICE), targets.to(DEVICE)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
@@ -132,7 +97,7 @@ def time_step(make_model, make_batch, amp, min_time=10.0):
     def step():
         optimizer.zero_grad()
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
-            loss = model.loss(inputs, targets)
+            loss = loss_of(inputs, targets)
         loss.backward()
         optimizer.step()
         return loss.item()
@@ -156,6 +121,8 @@ def main():
     parser.add_argument("--json", help="also write the rows to this file (tools/gpu_kit/summarize.py reads it)")
     parser.add_argument("--matmul-sizes", default="4096,8192", help="N of the N x N x N products, comma-separated")
     parser.add_argument("--matmul-min-time", type=float, help="seconds of timed work for each product (--min-time)")
+    parser.add_argument("--explicit-attention", action="store_true",
+                        help="the sequence models' attention as the parity tests run it, not fused")
     args = parser.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False  # f32 convolutions exact, as bench_gpu's (PyTorch's default is TF32)
@@ -176,11 +143,12 @@ def main():
                 tflops = 2 * n**3 / seconds * 1e-12
                 record({"work": "matmul", "precision": precision, "n": n, "ms": seconds * 1e3, "tflops": tflops},
                        f"matmul {n}^3 {precision:4}: {seconds * 1e3:9.2f} ms, {tflops:6.1f} TFLOP/s")
-    for key, (label, make_model, make_batch, unit) in STEPS.items():
+    for key, (label, make_model, loss_name, make_batch, unit) in STEPS.items():
         if args.only not in (None, key):
             continue
         for amp in (False, True):
-            seconds, per_step, parameters = time_step(make_model, make_batch, amp, args.min_time)
+            seconds, per_step, parameters = time_step(make_model, loss_name, make_batch, amp, args.min_time,
+                                                      not args.explicit_attention)
             row = {"work": key, "precision": "bf16" if amp else "f32", "ms": seconds * 1e3, "rate": per_step / seconds}
             line = f"{label} {'bf16' if amp else 'f32 '}: {seconds * 1e3:9.1f} ms, {per_step / seconds:10.1f} {unit}"
             if unit == "tokens/s":

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "core/tensor.h"
+#include "kernels/attention.h"
 #include "kernels/batch_norm.h"
 #include "kernels/conv.h"
 #include "kernels/elementwise.h"
@@ -71,6 +72,12 @@ void adaptive_avg_pool2d(const Tensor& x, Tensor& out);
 void max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, Tensor& dx);
 void avg_pool2d_backward(const Tensor& grad_out, const Pool2dParams& p, Tensor& dx);
 void adaptive_avg_pool2d_backward(const Tensor& grad_out, Tensor& dx);
+
+// Fused attention (kernels/attention.h): out and dq, dk, dv arrive allocated, weights (N, H, L, S) contiguous.
+void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const FusedAttention& a, Tensor& weights,
+                       Tensor& out);
+void attention_backward(const Tensor& g, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& weights,
+                        const FusedAttention& a, Tensor& dq, Tensor& dk, Tensor& dv);
 
 // Row-major GEMM: C (M, N) = alpha * op(A) (M, K) * op(B) (K, N) + beta * C, for float or double.
 template <class T>

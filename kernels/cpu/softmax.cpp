@@ -18,9 +18,7 @@ void softmax_rows(const T* x, T* y, int64_t rows, int64_t n, bool log) {
     for (int64_t r = b; r < e; ++r) {
       const T* in = x + r * n;
       T* out = y + r * n;
-      T max = -std::numeric_limits<T>::infinity();
-#pragma omp simd reduction(max : max)
-      for (int64_t i = 0; i < n; ++i) max = std::max(max, in[i]);
+      T max = max_of(in, n);
       if (!std::isfinite(max)) max = std::isnan(max) ? max : T(0);  // all -inf rows give NaN, as PyTorch
       T sum = 0;
       if (log) {

@@ -5,6 +5,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 namespace qn::kernels::cpu {
 
@@ -46,6 +47,43 @@ inline T exp_fast(T x) {
     return exp_f32(x);
   } else {
     return static_cast<T>(std::exp(x));
+  }
+}
+
+// The largest of x[0..n) as a loop of std::max computes it (NaN entries skipped), over 16 running maxima so that
+// it vectorizes: GCC leaves a max reduction scalar, one dependent compare per element.
+template <class T>
+inline T max_of(const T* x, int64_t n) {
+  constexpr int kLanes = 16;
+  T lanes[kLanes];
+  std::fill(lanes, lanes + kLanes, -std::numeric_limits<T>::infinity());
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int j = 0; j < kLanes; ++j) lanes[j] = lanes[j] < x[i + j] ? x[i + j] : lanes[j];
+  }
+  T max = -std::numeric_limits<T>::infinity();
+  for (int j = 0; j < kLanes; ++j) max = std::max(max, lanes[j]);
+  for (; i < n; ++i) max = std::max(max, x[i]);
+  return max;
+}
+
+// erf for float within 1.5e-7 of the true value (absolute, not relative: for GELU's 1 + erf, not for erf near 0):
+// Abramowitz and Stegun 7.1.26, the form PyTorch's vectorized CPU erf uses. Branch-free, so loops vectorize.
+inline float erf_f32(float x) {
+  const float a = std::fabs(x);
+  const float t = 1.0f / (1.0f + 0.3275911f * a);
+  const float poly =
+      ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+  return std::copysign(1.0f - poly * exp_f32(-a * a), x);
+}
+
+// The GELU's erf: the fast float form above, libm's for double (gradcheck's precision).
+template <class T>
+inline T erf_fast(T x) {
+  if constexpr (std::is_same_v<T, float>) {
+    return erf_f32(x);
+  } else {
+    return static_cast<T>(std::erf(x));
   }
 }
 

@@ -40,6 +40,10 @@ std::vector<OpCase> build() {
   // reference applies this one.
   Generator dropout_gen(5);
   const Tensor keep = kernels::compare(kernels::CompareOp::ge, rand({4, 6}, DType::f32, &dropout_gen), 0.5);
+  // The same for attention's weights (N 2, H 2, L 4, S 4) with dropout 0.5 from Generator(7).
+  Generator attention_gen(7);
+  const Tensor attention_keep =
+      kernels::compare(kernels::CompareOp::ge, rand({2, 2, 4, 4}, DType::f32, &attention_gen), 0.5);
   auto as = [](const Tensor& t, const Tensor& like) { return on(t, like).to(like.dtype()); };
   return {
       // arithmetic
@@ -371,6 +375,20 @@ std::vector<OpCase> build() {
        },
        "torch.softmax((x0 @ x1.transpose(-2, -1) * 0.5).masked_fill(pad.bool(), float('-inf')), -1) @ x2",
        {{"pad", pad}}},
+      {"attention_dropout_causal",
+       {in({2, 2, 4, 3}), in({2, 2, 4, 3}), in({2, 2, 4, 5})},
+       [](X x) {
+         Generator gen(7);
+         AttentionOptions o;
+         o.causal = true;
+         o.dropout = 0.5;
+         o.training = true;
+         o.gen = &gen;
+         return scaled_dot_product_attention(x[0], x[1], x[2], o);
+       },
+       "torch.where(keep.bool(), torch.softmax((x0 @ x1.transpose(-2, -1) * 3 ** -0.5).masked_fill("
+       "torch.ones(4, 4).triu(1).bool(), float('-inf')), -1) * 2.0, torch.zeros(())) @ x2",
+       {{"keep", attention_keep}}},
   };
 }
 

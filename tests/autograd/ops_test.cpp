@@ -193,6 +193,56 @@ TEST(BatchNorm, TheGpusSynchronizedFormComputesWhatTheCpuKernelDoes) {
   }
 }
 
+// The fused CPU kernel (kernels/attention.h) against the same attention composed of recorded ops, on the layout
+// MultiheadAttention gives it (heads split out of (N, L, H * E) rows: row stride H * E) with a key padding mask, the
+// causal mask and dropout from one seed: values and all three gradients.
+TEST(Attention, FusedKernelMatchesTheComposedOps) {
+  const int64_t n = 2, h = 3, l = 6, e = 4;
+  auto split = [&](const Tensor& rows) { return transpose(reshape(rows, {n, l, h, e}), 1, 2); };
+  const Tensor qr = testing::random({n, l, h * e}, DType::f64, 1), kr = testing::random({n, l, h * e}, DType::f64, 2),
+               vr = testing::random({n, l, h * e}, DType::f64, 3);
+  const Tensor w = testing::random({n, h, l, e}, DType::f64, 4);
+  const Tensor pad = from_vector<uint8_t>({0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1}, {n, 1, 1, l});
+  auto grads = [&](bool fused) {
+    const Tensor q = qr.clone().set_requires_grad(true), k = kr.clone().set_requires_grad(true),
+                 v = vr.clone().set_requires_grad(true);
+    Generator gen(3);
+    Tensor out;
+    if (fused) {
+      AttentionOptions o;
+      o.masked_out = pad;
+      o.causal = true;
+      o.dropout = 0.25;
+      o.training = true;
+      o.gen = &gen;
+      out = scaled_dot_product_attention(split(q), split(k), split(v), o);
+    } else {
+      const Tensor future =
+          kernels::compare(kernels::CompareOp::gt, arange(0.0, double(l), 1.0, DType::f64).view({1, l}),
+                           arange(0.0, double(l), 1.0, DType::f64).view({l, 1}));
+      Tensor scores = mul(matmul(split(q), transpose(split(k), -2, -1)), 1 / std::sqrt(double(e)));
+      scores = masked_fill(masked_fill(scores, pad, -INFINITY), future, -INFINITY);
+      const Tensor keep = keep_mask({n, h, l, l}, DType::f64, 0.25, &gen);
+      const Tensor weights = where(keep, mul(softmax(scores, -1), 1 / 0.75), zeros({}, DType::f64));
+      out = matmul(weights, split(v));
+    }
+    sum(mul(out, w)).backward();
+    return std::vector<Tensor>{out, q.grad(), k.grad(), v.grad()};
+  };
+  const std::vector<Tensor> fused = grads(true), composed = grads(false);
+  for (size_t i = 0; i < fused.size(); ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_EQ(fused[i].shape(), composed[i].shape());
+    for (const auto& index : testing::all_indices(fused[i].shape())) {
+      ASSERT_NEAR(at(fused[i], index), at(composed[i], index), 1e-12);
+    }
+  }
+  double largest = 0;  // the gradients are not all zero
+  for (const auto& index : testing::all_indices(fused[2].shape()))
+    largest = std::max(largest, std::abs(at(fused[2], index)));
+  EXPECT_GT(largest, 0.1);
+}
+
 TEST(Attention, FullyMaskedQueriesGiveNaNLikePyTorch) {
   const Tensor q = testing::random({1, 2, 4});
   AttentionOptions o;

@@ -1,8 +1,11 @@
 """Reference definitions of the sequence models for the parity tests, in plain PyTorch, written from
 fairseq's transformer_lm / AdaptiveInput / AdaptiveSoftmax and Hugging Face's RobertaForMaskedLM /
 RobertaForSequenceClassification (neither library is a Debian package). Parameter names are theirs, so the
-C++ models' state dicts load strictly. Only what the parity tests exercise is here: no incremental decoding,
-no LayerDrop (it is off in parity runs), dropout as modules so train mode with p = 0 is exact.
+C++ models' state dicts load strictly. Only what the parity tests and the benchmarks' PyTorch peers
+(bench/peer/models_peer.py, gpu_peer.py) exercise is here: no incremental decoding, no LayerDrop (it is off in
+parity runs), dropout as modules in the libraries' places, 0 by default so that train mode is exact. The peers
+also set fused_attention, which runs the same attention through F.scaled_dot_product_attention (torch 2.0 or
+later): the parity tests keep the libraries' explicit softmax.
 """
 import math
 
@@ -28,10 +31,24 @@ def sinusoidal_table(num, dim, padding_idx):
     return table
 
 
+def fused_attention(q, k, v, padding, causal, dropout):
+    """softmax(q k^T / sqrt(head dim)) v with dropout on the probabilities, through PyTorch's fused kernels (flash or
+    memory-efficient on a GPU: the (T, T) scores are never stored). q, k, v (N, H, T, hd); padding (N, T), True =
+    padded, or None."""
+    mask = None
+    if padding is not None:
+        n, t = padding.shape
+        mask = ~padding.view(n, 1, 1, t)  # True = attend
+        if causal:
+            mask = mask & torch.ones(t, t, dtype=torch.bool, device=q.device).tril()
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout.p if dropout.training else 0.0,
+                                          is_causal=causal and mask is None)
+
+
 class Attention(nn.Module):
     """fairseq's MultiheadAttention (k_proj, v_proj, q_proj, out_proj), batch first."""
 
-    def __init__(self, dim, heads, dropout=0.0):
+    def __init__(self, dim, heads, dropout=0.0, fused=False):
         super().__init__()
         self.k_proj = nn.Linear(dim, dim)
         self.v_proj = nn.Linear(dim, dim)
@@ -39,6 +56,7 @@ class Attention(nn.Module):
         self.out_proj = nn.Linear(dim, dim)
         self.heads = heads
         self.dropout = nn.Dropout(dropout)
+        self.fused = fused
 
     def forward(self, x, key_padding_mask=None, causal=False):
         n, t, d = x.shape
@@ -47,11 +65,15 @@ class Attention(nn.Module):
         def split(y):
             return y.view(n, t, h, d // h).transpose(1, 2)
 
+        if self.fused:
+            context = fused_attention(split(self.q_proj(x)), split(self.k_proj(x)), split(self.v_proj(x)),
+                                      key_padding_mask, causal, self.dropout)
+            return self.out_proj(context.transpose(1, 2).reshape(n, t, d))
         q = split(self.q_proj(x)) * (d // h) ** -0.5
         k, v = split(self.k_proj(x)), split(self.v_proj(x))
         scores = q @ k.transpose(-1, -2)
         if causal:
-            scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
+            scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1), float("-inf"))
         if key_padding_mask is not None:
             scores = scores.masked_fill(key_padding_mask.view(n, 1, 1, t), float("-inf"))
         probs = self.dropout(F.softmax(scores, dim=-1))
@@ -62,27 +84,33 @@ class Attention(nn.Module):
 
 
 class DecoderLayer(nn.Module):
-    def __init__(self, dim, heads, ffn, pre_ln, activation):
+    """fairseq's TransformerDecoderLayer without encoder attention: dropout after the attention's out_proj and
+    after fc2, activation dropout between fc1 and fc2, attention dropout on the probabilities."""
+
+    def __init__(self, dim, heads, ffn, pre_ln, activation, dropout=0.0, attention_dropout=0.0,
+                 activation_dropout=0.0, fused_attention=False):
         super().__init__()
-        self.self_attn = Attention(dim, heads)
+        self.self_attn = Attention(dim, heads, attention_dropout, fused_attention)
         self.self_attn_layer_norm = nn.LayerNorm(dim)
         self.fc1 = nn.Linear(dim, ffn)
         self.fc2 = nn.Linear(ffn, dim)
         self.final_layer_norm = nn.LayerNorm(dim)
         self.pre_ln = pre_ln
         self.activation = F.relu if activation == "relu" else F.gelu
+        self.dropout_module = nn.Dropout(dropout)
+        self.activation_dropout_module = nn.Dropout(activation_dropout)
 
     def forward(self, x, padding):
         residual = x
         if self.pre_ln:
             x = self.self_attn_layer_norm(x)
-        x = residual + self.self_attn(x, padding, causal=True)
+        x = residual + self.dropout_module(self.self_attn(x, padding, causal=True))
         if not self.pre_ln:
             x = self.self_attn_layer_norm(x)
         residual = x
         if self.pre_ln:
             x = self.final_layer_norm(x)
-        x = residual + self.fc2(self.activation(self.fc1(x)))
+        x = residual + self.dropout_module(self.fc2(self.activation_dropout_module(self.activation(self.fc1(x)))))
         if not self.pre_ln:
             x = self.final_layer_norm(x)
         return x
@@ -102,7 +130,8 @@ class AdaptiveInput(nn.Module):
             prev = c
 
     def forward(self, tokens):
-        result = torch.zeros(tokens.shape + (self.dim,), dtype=self.embeddings[0][1].weight.dtype)
+        result = torch.zeros(tokens.shape + (self.dim,), dtype=self.embeddings[0][1].weight.dtype,
+                             device=tokens.device)
         for i in range(len(self.cutoff)):
             mask = tokens.lt(self.cutoff[i])
             if i > 0:
@@ -111,7 +140,7 @@ class AdaptiveInput(nn.Module):
             else:
                 chunk = tokens[mask]
             if mask.any():
-                result[mask] = self.embeddings[i](chunk)
+                result[mask] = self.embeddings[i](chunk).to(result.dtype)  # bf16 under autocast
         return result
 
 
@@ -126,18 +155,20 @@ class TiedHead(nn.Module):
 
 
 class AdaptiveSoftmax(nn.Module):
-    """fairseq's AdaptiveSoftmax with tied tables and projections (tie_adaptive_weights, tie_adaptive_proj)."""
+    """fairseq's AdaptiveSoftmax with tied tables and projections (tie_adaptive_weights, tie_adaptive_proj); its
+    dropout on the loss's input and inside each tail, between the projection and the table."""
 
-    def __init__(self, adaptive_input, padding_idx):
+    def __init__(self, adaptive_input, padding_idx, dropout=0.0):
         super().__init__()
         self.cutoff = adaptive_input.cutoff
         self.inputs = [adaptive_input]
         self.head = TiedHead(adaptive_input.embeddings[0][0], adaptive_input.dim, len(self.cutoff) - 1)
         self.padding_idx = padding_idx
+        self.dropout = nn.Dropout(dropout)
 
     def tail(self, i, x):
         band = self.inputs[0].embeddings[i + 1]
-        return F.linear(F.linear(x, band[1].weight.t()), band[0].weight)
+        return F.linear(self.dropout(F.linear(x, band[1].weight.t())), band[0].weight)
 
     def log_prob(self, x):
         head = F.log_softmax(self.head(x), dim=1)
@@ -150,6 +181,7 @@ class AdaptiveSoftmax(nn.Module):
     def nll_sum(self, x, target):
         """fairseq's AdaptiveLoss, with one correction: only the real padding id is ignored (fairseq's
         ignore_index also drops each tail's relative id padding_idx, a real word)."""
+        x = self.dropout(x)
         target = target.reshape(-1)
         head_target = target.clone()
         loss = 0
@@ -165,29 +197,39 @@ class AdaptiveSoftmax(nn.Module):
 
 class Decoder(nn.Module):
     def __init__(self, vocab, dim, layers, heads, ffn, padding_idx, pre_ln, final_norm, activation, cutoffs,
-                 quant_noise):
+                 quant_noise, dropout, attention_dropout, activation_dropout, adaptive_softmax_dropout,
+                 fused_attention):
         super().__init__()
         self.padding_idx = padding_idx
         self.dim = dim
+        self.table = None  # the sinusoidal positions, kept as fairseq keeps them: not a parameter or buffer
         if cutoffs:
             self.embed_tokens = AdaptiveInput(vocab, dim, cutoffs, 4.0, padding_idx)
         else:
             self.embed_tokens = nn.Embedding(vocab, dim, padding_idx)
         if quant_noise and not cutoffs:
             self.quant_noise = nn.Linear(dim, dim, bias=False)
-        self.layers = nn.ModuleList([DecoderLayer(dim, heads, ffn, pre_ln, activation) for _ in range(layers)])
+        self.layers = nn.ModuleList([DecoderLayer(dim, heads, ffn, pre_ln, activation, dropout, attention_dropout,
+                                                  activation_dropout, fused_attention) for _ in range(layers)])
         if pre_ln and final_norm:
             self.layer_norm = nn.LayerNorm(dim)
         if cutoffs:
-            self.adaptive_softmax = AdaptiveSoftmax(self.embed_tokens, padding_idx)
+            self.adaptive_softmax = AdaptiveSoftmax(self.embed_tokens, padding_idx, adaptive_softmax_dropout)
+        self.dropout_module = nn.Dropout(dropout)
+
+    def positions_table(self, length, like):
+        """Rows for every position of `length` tokens, made again only for a longer input or another device (each
+        row is the same whatever the table's length)."""
+        rows = self.padding_idx + 1 + length
+        if self.table is None or self.table.shape[0] < rows or self.table.device != like.device:
+            self.table = sinusoidal_table(rows, self.dim, self.padding_idx).to(like.device)
+        return self.table.to(like.dtype)
 
     def features(self, tokens):
         x = math.sqrt(self.dim) * self.embed_tokens(tokens)
         if hasattr(self, "quant_noise"):
             x = self.quant_noise(x)
-        positions = make_positions(tokens, self.padding_idx)
-        table = sinusoidal_table(int(positions.max()) + 1, self.dim, self.padding_idx).to(x.dtype)
-        x = x + table[positions]
+        x = self.dropout_module(x + self.positions_table(tokens.shape[1], x)[make_positions(tokens, self.padding_idx)])
         padding = tokens.eq(self.padding_idx)
         padding = padding if padding.any() else None
         for layer in self.layers:
@@ -197,13 +239,16 @@ class Decoder(nn.Module):
 
 class TransformerLM(nn.Module):
     """forward(tokens) -> logits (plain tied output) or log-probabilities (adaptive softmax);
-    loss(tokens, target) -> mean negative log-likelihood over the non-padding targets."""
+    loss(tokens, target) -> mean negative log-likelihood over the non-padding targets. The dropouts are fairseq's
+    dropout, attention_dropout, activation_dropout and adaptive_softmax_dropout."""
 
     def __init__(self, vocab, dim, layers, heads, ffn, padding_idx=1, pre_ln=True, final_norm=True,
-                 activation="relu", cutoffs=None, quant_noise=False):
+                 activation="relu", cutoffs=None, quant_noise=False, dropout=0.0, attention_dropout=0.0,
+                 activation_dropout=0.0, adaptive_softmax_dropout=0.0, fused_attention=False):
         super().__init__()
         self.decoder = Decoder(vocab, dim, layers, heads, ffn, padding_idx, pre_ln, final_norm, activation,
-                               cutoffs, quant_noise)
+                               cutoffs, quant_noise, dropout, attention_dropout, activation_dropout,
+                               adaptive_softmax_dropout, fused_attention)
 
     def output(self, h):
         d = self.decoder
@@ -240,30 +285,37 @@ class Holder(nn.Module):
 
 
 class RobertaEmbeddings(nn.Module):
-    def __init__(self, vocab, dim, positions, padding_idx, quant_noise):
+    def __init__(self, vocab, dim, positions, padding_idx, quant_noise, dropout):
         super().__init__()
         self.word_embeddings = nn.Embedding(vocab, dim, padding_idx)
         self.position_embeddings = nn.Embedding(positions, dim, padding_idx)
         self.LayerNorm = nn.LayerNorm(dim, eps=1e-5)
+        self.dropout = nn.Dropout(dropout)
         if quant_noise:
             self.quant_noise = nn.Linear(dim, dim, bias=False)
         self.padding_idx = padding_idx
 
     def forward(self, ids):
         x = self.word_embeddings(ids) + self.position_embeddings(make_positions(ids, self.padding_idx))
-        x = self.LayerNorm(x)
+        x = self.dropout(self.LayerNorm(x))
         return self.quant_noise(x) if hasattr(self, "quant_noise") else x
 
 
 class RobertaLayer(nn.Module):
-    def __init__(self, dim, heads, ffn):
+    """Hugging Face's: hidden dropout after the attention's output dense and after the output dense, attention
+    dropout on the probabilities."""
+
+    def __init__(self, dim, heads, ffn, hidden_dropout=0.0, attention_dropout=0.0, fused_attention=False):
         super().__init__()
         self.attention = Holder(self=Holder(query=nn.Linear(dim, dim), key=nn.Linear(dim, dim),
-                                            value=nn.Linear(dim, dim)),
-                                output=Holder(dense=nn.Linear(dim, dim), LayerNorm=nn.LayerNorm(dim, eps=1e-5)))
+                                            value=nn.Linear(dim, dim), dropout=nn.Dropout(attention_dropout)),
+                                output=Holder(dense=nn.Linear(dim, dim), LayerNorm=nn.LayerNorm(dim, eps=1e-5),
+                                              dropout=nn.Dropout(hidden_dropout)))
         self.intermediate = Holder(dense=nn.Linear(dim, ffn))
-        self.output = Holder(dense=nn.Linear(ffn, dim), LayerNorm=nn.LayerNorm(dim, eps=1e-5))
+        self.output = Holder(dense=nn.Linear(ffn, dim), LayerNorm=nn.LayerNorm(dim, eps=1e-5),
+                             dropout=nn.Dropout(hidden_dropout))
         self.heads = heads
+        self.fused = fused_attention
 
     def forward(self, x, padding):
         n, t, d = x.shape
@@ -272,20 +324,27 @@ class RobertaLayer(nn.Module):
         def split(y):
             return y.view(n, t, self.heads, d // self.heads).transpose(1, 2)
 
-        scores = split(a.query(x)) @ split(a.key(x)).transpose(-1, -2) / math.sqrt(d // self.heads)
-        if padding is not None:
-            scores = scores.masked_fill(padding.view(n, 1, 1, t), float("-inf"))
-        context = (F.softmax(scores, dim=-1) @ split(a.value(x))).transpose(1, 2).reshape(n, t, d)
-        h = self.attention.output.LayerNorm(self.attention.output.dense(context) + x)
+        if self.fused:
+            context = fused_attention(split(a.query(x)), split(a.key(x)), split(a.value(x)), padding, False, a.dropout)
+        else:
+            scores = split(a.query(x)) @ split(a.key(x)).transpose(-1, -2) / math.sqrt(d // self.heads)
+            if padding is not None:
+                scores = scores.masked_fill(padding.view(n, 1, 1, t), float("-inf"))
+            context = a.dropout(F.softmax(scores, dim=-1)) @ split(a.value(x))
+        context = context.transpose(1, 2).reshape(n, t, d)
+        out = self.attention.output
+        h = out.LayerNorm(out.dropout(out.dense(context)) + x)
         inner = F.gelu(self.intermediate.dense(h))
-        return self.output.LayerNorm(self.output.dense(inner) + h)
+        return self.output.LayerNorm(self.output.dropout(self.output.dense(inner)) + h)
 
 
 class RobertaModel(nn.Module):
-    def __init__(self, vocab, dim, layers, heads, ffn, positions, padding_idx, quant_noise):
+    def __init__(self, vocab, dim, layers, heads, ffn, positions, padding_idx, quant_noise, hidden_dropout=0.0,
+                 attention_dropout=0.0, fused_attention=False):
         super().__init__()
-        self.embeddings = RobertaEmbeddings(vocab, dim, positions, padding_idx, quant_noise)
-        self.encoder = Holder(layer=nn.ModuleList([RobertaLayer(dim, heads, ffn) for _ in range(layers)]))
+        self.embeddings = RobertaEmbeddings(vocab, dim, positions, padding_idx, quant_noise, hidden_dropout)
+        self.encoder = Holder(layer=nn.ModuleList([RobertaLayer(dim, heads, ffn, hidden_dropout, attention_dropout,
+                                                                fused_attention) for _ in range(layers)]))
         self.padding_idx = padding_idx
 
     def forward(self, ids):
@@ -321,12 +380,14 @@ class RobertaClassificationHead(nn.Module):
 
 class Roberta(nn.Module):
     """forward(ids) -> MLM logits (with the LM head) or class logits; mlm_loss(ids, target) ignores -100;
-    classification_loss(ids, labels)."""
+    classification_loss(ids, labels). The dropouts are Hugging Face's hidden_dropout_prob and
+    attention_probs_dropout_prob."""
 
     def __init__(self, vocab, dim, layers, heads, ffn, positions, padding_idx=1, lm_head=True, num_classes=0,
-                 quant_noise=False):
+                 quant_noise=False, hidden_dropout=0.0, attention_probs_dropout=0.0, fused_attention=False):
         super().__init__()
-        self.roberta = RobertaModel(vocab, dim, layers, heads, ffn, positions, padding_idx, quant_noise)
+        self.roberta = RobertaModel(vocab, dim, layers, heads, ffn, positions, padding_idx, quant_noise,
+                                    hidden_dropout, attention_probs_dropout, fused_attention)
         if lm_head:
             self.lm_head = RobertaLMHead(dim, vocab, self.roberta.embeddings.word_embeddings)
         if num_classes:
@@ -337,8 +398,11 @@ class Roberta(nn.Module):
         return self.lm_head(h) if hasattr(self, "lm_head") else self.classifier(h)
 
     def mlm_loss(self, ids, target):
-        logits = self.lm_head(self.roberta(ids))
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100)
+        """The mean cross-entropy over the targets that are not -100, with the LM head on those rows only, as
+        fairseq's masked_lm runs it (features[masked_tokens]): its vocabulary-wide product costs what the masked
+        tokens need. No target: NaN, as the full-output loss gives."""
+        scored = target.ne(-100)
+        return F.cross_entropy(self.lm_head(self.roberta(ids)[scored]), target[scored])
 
     def classification_loss(self, ids, labels):
         return F.cross_entropy(self.classifier(self.roberta(ids)), labels)
