@@ -32,6 +32,7 @@ enum class BinaryOp {
   maximum,
   minimum,
   relu_backward,  // (g, y) -> g where y > 0, else 0: ReLU's gradient from its output, in one pass
+  gelu_backward,  // (g, x) -> g (Phi(x) + x phi(x)): GELU's (erf form) gradient from its input, in one pass
 };
 enum class CompareOp { eq, ne, lt, le, gt, ge };
 

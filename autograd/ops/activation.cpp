@@ -24,10 +24,8 @@ Tensor gelu(const Tensor& x) {
   Tensor out = kernels::gelu(x);
   if (!needs_graph({x})) return out;
   return record("gelu", out, {x}, [sx = SavedTensor(x)](const Tensor& g) {
-    const Tensor v = kernels::widened(sx.get());
-    const Tensor cdf = mul(add(kernels::erf(mul(v, 1.0 / std::numbers::sqrt2)), 1.0), 0.5);
-    const Tensor pdf = mul(exp(mul(mul(v, v), -0.5)), 1.0 / std::sqrt(2.0 * std::numbers::pi));
-    return Grads{mul(kernels::widened(g), add(cdf, mul(v, pdf))).to(g.dtype())};
+    return Grads{kernels::binary(kernels::BinaryOp::gelu_backward, kernels::widened(g), kernels::widened(sx.get()))
+                     .to(g.dtype())};
   });
 }
 

@@ -68,6 +68,7 @@ void binary_loop(const Tensor& a, const Tensor& b, Tensor& out, const F& f) {
 // The gelu constants: 1/sqrt(2) for the erf form, sqrt(2/pi) for the tanh form.
 constexpr double kInvSqrt2 = 0.70710678118654752440;
 constexpr double kSqrt2OverPi = 0.79788456080286535588;
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;  // the normal density's 1 / sqrt(2 pi)
 
 template <class T>
 void unary_typed(UnaryOp op, const Tensor& x, Tensor& out) {
@@ -100,7 +101,7 @@ void unary_typed(UnaryOp op, const Tensor& x, Tensor& out) {
       case UnaryOp::silu:
         return unary_loop<T>(x, out, [](T v) { return v * sigmoid(v); });
       case UnaryOp::gelu:
-        return unary_loop<T>(x, out, [](T v) { return T(0.5) * v * (T(1) + std::erf(v * T(kInvSqrt2))); });
+        return unary_loop<T>(x, out, [](T v) { return T(0.5) * v * (T(1) + erf_fast(v * T(kInvSqrt2))); });
       case UnaryOp::gelu_tanh:
         return unary_loop<T>(x, out, [](T v) {
           return T(0.5) * v * (T(1) + std::tanh(T(kSqrt2OverPi) * (v + T(0.044715) * v * v * v)));
@@ -141,6 +142,15 @@ void binary_typed(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
       return binary_loop<T, T>(a, b, out, [](T x, T y) { return (x != x || x < y) ? x : y; });
     case BinaryOp::relu_backward:
       return binary_loop<T, T>(a, b, out, [](T g, T y) { return y > T(0) ? g : T(0); });
+    case BinaryOp::gelu_backward:
+      if constexpr (std::is_floating_point_v<T>) {
+        return binary_loop<T, T>(a, b, out, [](T g, T x) {
+          const T cdf = T(0.5) * (T(1) + erf_fast(x * T(kInvSqrt2)));
+          const T pdf = exp_fast(T(-0.5) * x * x) * T(kInvSqrt2Pi);
+          return g * (cdf + x * pdf);
+        });
+      }
+      throw_error("gelu_backward", "expected floating operands");
   }
 }
 

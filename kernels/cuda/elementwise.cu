@@ -14,6 +14,7 @@ namespace {
 
 // The gelu constants: 1/sqrt(2) for the erf form, sqrt(2/pi) for the tanh form.
 constexpr double kInvSqrt2 = 0.70710678118654752440;
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;
 constexpr double kSqrt2OverPi = 0.79788456080286535588;
 
 template <class T>
@@ -93,6 +94,12 @@ __device__ T apply_binary(BinaryOp op, T x, T y) {
       return (x != x || x < y) ? x : y;
     case BinaryOp::relu_backward:
       return y > T(0) ? x : T(0);
+    case BinaryOp::gelu_backward:  // (g, x); integer operands were refused on the host
+      if constexpr (std::is_floating_point_v<T>) {
+        const T cdf = T(0.5) * (T(1) + m_erf(y * T(kInvSqrt2)));
+        return x * (cdf + y * m_exp(T(-0.5) * y * y) * T(kInvSqrt2Pi));
+      }
+      return x;
   }
   return x;
 }
