@@ -6,7 +6,9 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/device_check.h"
+#include "kernels/elementwise.h"
 #include "kernels/half_precision.h"
+#include "kernels/threading.h"
 
 namespace qn::kernels {
 namespace {
@@ -55,6 +57,33 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   if (a.dim() == 1 && b.dim() == 1) return out.view({});
   if (a.dim() == 1) return out.squeeze(-2);
   if (b.dim() == 1) return out.squeeze(-1);
+  return out;
+}
+
+Tensor linear(const Tensor& rows, const Tensor& weight, const Tensor& bias) {
+  QN_CHECK(rows.dim() == 2 && weight.dim() == 2 && rows.size(1) == weight.size(1) &&
+               (!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0))),
+           "linear", "expected rows (M, K), weight (N, K) and bias (N), got ", rows.describe(), ", ", weight.describe(),
+           bias.defined() ? ", " + bias.describe() : std::string());
+  const bool cpu_float = !rows.device().is_cuda() && (rows.dtype() == DType::f32 || rows.dtype() == DType::f64);
+  if (!bias.defined() || !cpu_float) {
+    const Tensor y = matmul(rows, weight.transpose(0, 1));
+    return bias.defined() ? binary(BinaryOp::add, y, bias) : y;
+  }
+  const Device device = common_device("linear", {&rows, &weight, &bias});
+  require_same_dtype("linear", rows, weight);
+  require_same_dtype("linear", rows, bias);
+  const Tensor x = rows.is_contiguous() ? rows : rows.contiguous();
+  const Tensor w = weight.is_contiguous() ? weight : weight.contiguous();
+  const int64_t m = x.size(0), k = x.size(1), n = w.size(0);
+  Tensor out = empty({m, n}, TensorOptions(x.dtype(), device));
+  out.copy_(bias.expand({m, n}));
+  if (m == 0 || n == 0 || k == 0) return out;
+  sync_blas_threads();
+  visit_floating(x.dtype(), "linear", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    cpu::gemm<T>(false, true, m, n, k, T(1), x.device_ptr<T>(), k, w.device_ptr<T>(), k, T(1), out.device_ptr<T>(), n);
+  });
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include "kernels/matmul.h"
 
 #include "autograd/ops/op_support.h"
+#include "kernels/reduce.h"
 
 namespace qn {
 
@@ -13,6 +14,29 @@ namespace {
 Tensor shared_rhs_grad(const Tensor& a, const Tensor& g) {
   const Tensor rows = a.reshape({-1, a.size(-1)});
   return kernels::matmul(rows.t(), g.reshape({-1, g.size(-1)}));
+}
+
+// y (..., out) = x (..., in) W^T (out, in) + b (out), on x's rows (M, in):
+//   dx = g W,  dW (out, in) = g^T x,  db = sum of g's rows
+// Recorded as one op so that dW comes out in W's own layout (through matmul(x, W^T) it came out as W^T's, and
+// adopting it as W's gradient cost a transposing copy) and the bias rides in the GEMM (kernels::linear).
+Tensor linear_on_rows(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  const Tensor rows = x.reshape({-1, weight.size(1)});
+  Shape shape = x.shape();
+  shape[static_cast<int>(shape.size()) - 1] = weight.size(0);
+  const Tensor out = kernels::linear(rows, weight, bias).view(shape);
+  if (!needs_graph({x, weight, bias})) return out;
+  const bool gx = x.requires_grad(), gw = weight.requires_grad(), gb = bias.defined() && bias.requires_grad();
+  return record("linear", out, {x, weight, bias},
+                [sr = SavedTensor(gw ? rows : Tensor()), sw = SavedTensor(gx ? weight : Tensor()), x_shape = x.shape(),
+                 gx, gw, gb](const Tensor& g) {
+                  const Tensor g_rows = g.reshape({-1, g.size(-1)});
+                  Tensor dx, dw, db;
+                  if (gx) dx = kernels::matmul(g_rows, sw.get()).view(x_shape);
+                  if (gw) dw = kernels::matmul(g_rows.transpose(0, 1), sr.get());
+                  if (gb) db = kernels::sum(g_rows, {0});
+                  return Grads{dx, dw, db};
+                });
 }
 
 }  // namespace
@@ -52,6 +76,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     const DType half = x.dtype();
     const AutocastGuard no_autocast(std::nullopt);  // it would narrow the f32 operands again
     return to_dtype(linear(to_dtype(x, DType::f32), to_dtype(weight, DType::f32), to_dtype(bias, DType::f32)), half);
+  }
+  const bool floating = x.dtype() == DType::f32 || x.dtype() == DType::f64;
+  if (floating && x.dim() >= 1 && weight.dim() == 2 && x.size(-1) == weight.size(1) && weight.dtype() == x.dtype() &&
+      (!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0) && bias.dtype() == x.dtype()))) {
+    return linear_on_rows(x, weight, bias);
   }
   const Tensor y = matmul(x, transpose(weight, 0, 1));
   return bias.defined() ? add(y, bias) : y;
