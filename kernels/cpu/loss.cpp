@@ -3,6 +3,7 @@
 
 #include "core/parallel.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/vec_math.h"
 
 namespace qn::kernels::cpu {
 
@@ -54,7 +55,9 @@ void cross_entropy_backward(const Tensor& log_probs, const Tensor& targets, cons
           continue;
         }
         const T* in = lp + i * classes;
-        for (int64_t c = 0; c < classes; ++c) row[c] = w[i] * (std::exp(in[c]) - uniform);
+        const T wi = w[i];
+#pragma omp simd
+        for (int64_t c = 0; c < classes; ++c) row[c] = wi * (exp_fast(in[c]) - uniform);
         row[t[i]] -= w[i] * static_cast<T>(1 - smoothing);
       }
     });

@@ -13,7 +13,7 @@ namespace qn::kernels::cpu {
 // exp(x) = 2^n * exp(r) with n = round(x / ln 2) and |r| <= ln(2)/2; exp(r) by the Cephes minimax
 // polynomial. 2^n is applied as two factors 2^(n/2) so that results down to the subnormal range
 // (x >= -103.9) stay exact and larger |x| overflow to inf or underflow to 0 naturally.
-inline float exp_f32(float x) {
+[[gnu::always_inline]] inline float exp_f32(float x) {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f;     // ln 2 split: kLn2Hi + kLn2Lo,
   constexpr float kLn2Lo = -2.12194440e-4f;  // kLn2Hi exact in 9 bits so n * kLn2Hi is exact
@@ -69,7 +69,7 @@ inline T max_of(const T* x, int64_t n) {
 
 // erf for float within 1.5e-7 of the true value (absolute, not relative: for GELU's 1 + erf, not for erf near 0):
 // Abramowitz and Stegun 7.1.26, the form PyTorch's vectorized CPU erf uses. Branch-free, so loops vectorize.
-inline float erf_f32(float x) {
+[[gnu::always_inline]] inline float erf_f32(float x) {
   const float a = std::fabs(x);
   const float t = 1.0f / (1.0f + 0.3275911f * a);
   const float poly =
