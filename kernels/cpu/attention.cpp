@@ -27,23 +27,6 @@ PairMatrix<T> pair_matrix(const Tensor& t, int64_t n, int64_t h) {
   return {base, std::max<int64_t>(t.stride(2), t.size(3))};
 }
 
-// Softmax of one row in place, as softmax_rows computes it (the same rounding): -inf entries give 0, a row of
-// only -inf gives NaN.
-template <class T>
-void softmax_row(T* row, int64_t n) {
-  T max = max_of(row, n);
-  if (!std::isfinite(max)) max = std::isnan(max) ? max : T(0);
-  T sum = 0;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t i = 0; i < n; ++i) {
-    row[i] = exp_fast<T>(row[i] - max);
-    sum += row[i];
-  }
-  const T scale = T(1) / sum;
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) row[i] *= scale;
-}
-
 // dst = keep ? src * factor : 0 over one pair's L x S tile (masked_scale's rule).
 template <class T>
 void apply_keep(const T* src, const uint8_t* keep, T factor, int64_t count, T* dst) {
@@ -92,7 +75,7 @@ void forward_typed(const Tensor& q, const Tensor& k, const Tensor& v, const Fuse
         if (a.causal) {
           for (int64_t j = i + 1; j < s; ++j) row[j] = -std::numeric_limits<T>::infinity();
         }
-        softmax_row(row, s);
+        softmax_row(row, row, s);
       }
       const T* product = p;
       if (keep != nullptr) {

@@ -18,26 +18,18 @@ void softmax_rows(const T* x, T* y, int64_t rows, int64_t n, bool log) {
     for (int64_t r = b; r < e; ++r) {
       const T* in = x + r * n;
       T* out = y + r * n;
-      T max = max_of(in, n);
-      if (!std::isfinite(max)) max = std::isnan(max) ? max : T(0);  // all -inf rows give NaN, as PyTorch
-      T sum = 0;
-      if (log) {
-#pragma omp simd reduction(+ : sum)
-        for (int64_t i = 0; i < n; ++i) sum += exp_fast<T>(in[i] - max);
-        // (x - max) - log(sum): folding max into one shift would round it at max's magnitude.
-        const T log_sum = std::log(sum);
-#pragma omp simd
-        for (int64_t i = 0; i < n; ++i) out[i] = (in[i] - max) - log_sum;
-      } else {
-#pragma omp simd reduction(+ : sum)
-        for (int64_t i = 0; i < n; ++i) {
-          out[i] = exp_fast<T>(in[i] - max);
-          sum += out[i];
-        }
-        const T scale = T(1) / sum;
-#pragma omp simd
-        for (int64_t i = 0; i < n; ++i) out[i] *= scale;
+      if (!log) {
+        softmax_row(in, out, n);
+        continue;
       }
+      const T max = finite_row_max(in, n);
+      T sum = 0;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t i = 0; i < n; ++i) sum += exp_fast<T>(in[i] - max);
+      // (x - max) - log(sum): folding max into one shift would round it at max's magnitude.
+      const T log_sum = std::log(sum);
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) out[i] = (in[i] - max) - log_sum;
     }
   });
 }

@@ -87,6 +87,29 @@ inline T erf_fast(T x) {
   }
 }
 
+// The shift a softmax row subtracts: its max, or 0 when that is infinite (a row of only -inf then gives NaN, as in
+// PyTorch); NaN stays NaN.
+template <class T>
+inline T finite_row_max(const T* x, int64_t n) {
+  const T max = max_of(x, n);
+  return std::isfinite(max) || std::isnan(max) ? max : T(0);
+}
+
+// out = softmax(in) over one row of n; out may be in. -inf entries give 0.
+template <class T>
+inline void softmax_row(const T* in, T* out, int64_t n) {
+  const T max = finite_row_max(in, n);
+  T sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t i = 0; i < n; ++i) {
+    out[i] = exp_fast<T>(in[i] - max);
+    sum += out[i];
+  }
+  const T scale = T(1) / sum;
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) out[i] *= scale;
+}
+
 template <class T>
 inline T sigmoid(T x) {
   return T(1) / (T(1) + exp_fast<T>(-x));
