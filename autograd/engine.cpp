@@ -4,12 +4,14 @@
 // after everything that depends on it.
 #include "autograd/engine.h"
 
+#include <chrono>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "autograd/anomaly.h"
 #include "autograd/autocast.h"
 #include "autograd/node.h"
+#include "autograd/profile.h"
 #include "core/autograd_meta.h"
 #include "kernels/elementwise.h"
 
@@ -91,7 +93,13 @@ void run_backward(const std::vector<Root>& roots, bool retain_graph,
     }
     if (!meta->grad_fn) continue;
     const std::shared_ptr<autograd::Node> node = meta->grad_fn;
+    const bool timed = autograd::backward_profiling();
+    const auto start = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     std::vector<Tensor> input_grads = node->apply(grad);
+    if (timed) {
+      autograd::add_backward_time(node->name(),
+                                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
     if (autograd::anomaly_detection_enabled()) {
       std::vector<const AutogradMeta*> inputs;
       for (const auto& input : node->inputs()) inputs.push_back(input.get());

@@ -14,10 +14,12 @@ namespace qn::bench {
 // transformer_lm_small (6 pre-LN layers, d 512, 8 heads, FFN 2048, 32,000 words, tied embeddings) with dropout
 // 0.1 everywhere, in training mode, with AdamW (lr 1e-3, weight decay 0.01); weights from seed 0.
 struct LmStep {
-  LmStep() {
+  // noise: Quant-Noise on the layers the config puts it on (none by default).
+  explicit LmStep(const nn::quant::QuantNoise& noise = {}) {
     manual_seed(0);
     models::TransformerLMConfig config = models::TransformerLMConfig::named("transformer_lm_small");
     config.dropout = config.attention_dropout = config.activation_dropout = 0.1;
+    config.quant_noise = noise;
     lm = std::make_unique<models::TransformerLM>(config);
     lm->train();
     optimizer = std::make_unique<train::Adam>(std::vector<train::ParamGroup>{{lm->parameters(), 1e-3, 0.01}},

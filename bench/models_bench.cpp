@@ -11,7 +11,12 @@
 // measures.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
+#include <map>
+#include <string>
+
 #include "autograd/ops.h"
+#include "autograd/profile.h"
 #include "bench/lm_step.h"
 #include "bench/step_floors.h"
 #include "kernels/threading.h"
@@ -71,6 +76,43 @@ void BM_TransformerLMStep(benchmark::State& state) {
   state.SetLabel("OpenBLAS core " + kernels::blas_info().core);
 }
 BENCHMARK(BM_TransformerLMStep)->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
+
+// Quant-Noise's cost inside the LM step (p 0.1, blocks of 8 for proxy noise): the forward noise operations
+// (nn/quant/quant_noise.h's timing) and their backward (the straight_through op, autograd/profile.h), summed over
+// 50 steps, as a fraction of the steps' time. Arg 0: proxy noise; 1: scalar int4 noise.
+void BM_TransformerLMNoiseShare(benchmark::State& state) {
+  nn::quant::QuantNoise noise;
+  noise.p = 0.1;
+  noise.block_size = 8;
+  noise.mode = state.range(0) == 0 ? nn::quant::NoiseMode::kProxy : nn::quant::NoiseMode::kInt4;
+  bench::LmStep lm(noise);
+  lm.set_batch(8, 256, 1);
+  nn::quant::reset_noise_time();
+  autograd::reset_backward_profile();
+  nn::quant::set_noise_timing(true);
+  autograd::set_backward_profiling(true);
+  double step_seconds = 0;
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    lm.optimizer->zero_grad();
+    const Tensor loss = lm.lm->loss(lm.inputs, lm.targets);
+    loss.backward();
+    lm.optimizer->step();
+    benchmark::DoNotOptimize(loss.item<float>());
+    step_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  nn::quant::set_noise_timing(false);
+  autograd::set_backward_profiling(false);
+  const std::map<std::string, double> backward = autograd::backward_seconds();
+  const double forward = nn::quant::noise_forward_seconds();
+  const double straight_through = backward.count("straight_through") ? backward.at("straight_through") : 0.0;
+  const double steps = static_cast<double>(state.iterations());
+  state.counters["noise_fwd_ms"] = forward / steps * 1e3;
+  state.counters["noise_bwd_ms"] = straight_through / steps * 1e3;
+  state.counters["noise_share_%"] = 100.0 * (forward + straight_through) / step_seconds;
+  state.SetLabel(std::string(nn::quant::noise_mode_name(noise.mode)) + ", OpenBLAS core " + kernels::blas_info().core);
+}
+BENCHMARK(BM_TransformerLMNoiseShare)->Arg(0)->Arg(1)->Iterations(50)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_RobertaMlmStep(benchmark::State& state) {
   manual_seed(0);

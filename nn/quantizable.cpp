@@ -1,5 +1,7 @@
 #include "nn/quantizable.h"
 
+#include <chrono>
+
 #include "kernels/elementwise.h"
 
 namespace qn::nn {
@@ -25,8 +27,23 @@ Tensor& QuantizableLayer::init_weight(const Shape& shape) {
   return weight;
 }
 
+namespace {
+
+// Runs f, adding its time to Quant-Noise's forward total when timing is on.
+template <class F>
+Tensor timed_noise(F&& f) {
+  if (!quant::noise_timing()) return f();
+  const auto start = std::chrono::steady_clock::now();
+  Tensor out = f();
+  quant::add_noise_time(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return out;
+}
+
+}  // namespace
+
 Tensor QuantizableLayer::finish(const Tensor& output) {
-  return output_quantizer_ ? output_quantizer_->apply(output, is_training()) : output;
+  if (!output_quantizer_) return output;
+  return timed_noise([&] { return output_quantizer_->apply(output, is_training()); });
 }
 
 const PqWeight& QuantizableLayer::pq() const {
@@ -35,7 +52,7 @@ const PqWeight& QuantizableLayer::pq() const {
 }
 
 Tensor QuantizableLayer::effective_weight() {
-  if (!pq_ && noise_) return noise_->apply(weight, is_training());
+  if (!pq_ && noise_) return timed_noise([&] { return noise_->apply(weight, is_training()); });
   return stored_weight();
 }
 

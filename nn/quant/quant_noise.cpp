@@ -1,5 +1,7 @@
 #include "nn/quant/quant_noise.h"
 
+#include <atomic>
+
 #include "autograd/ops.h"
 #include "kernels/elementwise.h"
 
@@ -111,5 +113,16 @@ Tensor WeightNoise::pq(const Tensor& weight) {
   const Tensor noised = kernels::where(dropped.reshape({blocks[0], blocks[1], 1}), decoded, dense);
   return straight_through(weight, noised.view(weight.shape()));
 }
+
+namespace {
+std::atomic<bool> g_noise_timing{false};
+std::atomic<int64_t> g_noise_nanoseconds{0};
+}  // namespace
+
+void set_noise_timing(bool on) { g_noise_timing = on; }
+bool noise_timing() { return g_noise_timing; }
+void add_noise_time(double seconds) { g_noise_nanoseconds += static_cast<int64_t>(seconds * 1e9); }
+double noise_forward_seconds() { return static_cast<double>(g_noise_nanoseconds.load()) * 1e-9; }
+void reset_noise_time() { g_noise_nanoseconds = 0; }
 
 }  // namespace qn::nn::quant

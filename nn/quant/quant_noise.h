@@ -108,4 +108,13 @@ class WeightNoise {
   std::optional<PqCodebook> pq_codebook_;
 };
 
+// The wall time of the forward noise operations of every layer (mask draws, masking, fake quantization, observer
+// updates: WeightNoise::apply and the output quantizer), summed while timing is on, for benchmarks that report Quant-
+// Noise's share of a step; their backward is the straight_through op's (autograd/profile.h). Off by default.
+void set_noise_timing(bool on);
+bool noise_timing();
+void add_noise_time(double seconds);
+double noise_forward_seconds();
+void reset_noise_time();
+
 }  // namespace qn::nn::quant

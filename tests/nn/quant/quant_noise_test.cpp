@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "autograd/ops.h"
+#include "autograd/profile.h"
 #include "kernels/elementwise.h"
 #include "kernels/reduce.h"
 #include "nn/conv.h"
@@ -110,6 +111,30 @@ TEST(QuantNoise, TrainingForwardsNeverWriteTheWeight) {
   int64_t zeros = 0;
   for (const auto& index : testing::all_indices(fairseq.weight.shape())) zeros += at(fairseq.weight, index) == 0.0;
   EXPECT_EQ(zeros, fairseq.weight.numel());
+}
+
+// The cost accounting bench_models reports: noise forwards add to the total only while timing is on, and the
+// backward of the noise (straight_through) is profiled by name.
+TEST(QuantNoise, TimingCountsNoiseForwardsOnlyWhenOn) {
+  Generator gen(0);
+  Linear layer(LinearOptions(64, 64).quant_noise(proxy(0.5, 8, &gen)));
+  const Tensor x = randn({4, 64});
+  quant::reset_noise_time();
+  layer(x);
+  EXPECT_EQ(quant::noise_forward_seconds(), 0.0);
+  quant::set_noise_timing(true);
+  autograd::reset_backward_profile();
+  autograd::set_backward_profiling(true);
+  sum(layer(x)).backward();
+  quant::set_noise_timing(false);
+  autograd::set_backward_profiling(false);
+  EXPECT_GT(quant::noise_forward_seconds(), 0.0);
+  const double counted = quant::noise_forward_seconds();
+  layer(x);
+  EXPECT_EQ(quant::noise_forward_seconds(), counted);
+  const auto backward = autograd::backward_seconds();
+  EXPECT_EQ(backward.count("straight_through"), 1u);
+  EXPECT_EQ(backward.count("linear"), 1u);
 }
 
 // Oracle 4: Linear 4x16, bs 8, p 0.5: each (row, block) is all zeros or exactly 2 W.
