@@ -14,8 +14,17 @@ const char* op_name(UnaryOp op) {
   return names[static_cast<int>(op)];
 }
 const char* op_name(BinaryOp op) {
-  constexpr const char* names[] = {"add",     "sub",     "mul",           "div",          "pow",
-                                   "maximum", "minimum", "relu_backward", "gelu_backward"};
+  constexpr const char* names[] = {"add",
+                                   "sub",
+                                   "mul",
+                                   "div",
+                                   "pow",
+                                   "maximum",
+                                   "minimum",
+                                   "relu_backward",
+                                   "gelu_backward",
+                                   "silu_backward",
+                                   "sigmoid_backward"};
   return names[static_cast<int>(op)];
 }
 const char* op_name(CompareOp op) {
@@ -54,8 +63,9 @@ void binary_out(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   const Device device = common_device(name, {&a, &b, &out});
   require_same_dtype(name, a, b);
   check_out(name, broadcast_shapes(a.shape(), b.shape(), name), a.dtype(), out);
-  QN_CHECK(op != BinaryOp::gelu_backward || is_floating(a.dtype()), name, "expected floating operands, got ",
-           a.describe());
+  const bool floating_only =
+      op == BinaryOp::gelu_backward || op == BinaryOp::silu_backward || op == BinaryOp::sigmoid_backward;
+  QN_CHECK(!floating_only || is_floating(a.dtype()), name, "expected floating operands, got ", a.describe());
   if (is_half(a.dtype())) {
     out.copy_(binary(op, widened(a), widened(b)));
     return;

@@ -31,8 +31,10 @@ enum class BinaryOp {
   pow,
   maximum,
   minimum,
-  relu_backward,  // (g, y) -> g where y > 0, else 0: ReLU's gradient from its output, in one pass
-  gelu_backward,  // (g, x) -> g (Phi(x) + x phi(x)): GELU's (erf form) gradient from its input, in one pass
+  relu_backward,     // (g, y) -> g where y > 0, else 0: ReLU's gradient from its output, in one pass
+  gelu_backward,     // (g, x) -> g (Phi(x) + x phi(x)): GELU's (erf form) gradient from its input, in one pass
+  silu_backward,     // (g, x) -> g s (1 + x (1 - s)), s = sigmoid(x): SiLU's gradient from its input
+  sigmoid_backward,  // (g, y) -> g y (1 - y): the sigmoid's gradient from its output
 };
 enum class CompareOp { eq, ne, lt, le, gt, ge };
 

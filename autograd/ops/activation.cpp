@@ -52,9 +52,8 @@ Tensor silu(const Tensor& x) {
   Tensor out = kernels::silu(x);
   if (!needs_graph({x})) return out;
   return record("silu", out, {x}, [sx = SavedTensor(x)](const Tensor& g) {
-    const Tensor v = kernels::widened(sx.get());
-    const Tensor s = kernels::sigmoid(v);
-    return Grads{mul(kernels::widened(g), mul(s, add(mul(v, add(neg(s), 1.0)), 1.0))).to(g.dtype())};
+    return Grads{kernels::binary(kernels::BinaryOp::silu_backward, kernels::widened(g), kernels::widened(sx.get()))
+                     .to(g.dtype())};
   });
 }
 
@@ -63,8 +62,8 @@ Tensor sigmoid(const Tensor& x) {
   Tensor out = kernels::sigmoid(x);
   if (!needs_graph({x})) return out;
   return record("sigmoid", out, {x}, [so = SavedTensor(out)](const Tensor& g) {
-    const Tensor s = kernels::widened(so.get());
-    return Grads{mul(kernels::widened(g), mul(s, add(neg(s), 1.0))).to(g.dtype())};
+    return Grads{kernels::binary(kernels::BinaryOp::sigmoid_backward, kernels::widened(g), kernels::widened(so.get()))
+                     .to(g.dtype())};
   });
 }
 

@@ -151,6 +151,19 @@ void binary_typed(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
         });
       }
       throw_error("gelu_backward", "expected floating operands");
+    case BinaryOp::silu_backward:
+      if constexpr (std::is_floating_point_v<T>) {
+        return binary_loop<T, T>(a, b, out, [](T g, T x) {
+          const T s = sigmoid(x);
+          return g * (s * (T(1) + x * (T(1) - s)));
+        });
+      }
+      throw_error("silu_backward", "expected floating operands");
+    case BinaryOp::sigmoid_backward:
+      if constexpr (std::is_floating_point_v<T>) {
+        return binary_loop<T, T>(a, b, out, [](T g, T y) { return g * (y * (T(1) - y)); });
+      }
+      throw_error("sigmoid_backward", "expected floating operands");
   }
 }
 

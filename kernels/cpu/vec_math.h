@@ -42,7 +42,7 @@ namespace qn::kernels::cpu {
 inline double exp_f64(double x) { return std::exp(x); }
 
 template <class T>
-inline T exp_fast(T x) {
+[[gnu::always_inline]] inline T exp_fast(T x) {
   if constexpr (std::is_same_v<T, float>) {
     return exp_f32(x);
   } else {
@@ -79,7 +79,7 @@ inline T max_of(const T* x, int64_t n) {
 
 // The GELU's erf: the fast float form above, libm's for double (gradcheck's precision).
 template <class T>
-inline T erf_fast(T x) {
+[[gnu::always_inline]] inline T erf_fast(T x) {
   if constexpr (std::is_same_v<T, float>) {
     return erf_f32(x);
   } else {
@@ -111,7 +111,7 @@ inline void softmax_row(const T* in, T* out, int64_t n) {
 }
 
 template <class T>
-inline T sigmoid(T x) {
+[[gnu::always_inline]] inline T sigmoid(T x) {
   return T(1) / (T(1) + exp_fast<T>(-x));
 }
 

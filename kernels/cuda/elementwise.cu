@@ -100,6 +100,15 @@ __device__ T apply_binary(BinaryOp op, T x, T y) {
         return x * (cdf + y * m_exp(T(-0.5) * y * y) * T(kInvSqrt2Pi));
       }
       return x;
+    case BinaryOp::silu_backward:  // (g, x)
+      if constexpr (std::is_floating_point_v<T>) {
+        const T s = sigmoid(y);
+        return x * (s * (T(1) + y * (T(1) - s)));
+      }
+      return x;
+    case BinaryOp::sigmoid_backward:  // (g, y)
+      if constexpr (std::is_floating_point_v<T>) return x * (y * (T(1) - y));
+      return x;
   }
   return x;
 }

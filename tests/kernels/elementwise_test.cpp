@@ -102,9 +102,17 @@ TEST(Unary, IntegerOpsAndDtypeChecks) {
   EXPECT_EQ(at(e, {1}), 2.71875);
 }
 
-constexpr BinaryOp kBinaryOps[] = {BinaryOp::add,     BinaryOp::sub,           BinaryOp::mul,
-                                   BinaryOp::div,     BinaryOp::pow,           BinaryOp::maximum,
-                                   BinaryOp::minimum, BinaryOp::relu_backward, BinaryOp::gelu_backward};
+constexpr BinaryOp kBinaryOps[] = {BinaryOp::add,
+                                   BinaryOp::sub,
+                                   BinaryOp::mul,
+                                   BinaryOp::div,
+                                   BinaryOp::pow,
+                                   BinaryOp::maximum,
+                                   BinaryOp::minimum,
+                                   BinaryOp::relu_backward,
+                                   BinaryOp::gelu_backward,
+                                   BinaryOp::silu_backward,
+                                   BinaryOp::sigmoid_backward};
 
 double reference_binary(BinaryOp op, double a, double b) {
   switch (op) {
@@ -124,6 +132,12 @@ double reference_binary(BinaryOp op, double a, double b) {
       return std::min(a, b);
     case BinaryOp::relu_backward:
       return b > 0 ? a : 0;
+    case BinaryOp::silu_backward: {
+      const double s = 1 / (1 + std::exp(-b));
+      return a * s * (1 + b * (1 - s));
+    }
+    case BinaryOp::sigmoid_backward:
+      return a * b * (1 - b);
     case BinaryOp::gelu_backward:
       return a * (0.5 * (1 + std::erf(b / std::sqrt(2.0))) + b * std::exp(-b * b / 2) / std::sqrt(2 * M_PI));
   }
