@@ -65,6 +65,10 @@ void binary_loop(const Tensor& a, const Tensor& b, Tensor& out, const F& f) {
       kGrain);
 }
 
+// On the lambdas whose bodies inline exp_fast, erf_fast or sigmoid: GCC would otherwise leave such a body an
+// out-of-line call per element, which keeps the loop around it scalar.
+#define QN_VECTOR_LAMBDA __attribute__((always_inline))
+
 // The gelu constants: 1/sqrt(2) for the erf form, sqrt(2/pi) for the tanh form.
 constexpr double kInvSqrt2 = 0.70710678118654752440;
 constexpr double kSqrt2OverPi = 0.79788456080286535588;
@@ -85,7 +89,7 @@ void unary_typed(UnaryOp op, const Tensor& x, Tensor& out) {
   if constexpr (std::is_floating_point_v<T>) {
     switch (op) {
       case UnaryOp::exp:
-        return unary_loop<T>(x, out, [](T v) { return exp_fast(v); });
+        return unary_loop<T>(x, out, [](T v) QN_VECTOR_LAMBDA { return exp_fast(v); });
       case UnaryOp::log:
         return unary_loop<T>(x, out, [](T v) { return std::log(v); });
       case UnaryOp::sqrt:
@@ -95,13 +99,14 @@ void unary_typed(UnaryOp op, const Tensor& x, Tensor& out) {
       case UnaryOp::tanh:
         return unary_loop<T>(x, out, [](T v) { return std::tanh(v); });
       case UnaryOp::sigmoid:
-        return unary_loop<T>(x, out, [](T v) { return sigmoid(v); });
+        return unary_loop<T>(x, out, [](T v) QN_VECTOR_LAMBDA { return sigmoid(v); });
       case UnaryOp::erf:
         return unary_loop<T>(x, out, [](T v) { return std::erf(v); });
       case UnaryOp::silu:
-        return unary_loop<T>(x, out, [](T v) { return v * sigmoid(v); });
+        return unary_loop<T>(x, out, [](T v) QN_VECTOR_LAMBDA { return v * sigmoid(v); });
       case UnaryOp::gelu:
-        return unary_loop<T>(x, out, [](T v) { return T(0.5) * v * (T(1) + erf_fast(v * T(kInvSqrt2))); });
+        return unary_loop<T>(x, out,
+                             [](T v) QN_VECTOR_LAMBDA { return T(0.5) * v * (T(1) + erf_fast(v * T(kInvSqrt2))); });
       case UnaryOp::gelu_tanh:
         return unary_loop<T>(x, out, [](T v) {
           return T(0.5) * v * (T(1) + std::tanh(T(kSqrt2OverPi) * (v + T(0.044715) * v * v * v)));
@@ -144,7 +149,7 @@ void binary_typed(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
       return binary_loop<T, T>(a, b, out, [](T g, T y) { return y > T(0) ? g : T(0); });
     case BinaryOp::gelu_backward:
       if constexpr (std::is_floating_point_v<T>) {
-        return binary_loop<T, T>(a, b, out, [](T g, T x) {
+        return binary_loop<T, T>(a, b, out, [](T g, T x) QN_VECTOR_LAMBDA {
           const T cdf = T(0.5) * (T(1) + erf_fast(x * T(kInvSqrt2)));
           const T pdf = exp_fast(T(-0.5) * x * x) * T(kInvSqrt2Pi);
           return g * (cdf + x * pdf);
@@ -153,7 +158,7 @@ void binary_typed(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
       throw_error("gelu_backward", "expected floating operands");
     case BinaryOp::silu_backward:
       if constexpr (std::is_floating_point_v<T>) {
-        return binary_loop<T, T>(a, b, out, [](T g, T x) {
+        return binary_loop<T, T>(a, b, out, [](T g, T x) QN_VECTOR_LAMBDA {
           const T s = sigmoid(x);
           return g * (s * (T(1) + x * (T(1) - s)));
         });
