@@ -61,6 +61,17 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   return run(cpu::Reduction::sum, "sum", x, dims, keepdim, sum_dtype(x.dtype()));
 }
 
+Tensor row_dots(const Tensor& a, const Tensor& b) {
+  const Device device = common_device("row_dots", {&a, &b});
+  require_same_dtype("row_dots", a, b);
+  QN_CHECK(a.dim() == 2 && a.shape() == b.shape() && is_floating(a.dtype()), "row_dots",
+           "expected two floating (R, L) tensors of one shape, got ", a.describe(), " and ", b.describe());
+  if (device.is_cuda() || is_half(a.dtype())) return sum(binary(BinaryOp::mul, a, b), {1});
+  Tensor out = empty({a.size(0)}, a.options());
+  cpu::row_dots(a.is_contiguous() ? a : a.contiguous(), b.is_contiguous() ? b : b.contiguous(), out);
+  return out;
+}
+
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   QN_CHECK(is_floating(x.dtype()), "mean", "expected a floating tensor, got ", x.describe());
   if (is_half(x.dtype())) return mean(widened(x), dims, keepdim).to(x.dtype());

@@ -3,6 +3,7 @@
 #include "autograd/ops/op_support.h"
 #include "kernels/elementwise.h"
 #include "kernels/optimizer.h"
+#include "kernels/reduce.h"
 
 namespace qn {
 
@@ -16,6 +17,26 @@ Tensor inside(const Tensor& x, std::optional<double> lo, std::optional<double> h
   if (lo) mask = kernels::mul(mask, kernels::compare(kernels::CompareOp::ge, x, *lo));
   if (hi) mask = kernels::mul(mask, kernels::compare(kernels::CompareOp::le, x, *hi));
   return mask;
+}
+
+// sum_to(g * other, shape): the gradient of a product's operand of `shape`. When that operand is a per-row scale
+// (shape: g's leading dims, then ones, as squeeze-and-excitation's (N, C, 1, 1)) and nothing records, it is the
+// rows' dot products, without the product tensor in memory.
+Tensor product_sum_to(const Tensor& g, const Tensor& other, const Shape& shape) {
+  const int dims = g.dim();
+  int lead = dims;  // g's dims that shape keeps; ones after them
+  bool per_row = static_cast<int>(shape.size()) == dims;
+  if (per_row) {
+    while (lead > 0 && shape[lead - 1] == 1) --lead;
+    for (int i = 0; i < lead; ++i) per_row = per_row && shape[i] == g.size(i);
+  }
+  if (!per_row || lead == 0 || lead == dims || other.shape() != g.shape() || other.dtype() != g.dtype() ||
+      needs_graph({g, other})) {
+    return sum_to(mul(g, other), shape);
+  }
+  const int64_t rows = shape.numel();
+  const int64_t length = rows == 0 ? 0 : g.numel() / rows;
+  return kernels::row_dots(g.reshape({rows, length}), other.reshape({rows, length})).reshape(shape);
 }
 
 }  // namespace
@@ -54,8 +75,8 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   return record("mul", out, {a, b},
                 [sa = SavedTensor(gb ? a : Tensor()), sb = SavedTensor(ga ? b : Tensor()), shape_a = a.shape(),
                  shape_b = b.shape(), ga, gb](const Tensor& g) {
-                  return Grads{ga ? sum_to(mul(g, sb.get()), shape_a) : Tensor(),
-                               gb ? sum_to(mul(g, sa.get()), shape_b) : Tensor()};
+                  return Grads{ga ? product_sum_to(g, sb.get(), shape_a) : Tensor(),
+                               gb ? product_sum_to(g, sa.get(), shape_b) : Tensor()};
                 });
 }
 

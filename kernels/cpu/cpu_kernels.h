@@ -26,6 +26,8 @@ void masked_scale(const Tensor& x, const Tensor& keep, double scale, Tensor& out
 enum class Reduction { sum, max, min };
 // out (contiguous, kept dims of x in order) = reduction of x over the dims flagged in reduce.
 void reduce(Reduction op, const Tensor& x, const std::vector<bool>& reduce, Tensor& out);
+// a, b contiguous (R, L) -> out (R).
+void row_dots(const Tensor& a, const Tensor& b, Tensor& out);
 void argmax(const Tensor& x, int dim, Tensor& out);
 
 // out (batch..., M, N) = a (batch..., M, K) @ b (batch..., K, N); a, b already expanded to out's batch.

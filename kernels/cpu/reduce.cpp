@@ -2,10 +2,12 @@
 //   inner:   the reduced dims coalesce into one contiguous run  -> one vectorized pass per output
 //   columns: the kept dims coalesce into one contiguous run     -> add whole rows into an accumulator row
 //   general: anything else                                      -> a strided walk per output
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "core/parallel.h"
 #include "core/strided_loop.h"
 #include "kernels/cpu/cpu_kernels.h"
 
@@ -176,6 +178,28 @@ void argmax(const Tensor& x, int dim, Tensor& out) {
         o[i] = best;
       }
     });
+  });
+}
+
+void row_dots(const Tensor& a, const Tensor& b, Tensor& out) {
+  visit_floating(a.dtype(), "row_dots", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const int64_t length = a.size(1);
+    const T* pa = a.device_ptr<T>();
+    const T* pb = b.device_ptr<T>();
+    T* po = out.device_ptr<T>();
+    parallel_for(0, a.size(0), std::max<int64_t>(1, 4096 / std::max<int64_t>(length, 1)),
+                 [&](int64_t begin, int64_t end) {
+                   for (int64_t r = begin; r < end; ++r) {
+                     const T* x = pa + r * length;
+                     const T* y = pb + r * length;
+                     double total = 0;
+#pragma omp simd reduction(+ : total)
+                     for (int64_t i = 0; i < length; ++i)
+                       total += static_cast<double>(x[i]) * static_cast<double>(y[i]);
+                     po[r] = static_cast<T>(total);
+                   }
+                 });
   });
 }
 

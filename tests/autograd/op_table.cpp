@@ -50,6 +50,7 @@ std::vector<OpCase> build() {
       {"add", {in({3, 1, 4}), in({2, 1})}, [](X x) { return add(x[0], x[1]); }, "x0 + x1"},
       {"sub", {in({4}), strided({3, 4})}, [](X x) { return sub(x[0], x[1]); }, "x0 - x1"},
       {"mul", {strided({3, 4}), in({3, 1})}, [](X x) { return mul(x[0], x[1]); }, "x0 * x1"},
+      {"mul_channel_scale", {in({2, 3, 4, 5}), in({2, 3, 1, 1})}, [](X x) { return mul(x[0], x[1]); }, "x0 * x1"},
       {"div", {in({3, 4}), in({4}, V::positive)}, [](X x) { return div(x[0], x[1]); }, "x0 / x1"},
       {"pow", {in({3, 4}, V::positive), in({4})}, [](X x) { return pow(x[0], x[1]); }, "torch.pow(x0, x1)"},
       {"add_scalar", {in({5})}, [](X x) { return add(x[0], 2.5); }, "x0 + 2.5"},
