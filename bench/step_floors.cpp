@@ -114,8 +114,8 @@ double TrafficCount::bytes() const {
 
 namespace {
 
-// EfficientNet-B0's stages (repeats, kernel, stride, expansion, in, out) and widths, as the EfficientNet paper's
-// table 1; models::scale_width and scale_depth scale them.
+// EfficientNet-B0's stages (repeats, kernel, stride, expansion, in, out) and widths, the B0 table of
+// docs/MODELS.md, written out here rather than read from the model; models::scale_width and scale_depth scale them.
 struct Stage {
   int64_t repeats, kernel, stride, expansion, in, out;
 };

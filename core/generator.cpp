@@ -154,7 +154,9 @@ void philox_blocks(uint64_t seed, uint64_t first, uint32_t (&words)[4][kLanes]) 
 // keep[i] = (uniform_float of word i of an f32 draw) >= threshold, 64 elements (16 blocks) at a time. threshold is
 // an f32 value, so comparing the 24-bit integer behind the uniform with threshold * 2^24 rounded up is exact.
 void fill_keep_f32(const UniformStream& uniform, double threshold, int64_t n, uint8_t* keep) {
-  const auto cut = static_cast<uint32_t>(std::min(std::ceil(threshold * 0x1p24), 0x1p24));
+  // threshold <= 0 keeps everything, > 1 or NaN nothing (u >= NaN is false), as the comparison does.
+  const double scaled = threshold * 0x1p24;
+  const auto cut = scaled <= 0 ? 0u : static_cast<uint32_t>(scaled < 0x1p24 ? std::ceil(scaled) : 0x1p24);
   constexpr int64_t kPerGroup = 4 * kLanes;
   parallel_for(0, (n + kPerGroup - 1) / kPerGroup, 64, [&](int64_t begin, int64_t end) {
     uint32_t words[4][kLanes];

@@ -1,7 +1,8 @@
 // Fused attention on the CPU: for each (n, h), the two batched products with the scale, masks, softmax and
 // dropout between them done on one L x S tile while it is in cache, instead of five passes over (N, H, L, S)
 // tensors in memory. autograd's scaled_dot_product_attention runs it where it applies (fused_attention_applies)
-// and the composed ops elsewhere; both give the same result up to rounding, the same dropout mask included.
+// and the composed ops elsewhere; both give the same result up to rounding, the same dropout mask included (a query
+// whose keys are all masked gets NaN weights and a zero score gradient on both).
 //
 //   forward   P (N, H, L, S) = softmax(q k^T * scale, masked -> -inf)     q (N, H, L, E), k (N, H, S, E)
 //             out (N, H, L, Ev) = (P * keep / (1 - p)) v                  v (N, H, S, Ev)
@@ -21,8 +22,8 @@ struct FusedAttention {
   double keep_scale = 1.0;  // 1 / (1 - p)
 };
 
-// Whether the fused kernel takes these operands: on the CPU (or the simulated device), f32 or f64, 4-D, each with
-// unit stride along its last dim.
+// Whether the fused kernel takes these operands: on the CPU (or the simulated device), f32 or f64, 4-D with one N
+// and H, each (n, h) matrix readable by BLAS in place (unit stride along the last dim, rows at least a row apart).
 bool fused_attention_applies(const Tensor& q, const Tensor& k, const Tensor& v);
 
 // Returns out (N, H, L, Ev) (stored as (N, L, H, Ev), so that merging the heads is a view) and writes the softmax

@@ -189,7 +189,7 @@ class RobertaLMHead : public nn::Module {
   Tensor forward(const Tensor& features) override {
     const Tensor h = layer_norm_->forward(gelu(dense_->forward(features)));
     const Tensor weight = tied_ ? tied_->stored_weight() : decoder_->effective_weight();  // (vocab, dim)
-    return add(matmul(h, transpose(weight, 0, 1)), bias_);
+    return linear(h, weight, bias_);
   }
 
  private:

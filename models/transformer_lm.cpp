@@ -164,7 +164,7 @@ Tensor TransformerDecoder::output(const Tensor& hidden) {
     return reshape(adaptive_softmax_->log_probs(flat), {hidden.size(0), hidden.size(1), config_.vocab_size});
   }
   if (output_projection_) return output_projection_->forward(hidden);
-  return matmul(hidden, transpose(embed_tokens_->stored_weight(), 0, 1));
+  return linear(hidden, embed_tokens_->stored_weight(), Tensor());  // tied: logits = h E^T
 }
 
 Tensor TransformerDecoder::nll_sum(const Tensor& hidden, const Tensor& targets, const Tensor& logits) {

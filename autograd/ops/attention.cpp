@@ -1,7 +1,8 @@
 // Scaled dot-product attention, composed of recorded ops (its backward is theirs):
 //   scores (..., L, S) = q (..., L, E) @ k^T * scale,  masked entries -> -inf,
 //   weights = dropout(softmax(scores, -1)),  out (..., L, Ev) = weights @ v (..., S, Ev)
-// On the CPU, 4-D f32/f64 operands outside autocast take the fused kernel (kernels/attention.h) instead: the same
+// On the CPU, 4-D f32/f64 operands that BLAS can read in place (kernels::fused_attention_applies), outside autocast,
+// take the fused kernel (kernels/attention.h) instead: the same
 // result up to rounding, the same dropout mask drawn, one recorded op whose backward is the kernel's.
 #include "kernels/attention.h"
 
@@ -32,6 +33,8 @@ Tensor fused_attention(const Tensor& q, const Tensor& k, const Tensor& v, const 
   a.causal = options.causal;
   a.scale = scale;
   if (options.masked_out.defined()) a.masked_out = options.masked_out.expand(tile);
+  QN_CHECK(options.dropout >= 0 && options.dropout <= 1, "scaled_dot_product_attention",
+           "dropout must lie in [0, 1], got ", options.dropout);
   if (options.training && options.dropout > 0) {
     a.keep = keep_mask(tile, q.options(), options.dropout, options.gen);
     a.keep_scale = options.dropout < 1 ? 1.0 / (1.0 - options.dropout) : 0.0;

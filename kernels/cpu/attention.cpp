@@ -1,6 +1,7 @@
 // Fused attention on the CPU (kernels/attention.h): one (n, h) pair per task, its L x S tile kept in cache between
-// the two products. Each pair runs serially (OpenBLAS single-threaded inside the parallel region), so the result
-// does not depend on the thread count.
+// the two products. With several pairs and threads, each pair's products run single-threaded inside the parallel
+// region, so the result does not depend on the thread count.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -25,6 +26,19 @@ PairMatrix<T> pair_matrix(const Tensor& t, int64_t n, int64_t h) {
   T* base = const_cast<T*>(t.device_ptr<T>()) + n * t.stride(0) + h * t.stride(1);
   // A one-row matrix may carry any row stride; BLAS wants ld >= cols.
   return {base, std::max<int64_t>(t.stride(2), t.size(3))};
+}
+
+// Sets the entries of query row i of pair (n, h) that the masks exclude (masked_out, and keys after i when causal).
+template <class T>
+void fill_masked(const FusedAttention& a, int64_t n, int64_t h, int64_t i, int64_t s, T value, T* row) {
+  if (a.masked_out.defined()) {
+    const Tensor& mask = a.masked_out;
+    const uint8_t* m = mask.device_ptr<uint8_t>() + n * mask.stride(0) + h * mask.stride(1) + i * mask.stride(2);
+    for (int64_t j = 0; j < s; ++j) {
+      if (m[j * mask.stride(3)]) row[j] = value;
+    }
+  }
+  if (a.causal) std::fill(row + std::min(i + 1, s), row + s, value);
 }
 
 // dst = keep ? src * factor : 0 over one pair's L x S tile (masked_scale's rule).
@@ -52,7 +66,6 @@ void forward_typed(const Tensor& q, const Tensor& k, const Tensor& v, const Fuse
   const T keep_scale = static_cast<T>(a.keep_scale);
   T* pw = weights.device_ptr<T>();
   const uint8_t* keep = a.keep.defined() ? a.keep.device_ptr<uint8_t>() : nullptr;
-  const uint8_t* masked = a.masked_out.defined() ? a.masked_out.device_ptr<uint8_t>() : nullptr;
   sync_blas_threads();
   parallel_for(0, q.size(0) * heads, 1, [&](int64_t begin, int64_t end) {
     T* dropped = keep != nullptr ? scratch<T>(0, l * s) : nullptr;
@@ -64,17 +77,7 @@ void forward_typed(const Tensor& q, const Tensor& k, const Tensor& v, const Fuse
       gemm<T>(false, true, l, s, e, scale, mq.data, mq.ld, mk.data, mk.ld, T(0), p, s);
       for (int64_t i = 0; i < l; ++i) {
         T* row = p + i * s;
-        if (masked != nullptr) {
-          const uint8_t* m =
-              masked + n * a.masked_out.stride(0) + h * a.masked_out.stride(1) + i * a.masked_out.stride(2);
-          const int64_t step = a.masked_out.stride(3);
-          for (int64_t j = 0; j < s; ++j) {
-            if (m[j * step]) row[j] = -std::numeric_limits<T>::infinity();
-          }
-        }
-        if (a.causal) {
-          for (int64_t j = i + 1; j < s; ++j) row[j] = -std::numeric_limits<T>::infinity();
-        }
+        fill_masked(a, n, h, i, s, -std::numeric_limits<T>::infinity(), row);
         softmax_row(row, row, s);
       }
       const T* product = p;
@@ -116,7 +119,8 @@ void backward_typed(const Tensor& g, const Tensor& q, const Tensor& k, const Ten
         apply_keep(dp, kp, keep_scale, l * s, dp);
       }
       gemm<T>(true, false, s, ev, l, T(1), pd, s, mg.data, mg.ld, T(0), mdv.data, mdv.ld);
-      // dS = P * (dP - rowsum(dP * P)), then dq = dS k * scale and dk = dS^T q * scale.
+      // dS = P * (dP - rowsum(dP * P)), 0 at masked entries (as masked_fill's gradient: a row with every key
+      // masked has NaN weights but a zero dS); then dq = dS k * scale and dk = dS^T q * scale.
       for (int64_t i = 0; i < l; ++i) {
         const T* pr = p + i * s;
         T* dr = dp + i * s;
@@ -125,6 +129,7 @@ void backward_typed(const Tensor& g, const Tensor& q, const Tensor& k, const Ten
         for (int64_t j = 0; j < s; ++j) dot += dr[j] * pr[j];
 #pragma omp simd
         for (int64_t j = 0; j < s; ++j) dr[j] = pr[j] * (dr[j] - dot);
+        fill_masked(a, n, h, i, s, T(0), dr);
       }
       gemm<T>(false, false, l, e, s, scale, dp, s, mk.data, mk.ld, T(0), mdq.data, mdq.ld);
       gemm<T>(true, false, s, e, l, scale, dp, s, mq.data, mq.ld, T(0), mdk.data, mdk.ld);

@@ -17,6 +17,17 @@ constexpr double kInvSqrt2 = 0.70710678118654752440;
 constexpr double kInvSqrt2Pi = 0.39894228040143267794;
 constexpr double kSqrt2OverPi = 0.79788456080286535588;
 
+// GELU's erf as the CPU computes it (kernels/cpu/vec_math.h, erf_f32): Abramowitz and Stegun 7.1.26 in float,
+// libm's erf in double, so that both devices' GELU agree to the exp's last bits.
+__device__ inline float gelu_erf(float x) {
+  const float a = fabsf(x);
+  const float t = 1.0f / (1.0f + 0.3275911f * a);
+  const float poly =
+      ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+  return copysignf(1.0f - poly * expf(-a * a), x);
+}
+__device__ inline double gelu_erf(double x) { return ::erf(x); }
+
 template <class T>
 __device__ T sigmoid(T v) {
   return T(1) / (T(1) + m_exp(-v));
@@ -56,7 +67,7 @@ __device__ T apply_unary(UnaryOp op, T v) {
       case UnaryOp::silu:
         return v * sigmoid(v);
       case UnaryOp::gelu:
-        return T(0.5) * v * (T(1) + m_erf(v * T(kInvSqrt2)));
+        return T(0.5) * v * (T(1) + gelu_erf(v * T(kInvSqrt2)));
       case UnaryOp::gelu_tanh:
         return T(0.5) * v * (T(1) + m_tanh(T(kSqrt2OverPi) * (v + T(0.044715) * v * v * v)));
       default:
@@ -96,7 +107,7 @@ __device__ T apply_binary(BinaryOp op, T x, T y) {
       return y > T(0) ? x : T(0);
     case BinaryOp::gelu_backward:  // (g, x); integer operands were refused on the host
       if constexpr (std::is_floating_point_v<T>) {
-        const T cdf = T(0.5) * (T(1) + m_erf(y * T(kInvSqrt2)));
+        const T cdf = T(0.5) * (T(1) + gelu_erf(y * T(kInvSqrt2)));
         return x * (cdf + y * m_exp(T(-0.5) * y * y) * T(kInvSqrt2Pi));
       }
       return x;

@@ -85,30 +85,30 @@ TEST(Generator, KeepMaskIsTheUniformDrawComparedInItsDtype) {
   // and p = 0.5 + 2^-26 separates the f32 comparison (p rounds to 0.5) from the f64 one.
   // A second stream has a seed with high bits and block numbers that cross 2^32 inside one 16-block group.
   // 20001 elements: more than one thread's share of 16-block groups.
-  const double p = 0.5 + 0x1.0p-26;
+  // p = 0.1 puts the f32 threshold between two 24-bit uniforms (the integer comparison rounds it up).
   const int64_t n = 20001;
-  for (const auto& [seed, offset] : {std::pair<uint64_t, uint64_t>{77, 5}, {0x9E3779B97F4A7C15, 0xFFFFFFF9}})
-    for (const DType dtype : {DType::f32, DType::f64}) {
-      Generator g(seed);
-      g.set_offset(offset);
-      const Tensor keep = keep_mask({n}, dtype, p, &g);
-      EXPECT_EQ(g.offset(), offset + (dtype == DType::f32 ? 5001u : 10001u));
-      int64_t kept = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        bool expected;
-        if (dtype == DType::f32) {
-          const philox::Counter w = philox::block(seed, offset + static_cast<uint64_t>(i / 4));
-          expected = philox::uniform_float(w[i % 4]) >= static_cast<float>(p);
-        } else {
-          const philox::Counter w = philox::block(seed, offset + static_cast<uint64_t>(i / 2));
-          expected = philox::uniform_double(w[2 * (i % 2)], w[2 * (i % 2) + 1]) >= p;
+  for (const double p : {0.5 + 0x1.0p-26, 0.1})
+    for (const auto& [seed, offset] : {std::pair<uint64_t, uint64_t>{77, 5}, {0x9E3779B97F4A7C15, 0xFFFFFFF9}})
+      for (const DType dtype : {DType::f32, DType::f64}) {
+        Generator g(seed);
+        g.set_offset(offset);
+        const Tensor keep = keep_mask({n}, dtype, p, &g);
+        EXPECT_EQ(g.offset(), offset + (dtype == DType::f32 ? 5001u : 10001u));
+        int64_t kept = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          bool expected;
+          if (dtype == DType::f32) {
+            const philox::Counter w = philox::block(seed, offset + static_cast<uint64_t>(i / 4));
+            expected = philox::uniform_float(w[i % 4]) >= static_cast<float>(p);
+          } else {
+            const philox::Counter w = philox::block(seed, offset + static_cast<uint64_t>(i / 2));
+            expected = philox::uniform_double(w[2 * (i % 2)], w[2 * (i % 2) + 1]) >= p;
+          }
+          ASSERT_EQ(at(keep, {i}), expected ? 1.0 : 0.0) << dtype << " element " << i;
+          kept += expected;
         }
-        ASSERT_EQ(at(keep, {i}), expected ? 1.0 : 0.0) << dtype << " element " << i;
-        kept += expected;
+        EXPECT_NEAR(static_cast<double>(kept) / static_cast<double>(n), 1 - p, 0.02);
       }
-      EXPECT_GT(kept, n * 45 / 100);
-      EXPECT_LT(kept, n * 55 / 100);
-    }
 }
 
 // Sample moments within 5 standard errors.

@@ -10,6 +10,7 @@
 
 #include "core/generator.h"
 #include "tests/cuda/cuda_test.h"
+#include "tests/kernels/elementwise_ops.h"
 #include "tests/reference.h"
 
 namespace qn {
@@ -20,6 +21,9 @@ using kernels::CompareOp;
 using kernels::UnaryOp;
 using testing::at;
 using testing::expect_matches_cpu;
+using testing::kBinaryOps;
+using testing::kCompareOps;
+using testing::kUnaryOps;
 
 const Device kGpu = Device::cuda(0);
 
@@ -34,23 +38,6 @@ Tensor ints(int64_t low, int64_t high, const Shape& shape, DType dtype, uint64_t
 Tensor positive(const Tensor& x) { return kernels::binary(BinaryOp::add, kernels::unary(UnaryOp::abs, x), 0.5); }
 
 bool needs_positive(UnaryOp op) { return op == UnaryOp::log || op == UnaryOp::sqrt || op == UnaryOp::rsqrt; }
-
-constexpr UnaryOp kUnaryOps[] = {UnaryOp::neg,       UnaryOp::exp,  UnaryOp::log,     UnaryOp::sqrt, UnaryOp::rsqrt,
-                                 UnaryOp::abs,       UnaryOp::tanh, UnaryOp::sigmoid, UnaryOp::relu, UnaryOp::gelu,
-                                 UnaryOp::gelu_tanh, UnaryOp::silu, UnaryOp::erf};
-constexpr BinaryOp kBinaryOps[] = {BinaryOp::add,
-                                   BinaryOp::sub,
-                                   BinaryOp::mul,
-                                   BinaryOp::div,
-                                   BinaryOp::pow,
-                                   BinaryOp::maximum,
-                                   BinaryOp::minimum,
-                                   BinaryOp::relu_backward,
-                                   BinaryOp::gelu_backward,
-                                   BinaryOp::silu_backward,
-                                   BinaryOp::sigmoid_backward};
-constexpr CompareOp kCompareOps[] = {CompareOp::eq, CompareOp::ne, CompareOp::lt,
-                                     CompareOp::le, CompareOp::gt, CompareOp::ge};
 
 TEST(CudaElementwise, UnaryFloatsMatchTheCpu) {
   QN_REQUIRE_CUDA();

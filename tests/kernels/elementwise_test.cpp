@@ -7,6 +7,7 @@
 #include <numbers>
 
 #include "core/parallel.h"
+#include "tests/kernels/elementwise_ops.h"
 #include "tests/reference.h"
 
 namespace qn::kernels {
@@ -15,6 +16,8 @@ namespace {
 using testing::at;
 using testing::broadcast_index;
 using testing::Index;
+using testing::kBinaryOps;
+using testing::kUnaryOps;
 
 double reference_unary(UnaryOp op, double x) {
   switch (op) {
@@ -47,10 +50,6 @@ double reference_unary(UnaryOp op, double x) {
   }
   return NAN;
 }
-
-constexpr UnaryOp kUnaryOps[] = {UnaryOp::neg,       UnaryOp::exp,  UnaryOp::log,     UnaryOp::sqrt, UnaryOp::rsqrt,
-                                 UnaryOp::abs,       UnaryOp::tanh, UnaryOp::sigmoid, UnaryOp::relu, UnaryOp::gelu,
-                                 UnaryOp::gelu_tanh, UnaryOp::silu, UnaryOp::erf};
 
 TEST(Unary, EveryOpMatchesReferenceOnContiguousAndStridedInputs) {
   for (DType dtype : {DType::f32, DType::f64}) {
@@ -101,18 +100,6 @@ TEST(Unary, IntegerOpsAndDtypeChecks) {
   EXPECT_EQ(e.dtype(), DType::f16);
   EXPECT_EQ(at(e, {1}), 2.71875);
 }
-
-constexpr BinaryOp kBinaryOps[] = {BinaryOp::add,
-                                   BinaryOp::sub,
-                                   BinaryOp::mul,
-                                   BinaryOp::div,
-                                   BinaryOp::pow,
-                                   BinaryOp::maximum,
-                                   BinaryOp::minimum,
-                                   BinaryOp::relu_backward,
-                                   BinaryOp::gelu_backward,
-                                   BinaryOp::silu_backward,
-                                   BinaryOp::sigmoid_backward};
 
 double reference_binary(BinaryOp op, double a, double b) {
   switch (op) {
