@@ -73,8 +73,8 @@ Tensor linear(const Tensor& rows, const Tensor& weight, const Tensor& bias) {
   const Device device = common_device("linear", {&rows, &weight, &bias});
   require_same_dtype("linear", rows, weight);
   require_same_dtype("linear", rows, bias);
-  const Tensor x = rows.is_contiguous() ? rows : rows.contiguous();
-  const Tensor w = weight.is_contiguous() ? weight : weight.contiguous();
+  const Tensor x = rows.contiguous();
+  const Tensor w = weight.contiguous();
   const int64_t m = x.size(0), k = x.size(1), n = w.size(0);
   Tensor out = empty({m, n}, TensorOptions(x.dtype(), device));
   out.copy_(bias.expand({m, n}));

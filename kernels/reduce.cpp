@@ -68,7 +68,7 @@ Tensor row_dots(const Tensor& a, const Tensor& b) {
            "expected two floating (R, L) tensors of one shape, got ", a.describe(), " and ", b.describe());
   if (device.is_cuda() || is_half(a.dtype())) return sum(binary(BinaryOp::mul, a, b), {1});
   Tensor out = empty({a.size(0)}, a.options());
-  cpu::row_dots(a.is_contiguous() ? a : a.contiguous(), b.is_contiguous() ? b : b.contiguous(), out);
+  cpu::row_dots(a.contiguous(), b.contiguous(), out);  // contiguous() is the tensor itself when it already is
   return out;
 }
 
