@@ -154,10 +154,12 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
 // (biased variance) and, when running_mean/running_var are given, updates them in place:
 //   running = (1 - momentum) running + momentum batch   (the variance unbiased, as PyTorch)
 // Eval normalizes with the running statistics. weight and bias (C) are optional. With sum_over_processes,
-// training uses the statistics of the whole batch of a data-parallel run (kernels/batch_norm.h).
+// training uses the statistics of the whole batch of a data-parallel run (kernels/batch_norm.h). With an
+// activation, returns act(BatchNorm(x)) in one op (silu(batch_norm(x)) without storing the normalized x).
 Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight, const Tensor& bias,
                   bool training, double momentum = 0.1, double eps = 1e-5,
-                  const kernels::SumOverProcesses& sum_over_processes = {});
+                  const kernels::SumOverProcesses& sum_over_processes = {},
+                  kernels::NormActivation activation = kernels::NormActivation::none);
 
 // --- convolution and pooling (NCHW)                                          ops/conv.cpp
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params = {});

@@ -112,34 +112,44 @@ BatchNormMoments batch_norm_moments(const Tensor& x, const SumOverProcesses& sum
 }
 
 Tensor batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& rstd, const Tensor& weight,
-                          const Tensor& bias) {
+                          const Tensor& bias, NormActivation activation) {
   const Device device = common_device(kOp, {&x, &mean, &rstd, &weight, &bias});
   channels_of(x);
   check_per_channel(x, {&mean, &rstd, &weight, &bias});
   Tensor out = empty(x.shape(), x.options());
-  device.is_cuda() ? cuda::batch_norm_forward(x.contiguous(), mean.contiguous(), rstd.contiguous(), weight, bias, out)
-                   : cpu::batch_norm_forward(x.contiguous(), mean.contiguous(), rstd.contiguous(), weight, bias, out);
+  if (device.is_cuda()) {
+    cuda::batch_norm_forward(x.contiguous(), mean.contiguous(), rstd.contiguous(), weight, bias, out);
+    return activation == NormActivation::silu ? unary(UnaryOp::silu, out) : out;
+  }
+  cpu::batch_norm_forward(x.contiguous(), mean.contiguous(), rstd.contiguous(), weight, bias, activation, out);
   return out;
 }
 
 BatchNormGrads batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                                    const Tensor& weight, bool training, bool weight_grad, bool bias_grad,
-                                   const SumOverProcesses& sum_over_processes) {
-  const Device device = common_device(kOp, {&grad, &x, &mean, &rstd, &weight});
+                                   const SumOverProcesses& sum_over_processes, NormActivation activation,
+                                   const Tensor& bias) {
+  const Device device = common_device(kOp, {&grad, &x, &mean, &rstd, &weight, &bias});
   const int64_t c = channels_of(x);
   QN_CHECK(grad.shape() == x.shape() && grad.dtype() == x.dtype(), kOp, "the gradient must be like the input ",
            x.describe(), ", got ", grad.describe());
-  check_per_channel(x, {&mean, &rstd, &weight});
+  check_per_channel(x, {&mean, &rstd, &weight, &bias});
+  if (activation != NormActivation::none && !device.is_cpu()) {  // through the activation's own kernel first
+    const Tensor normalized = batch_norm_forward(x, mean, rstd, weight, bias);
+    return batch_norm_backward(binary(BinaryOp::silu_backward, grad, normalized), x, mean, rstd, weight, training,
+                               weight_grad, bias_grad, sum_over_processes);
+  }
   if (sum_over_processes && device.is_accelerator()) {
     return synchronized_batch_norm_backward(grad, x, mean, rstd, weight, training, weight_grad, bias_grad,
                                             sum_over_processes);
   }
   BatchNormGrads g{empty(x.shape(), x.options()), weight_grad ? empty({c}, x.options()) : Tensor(),
                    bias_grad ? empty({c}, x.options()) : Tensor()};
-  device.is_cuda() ? cuda::batch_norm_backward(grad.contiguous(), x.contiguous(), mean.contiguous(), rstd.contiguous(),
-                                               weight, training, g.dx, g.dweight, g.dbias)
-                   : cpu::batch_norm_backward(grad.contiguous(), x.contiguous(), mean.contiguous(), rstd.contiguous(),
-                                              weight, training, g.dx, g.dweight, g.dbias, sum_over_processes);
+  device.is_cuda()
+      ? cuda::batch_norm_backward(grad.contiguous(), x.contiguous(), mean.contiguous(), rstd.contiguous(), weight,
+                                  training, g.dx, g.dweight, g.dbias)
+      : cpu::batch_norm_backward(grad.contiguous(), x.contiguous(), mean.contiguous(), rstd.contiguous(), weight, bias,
+                                 activation, training, g.dx, g.dweight, g.dbias, sum_over_processes);
   return g;
 }
 

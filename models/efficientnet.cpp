@@ -70,14 +70,28 @@ std::shared_ptr<nn::BatchNorm2d> batch_norm(const EfficientNetConfig& c, int64_t
   return std::make_shared<nn::BatchNorm2d>(o);
 }
 
-// conv, BN and (optionally) swish, as torchvision's Conv2dNormActivation: children 0, 1 (and 2).
-std::shared_ptr<nn::Sequential> conv_bn(const EfficientNetConfig& c, int64_t in, int64_t out, int64_t kernel,
-                                        int64_t stride, int64_t groups, bool activation) {
-  auto seq = std::make_shared<nn::Sequential>();
-  seq->push_back(conv(c, in, out, kernel, stride, groups));
-  seq->push_back(batch_norm(c, out));
-  if (activation) seq->push_back(std::make_shared<nn::SiLU>());
-  return seq;
+// conv, BN and (optionally) swish, as torchvision's Conv2dNormActivation: children 0, 1 (and 2). BN and swish
+// run as one op (nn::BatchNorm2d's forward with an activation): the normalized values are never stored.
+class ConvNormActivation : public nn::Sequential {
+ public:
+  ConvNormActivation(const EfficientNetConfig& c, int64_t in, int64_t out, int64_t kernel, int64_t stride,
+                     int64_t groups, bool activation)
+      : conv_(push_back(conv(c, in, out, kernel, stride, groups))), norm_(push_back(batch_norm(c, out))) {
+    if (activation) push_back(std::make_shared<nn::SiLU>());
+  }
+  Tensor forward(const Tensor& x) override {
+    const Tensor y = (*conv_)(x);
+    return size() == 3 ? norm_->forward(y, kernels::NormActivation::silu) : (*norm_)(y);
+  }
+
+ private:
+  std::shared_ptr<nn::Conv2d> conv_;
+  std::shared_ptr<nn::BatchNorm2d> norm_;
+};
+
+std::shared_ptr<ConvNormActivation> conv_bn(const EfficientNetConfig& c, int64_t in, int64_t out, int64_t kernel,
+                                            int64_t stride, int64_t groups, bool activation) {
+  return std::make_shared<ConvNormActivation>(c, in, out, kernel, stride, groups, activation);
 }
 
 // x * sigmoid(fc2(swish(fc1(mean over H, W of x)))): x (N, C, H, W), squeezed to `squeezed` channels.

@@ -24,7 +24,9 @@ BatchNorm2d::BatchNorm2d(const BatchNorm2dOptions& o) : Module("BatchNorm2d"), o
   num_batches_tracked = register_buffer("num_batches_tracked", zeros({}, DType::i64));
 }
 
-Tensor BatchNorm2d::forward(const Tensor& x) {
+Tensor BatchNorm2d::forward(const Tensor& x) { return forward(x, kernels::NormActivation::none); }
+
+Tensor BatchNorm2d::forward(const Tensor& x, kernels::NormActivation activation) {
   QN_CHECK(x.dim() == 4 && x.size(1) == options.features_, "BatchNorm2d", "expected input (N, ", options.features_,
            ", H, W), got ", x.describe());
   if (is_training()) {
@@ -32,7 +34,7 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
     add_(num_batches_tracked, ones({}, num_batches_tracked.options()));  // on its device: no read
   }
   return batch_norm(x, running_mean, running_var, weight, bias, is_training(), options.momentum_, options.eps_,
-                    sum_over_processes_);
+                    sum_over_processes_, activation);
 }
 
 }  // namespace qn::nn

@@ -61,6 +61,8 @@ class BatchNorm2d : public Module {
  public:
   explicit BatchNorm2d(const BatchNorm2dOptions& options);
   Tensor forward(const Tensor& x) override;
+  // act(BatchNorm(x)) as one op (the normalized x is not stored): what a BatchNorm followed by SiLU computes.
+  Tensor forward(const Tensor& x, kernels::NormActivation activation);
 
   // Training forwards (and their backwards) add their per-channel sums over the processes through
   // sum_over_processes, which every process's copy of the layer calls in the same order; empty: this

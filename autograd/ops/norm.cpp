@@ -53,13 +53,15 @@ namespace qn {
 //     dx = rstd / m (m gh - sum(gh) - xhat sum(gh xhat)),  gh = g w
 //   eval: mean, var = running statistics,  dx = g w rstd
 //   both: dw = sum(g xhat),  db = sum(g)
+//   with an activation, out = act(xhat w + b), and g above is g act'(xhat w + b)
 Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight, const Tensor& bias,
-                  bool training, double momentum, double eps, const kernels::SumOverProcesses& sum_over_processes) {
+                  bool training, double momentum, double eps, const kernels::SumOverProcesses& sum_over_processes,
+                  kernels::NormActivation activation) {
   // The running statistics are updated in place: they stay as they are (f32 buffers).
   constexpr AutocastPolicy kF32 = AutocastPolicy::f32;
   if (autocasts(kF32, {&x, &weight, &bias})) {
     return batch_norm(autocast(x, kF32), running_mean, running_var, autocast(weight, kF32), autocast(bias, kF32),
-                      training, momentum, eps, sum_over_processes);
+                      training, momentum, eps, sum_over_processes, activation);
   }
   QN_CHECK(x.dim() == 2 || x.dim() == 4, "batch_norm", "expected (N, C) or (N, C, H, W), got ", x.describe());
   const int64_t channels = x.size(1);
@@ -89,15 +91,17 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
     var = running_var.clone();
   }
   const Tensor rstd = kernels::rsqrt(kernels::binary(kernels::BinaryOp::add, var, eps));
-  Tensor out = kernels::batch_norm_forward(x, mean, rstd, weight, bias);
+  Tensor out = kernels::batch_norm_forward(x, mean, rstd, weight, bias, activation);
   if (!needs_graph({x, weight, bias})) return out;
   const bool has_weight = weight.defined(), has_bias = bias.defined();
-  return record("batch_norm", out, {x, weight, bias},
+  const bool activated = activation != kernels::NormActivation::none;
+  return record(activated ? "batch_norm_silu" : "batch_norm", out, {x, weight, bias},
                 [sx = SavedTensor(x), smean = SavedTensor(mean), srstd = SavedTensor(rstd), sw = SavedTensor(weight),
-                 training, has_weight, has_bias, sum_over_processes](const Tensor& g) {
+                 sb = activated ? SavedTensor(bias) : SavedTensor(Tensor()), training, has_weight, has_bias,
+                 sum_over_processes, activation](const Tensor& g) {
                   kernels::BatchNormGrads grads =
                       kernels::batch_norm_backward(g, sx.get(), smean.get(), srstd.get(), sw.get(), training,
-                                                   has_weight, has_bias, sum_over_processes);
+                                                   has_weight, has_bias, sum_over_processes, activation, sb.get());
                   return Grads{grads.dx, grads.dweight, grads.dbias};
                 });
 }

@@ -15,6 +15,7 @@
 #include "core/dtype.h"
 #include "core/parallel.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/vec_math.h"
 
 namespace qn::kernels::cpu {
 namespace {
@@ -47,8 +48,8 @@ class ChannelValues {
 
 // No second term: channel_sums computes one sum.
 struct NoTerm {
-  template <class Index>
-  int operator()(Index, Index) const {
+  template <class Index, class T>
+  int operator()(Index, Index, T) const {
     return 0;
   }
 };
@@ -58,8 +59,9 @@ struct NoTerm {
 // of the main job's training step; with the copies the step is a quarter shorter).
 //
 // sums[c] = the sum over channel c's elements of term(at, k): at the element's flat index, k the index of
-// its channel's entries in ChannelValues. With a second term, second_sums gets its sums from the same pass
-// over the data (BatchNorm's backward reads the gradient and the input once for both of its sums).
+// its channel's entries in ChannelValues. With a second term, second_sums gets the sums of second(at, k, v), v
+// the first term's value there, from the same pass over the data (BatchNorm's backward reads the gradient and
+// the input once for both of its sums).
 template <class T, class Term, class SecondTerm = NoTerm>
 void channel_sums(const Planes& p, const Term& term, std::vector<double>& sums, const SecondTerm& second = {},
                   std::vector<double>* second_sums = nullptr) {
@@ -77,8 +79,9 @@ void channel_sums(const Planes& p, const Term& term, std::vector<double>& sums, 
           T sum = 0, second_sum = 0;
 #pragma omp simd reduction(+ : sum, second_sum)
           for (int64_t at = begin; at < end; ++at) {
-            sum += first_term(at, c);
-            if constexpr (kTwo) second_sum += second_term(at, c);
+            const T v = first_term(at, c);
+            sum += v;
+            if constexpr (kTwo) second_sum += second_term(at, c, v);
           }
           total += static_cast<double>(sum);
           second_total += static_cast<double>(second_sum);
@@ -101,8 +104,9 @@ void channel_sums(const Planes& p, const Term& term, std::vector<double>& sums, 
       const int64_t row = n * columns;
 #pragma omp simd
       for (int64_t j = j0; j < j1; ++j) {
-        acc[j] += static_cast<double>(first_term(row + j, j));
-        if constexpr (kTwo) second_acc[j] += static_cast<double>(second_term(row + j, j));
+        const T v = first_term(row + j, j);
+        acc[j] += static_cast<double>(v);
+        if constexpr (kTwo) second_acc[j] += static_cast<double>(second_term(row + j, j, v));
       }
     }
   });
@@ -187,63 +191,109 @@ double batch_norm_moments(const Tensor& x, Tensor& mean, Tensor& var, const SumO
 }
 
 void batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& rstd, const Tensor& weight,
-                        const Tensor& bias, Tensor& out) {
+                        const Tensor& bias, NormActivation activation, Tensor& out) {
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const Planes p = planes_of(x);
-    // y = (x - mean) * (rstd * w) + b
+    // y = act((x - mean) * (rstd * w) + b)
     std::vector<T> scale = values_of<T>(weight, p.c, T(1));
     for (int64_t c = 0; c < p.c; ++c) scale[c] *= rstd.device_ptr<T>()[c];
     const ChannelValues<T> m(p, values_of<T>(mean, p.c, T(0))), a(p, scale), b(p, values_of<T>(bias, p.c, T(0)));
     const T *in = x.device_ptr<T>(), *mk = m.data(), *ak = a.data(), *bk = b.data();
     T* y = out.device_ptr<T>();
-    for_each_element(p, [y, in, mk, ak, bk](int64_t at, int64_t k) { y[at] = (in[at] - mk[k]) * ak[k] + bk[k]; });
+    if (activation == NormActivation::silu) {
+      for_each_element(p, [y, in, mk, ak, bk](int64_t at, int64_t k)
+                              QN_VECTOR_LAMBDA { y[at] = silu((in[at] - mk[k]) * ak[k] + bk[k]); });
+    } else {
+      for_each_element(p, [y, in, mk, ak, bk](int64_t at, int64_t k) { y[at] = (in[at] - mk[k]) * ak[k] + bk[k]; });
+    }
   });
 }
 
+namespace {
+
+// The gradient BatchNorm's own formulas take, at an element: the incoming gradient, or with an activation after
+// the normalization its gradient through the activation, at t = (x - mean) a + b recomputed from x. The
+// activation's gradient is computed once, in the pass that sums it, and kept in dx's buffer for the pass that
+// then overwrites it with dx (a sigmoid costs more than reading the value back).
+template <class T, NormActivation kActivation>
+struct NormalizedGradient {
+  const T *g, *in, *mk, *ak, *bk;
+  T* kept;
+  [[gnu::always_inline]] T operator()(int64_t at, int64_t k) const {
+    if constexpr (kActivation == NormActivation::silu) {
+      const T v = silu_backward(g[at], (in[at] - mk[k]) * ak[k] + bk[k]);
+      kept[at] = v;
+      return v;
+    } else {
+      return g[at];
+    }
+  }
+};
+
+template <class T, NormActivation kActivation>
+void batch_norm_backward_typed(const Tensor& grad, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                               const Tensor& weight, const Tensor& bias, bool training, Tensor& dx, Tensor& dweight,
+                               Tensor& dbias, const SumOverProcesses& sum_over_processes) {
+  const Planes p = planes_of(x);
+  const T* g = grad.device_ptr<T>();
+  const T* in = x.device_ptr<T>();
+  const ChannelValues<T> m(p, values_of<T>(mean, p.c, T(0)));
+  const T* mk = m.data();
+  // a = w rstd: the forward's scale, and dx's factor on the normalized gradient
+  std::vector<T> a = values_of<T>(weight, p.c, T(1));
+  for (int64_t c = 0; c < p.c; ++c) a[c] *= rstd.device_ptr<T>()[c];
+  const ChannelValues<T> ak(p, a), bk(p, values_of<T>(bias, p.c, T(0)));
+  T* out = dx.device_ptr<T>();
+  const NormalizedGradient<T, kActivation> gn{g, in, mk, ak.data(), bk.data(), out};
+  std::vector<double> sum_g, sum_gx;
+  channel_sums<T>(
+      p, [gn](int64_t at, int64_t k) QN_VECTOR_LAMBDA { return gn(at, k); }, sum_g,
+      [in, mk](int64_t at, int64_t k, T v) { return v * (in[at] - mk[k]); }, &sum_gx);
+  for (int64_t c = 0; c < p.c; ++c) {  // this process's: the parameters' gradients
+    const T r = rstd.device_ptr<T>()[c];
+    if (dweight.defined()) dweight.device_ptr<T>()[c] = static_cast<T>(sum_gx[c] * r);
+    if (dbias.defined()) dbias.device_ptr<T>()[c] = static_cast<T>(sum_g[c]);
+  }
+  double count = static_cast<double>(p.n * p.s);
+  if (training && sum_over_processes) {  // the whole batch's: the input's gradient
+    std::vector<double> sums(sum_g);
+    sums.insert(sums.end(), sum_gx.begin(), sum_gx.end());
+    sums.push_back(count);
+    sum_over_processes(sums);
+    std::copy(sums.begin(), sums.begin() + p.c, sum_g.begin());
+    std::copy(sums.begin() + p.c, sums.begin() + 2 * p.c, sum_gx.begin());
+    count = sums.back();
+  }
+  // dx = a g + slope (x - mean) + shift
+  std::vector<T> slope(a.size()), shift(a.size());
+  for (int64_t c = 0; c < p.c; ++c) {
+    const T r = rstd.device_ptr<T>()[c];
+    slope[c] = training ? static_cast<T>(-static_cast<double>(a[c]) * r * r * sum_gx[c] / count) : T(0);
+    shift[c] = training ? static_cast<T>(-static_cast<double>(a[c]) * sum_g[c] / count) : T(0);
+  }
+  const ChannelValues<T> sk(p, slope), hk(p, shift);
+  const T *av = ak.data(), *sv = sk.data(), *hv = hk.data();
+  const T* normalized_grad = kActivation == NormActivation::none ? g : out;  // each read before it is overwritten
+  for_each_element(p, [out, av, normalized_grad, sv, in, mk, hv](int64_t at, int64_t k) {
+    out[at] = av[k] * normalized_grad[at] + sv[k] * (in[at] - mk[k]) + hv[k];
+  });
+}
+
+}  // namespace
+
 void batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& mean, const Tensor& rstd,
-                         const Tensor& weight, bool training, Tensor& dx, Tensor& dweight, Tensor& dbias,
-                         const SumOverProcesses& sum_over_processes) {
+                         const Tensor& weight, const Tensor& bias, NormActivation activation, bool training, Tensor& dx,
+                         Tensor& dweight, Tensor& dbias, const SumOverProcesses& sum_over_processes) {
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const Planes p = planes_of(x);
-    const T* g = grad.device_ptr<T>();
-    const T* in = x.device_ptr<T>();
-    const ChannelValues<T> m(p, values_of<T>(mean, p.c, T(0)));
-    const T* mk = m.data();
-    std::vector<double> sum_g, sum_gx;
-    channel_sums<T>(
-        p, [g](int64_t at, int64_t) { return g[at]; }, sum_g,
-        [g, in, mk](int64_t at, int64_t k) { return g[at] * (in[at] - mk[k]); }, &sum_gx);
-    for (int64_t c = 0; c < p.c; ++c) {  // this process's: the parameters' gradients
-      const T r = rstd.device_ptr<T>()[c];
-      if (dweight.defined()) dweight.device_ptr<T>()[c] = static_cast<T>(sum_gx[c] * r);
-      if (dbias.defined()) dbias.device_ptr<T>()[c] = static_cast<T>(sum_g[c]);
+    if (activation == NormActivation::silu) {
+      batch_norm_backward_typed<T, NormActivation::silu>(grad, x, mean, rstd, weight, bias, training, dx, dweight,
+                                                         dbias, sum_over_processes);
+    } else {
+      batch_norm_backward_typed<T, NormActivation::none>(grad, x, mean, rstd, weight, bias, training, dx, dweight,
+                                                         dbias, sum_over_processes);
     }
-    double count = static_cast<double>(p.n * p.s);
-    if (training && sum_over_processes) {  // the whole batch's: the input's gradient
-      std::vector<double> sums(sum_g);
-      sums.insert(sums.end(), sum_gx.begin(), sum_gx.end());
-      sums.push_back(count);
-      sum_over_processes(sums);
-      std::copy(sums.begin(), sums.begin() + p.c, sum_g.begin());
-      std::copy(sums.begin() + p.c, sums.begin() + 2 * p.c, sum_gx.begin());
-      count = sums.back();
-    }
-    // dx = a g + k (x - mean) + shift, with a = w rstd
-    std::vector<T> a(static_cast<size_t>(p.c)), slope(a.size()), shift(a.size());
-    for (int64_t c = 0; c < p.c; ++c) {
-      const T r = rstd.device_ptr<T>()[c];
-      a[c] = r * (weight.defined() ? weight.device_ptr<T>()[c] : T(1));
-      slope[c] = training ? static_cast<T>(-static_cast<double>(a[c]) * r * r * sum_gx[c] / count) : T(0);
-      shift[c] = training ? static_cast<T>(-static_cast<double>(a[c]) * sum_g[c] / count) : T(0);
-    }
-    const ChannelValues<T> ak(p, a), sk(p, slope), hk(p, shift);
-    const T *av = ak.data(), *sv = sk.data(), *hv = hk.data();
-    T* out = dx.device_ptr<T>();
-    for_each_element(p, [out, av, g, sv, in, mk, hv](int64_t at, int64_t k) {
-      out[at] = av[k] * g[at] + sv[k] * (in[at] - mk[k]) + hv[k];
-    });
   });
 }
 

@@ -40,10 +40,10 @@ void layer_norm(const Tensor& x, int64_t rows, int64_t cols, const Tensor& weigh
 // Returns the count of values per channel (summed over processes when synchronized).
 double batch_norm_moments(const Tensor& x, Tensor& mean, Tensor& var, const SumOverProcesses& sum_over_processes);
 void batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& rstd, const Tensor& weight,
-                        const Tensor& bias, Tensor& out);
+                        const Tensor& bias, NormActivation activation, Tensor& out);
 void batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& mean, const Tensor& rstd,
-                         const Tensor& weight, bool training, Tensor& dx, Tensor& dweight, Tensor& dbias,
-                         const SumOverProcesses& sum_over_processes);
+                         const Tensor& weight, const Tensor& bias, NormActivation activation, bool training,
+                         Tensor& dx, Tensor& dweight, Tensor& dbias, const SumOverProcesses& sum_over_processes);
 
 // losses[i] = -((1 - s) lp[i, t_i] + (s / C) sum_c lp[i, c]), 0 where t_i is ignored; returns the count
 // of targets not ignored.

@@ -65,10 +65,6 @@ void binary_loop(const Tensor& a, const Tensor& b, Tensor& out, const F& f) {
       kGrain);
 }
 
-// On the lambdas whose bodies inline exp_fast, erf_fast or sigmoid: GCC would otherwise leave such a body an
-// out-of-line call per element, which keeps the loop around it scalar.
-#define QN_VECTOR_LAMBDA __attribute__((always_inline))
-
 // The gelu constants: 1/sqrt(2) for the erf form, sqrt(2/pi) for the tanh form.
 constexpr double kInvSqrt2 = 0.70710678118654752440;
 constexpr double kSqrt2OverPi = 0.79788456080286535588;
@@ -103,7 +99,7 @@ void unary_typed(UnaryOp op, const Tensor& x, Tensor& out) {
       case UnaryOp::erf:
         return unary_loop<T>(x, out, [](T v) { return std::erf(v); });
       case UnaryOp::silu:
-        return unary_loop<T>(x, out, [](T v) QN_VECTOR_LAMBDA { return v * sigmoid(v); });
+        return unary_loop<T>(x, out, [](T v) QN_VECTOR_LAMBDA { return silu(v); });
       case UnaryOp::gelu:
         return unary_loop<T>(x, out,
                              [](T v) QN_VECTOR_LAMBDA { return T(0.5) * v * (T(1) + erf_fast(v * T(kInvSqrt2))); });
@@ -158,10 +154,7 @@ void binary_typed(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
       throw_error("gelu_backward", "expected floating operands");
     case BinaryOp::silu_backward:
       if constexpr (std::is_floating_point_v<T>) {
-        return binary_loop<T, T>(a, b, out, [](T g, T x) QN_VECTOR_LAMBDA {
-          const T s = sigmoid(x);
-          return g * (s * (T(1) + x * (T(1) - s)));
-        });
+        return binary_loop<T, T>(a, b, out, [](T g, T x) QN_VECTOR_LAMBDA { return silu_backward(g, x); });
       }
       throw_error("silu_backward", "expected floating operands");
     case BinaryOp::sigmoid_backward:

@@ -7,6 +7,10 @@
 #include <cstdint>
 #include <limits>
 
+// On the lambdas whose bodies inline exp_fast, erf_fast or sigmoid: GCC would otherwise leave such a body an
+// out-of-line call per element, which keeps the loop around it scalar.
+#define QN_VECTOR_LAMBDA __attribute__((always_inline))
+
 namespace qn::kernels::cpu {
 
 // exp for float, within 2 ulp of the correctly rounded result over the whole range.
@@ -114,6 +118,17 @@ inline void softmax_row(const T* in, T* out, int64_t n) {
 template <class T>
 [[gnu::always_inline]] inline T sigmoid(T x) {
   return T(1) / (T(1) + exp_fast<T>(-x));
+}
+
+// SiLU (swish) and its gradient: silu(x) = x sigmoid(x), d silu / dx = s (1 + x (1 - s)) with s = sigmoid(x).
+template <class T>
+[[gnu::always_inline]] inline T silu(T x) {
+  return x * sigmoid(x);
+}
+template <class T>
+[[gnu::always_inline]] inline T silu_backward(T g, T x) {
+  const T s = sigmoid(x);
+  return g * (s * (T(1) + x * (T(1) - s)));
 }
 
 }  // namespace qn::kernels::cpu

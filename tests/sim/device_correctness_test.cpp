@@ -170,5 +170,27 @@ TEST(OnTheDevice, RobertaWithTokenTypesRunsThereAsOnTheCpu) {
   EXPECT_TRUE(same_bits(got, expected));
 }
 
+// BatchNorm + SiLU as one op: on the CPU one kernel; elsewhere (the GPU, and the simulated device in its place)
+// the backward runs the activation's own gradient kernel first. Both ways agree, on each side of the planes /
+// columns split of the CPU kernel.
+TEST(OnTheDevice, BatchNormWithSiluRunsThereAsOnTheCpu) {
+  for (const Shape& shape : {Shape{4, 5, 3, 3}, Shape{2, 3, 9, 8}}) {
+    SCOPED_TRACE(shape.str());
+    const Tensor x = testing::random(shape, DType::f32, 5), g = testing::random(shape, DType::f32, 6);
+    const Tensor w = testing::random({shape[1]}, DType::f32, 7), b = testing::random({shape[1]}, DType::f32, 8);
+    std::vector<Tensor> outs, grads;
+    for (const Device device : {Device::cpu(), kSim}) {
+      Tensor xd = x.to(device), wd = w.to(device), bd = b.to(device);
+      for (Tensor* t : {&xd, &wd, &bd}) t->set_requires_grad(true);
+      const Tensor out = batch_norm(xd, Tensor(), Tensor(), wd, bd, true, 0.1, 1e-5, {}, kernels::NormActivation::silu);
+      out.backward(g.to(device));
+      outs.push_back(out.detach());
+      for (const Tensor& t : {xd, wd, bd}) grads.push_back(t.grad());
+    }
+    EXPECT_LT(max_difference(outs[1], outs[0]), 1e-6);
+    for (size_t i = 0; i < 3; ++i) EXPECT_LT(max_difference(grads[i + 3], grads[i]), 2e-5) << "gradient " << i;
+  }
+}
+
 }  // namespace
 }  // namespace qn
