@@ -213,6 +213,7 @@ void backward_input_im2col(const T* dy, const T* w, const Geometry& g, const Con
     std::vector<T> col(static_cast<size_t>(patch * plane));
     for (int64_t n = begin; n < end; ++n) {
       T* image = dx + n * g.c * g.h * g.w;
+      if (!pointwise) std::fill_n(image, g.c * g.h * g.w, T(0));  // col2im adds into it
       for (int64_t grp = 0; grp < g.groups; ++grp) {
         const T* dy_g = dy + (n * g.o + grp * g.og) * plane;
         const T* w_g = w + grp * g.og * patch;

@@ -58,7 +58,7 @@ void scatter_add(int dim, const Tensor& index, const Tensor& src, Tensor& out);
 void index_add(int dim, const Tensor& index, const Tensor& src, Tensor& out);
 
 // Convolution by im2col + GEMM (any groups), and the direct depthwise kernels (one input channel per group);
-// kernels/conv.cpp picks one. Backward: dx must arrive zeroed; dw is overwritten.
+// kernels/conv.cpp picks one. Backward: dx and dw are overwritten, whatever they held.
 void conv2d_im2col(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p, Tensor& out);
 void conv2d_im2col_backward_input(const Tensor& grad_out, const Tensor& weight, const Conv2dParams& p, Tensor& dx);
 void conv2d_im2col_backward_weight(const Tensor& grad_out, const Tensor& input, const Conv2dParams& p, Tensor& dw);

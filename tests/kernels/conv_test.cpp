@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <limits>
+
+#include "core/allocator.h"
 #include "tests/reference.h"
 
 namespace qn::kernels {
@@ -81,6 +85,33 @@ TEST(Conv2d, DepthwiseMatchesDefinition) {
       testing::expect_all_close(
           y, out_shape(x, w, c.params), [&](const Index& i) { return reference(x, w, b, c.params, i); }, 1e-12, 1e-12);
     }
+  }
+}
+
+// The input gradient's buffer arrives uninitialized. Here it is a freed block of NaNs handed out again (the host
+// allocator caches blocks of 1 MiB and more by size): no path may let it show through, the im2col one (which
+// adds its columns into the image) included.
+TEST(Conv2d, InputGradientWritesEveryElement) {
+  const Shape image{2, 8, 128, 128}, small_planes{4096, 16, 2, 2};  // 1 MiB each in f32
+  const Case cases[] = {
+      {image, {4, 8, 3, 3}, Conv2dParams{}.with_padding(1), false},                 // im2col
+      {image, {4, 8, 1, 1}, Conv2dParams{}.with_stride(2), false},                  // im2col, a quarter of dx fed
+      {image, {4, 8, 1, 1}, Conv2dParams{}, false},                                 // pointwise, image by image
+      {small_planes, {6, 16, 1, 1}, Conv2dParams{}, false},                         // pointwise, batched
+      {image, {8, 1, 3, 3}, Conv2dParams{}.with_groups(8).with_padding(1), false},  // depthwise
+      {image, {16, 1, 5, 5}, Conv2dParams{}.with_groups(8).with_stride(2), false},  // depthwise, multiplier 2
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.input.str() + " * " + c.weight.str());
+    const Tensor w = testing::random(c.weight, DType::f32, 2);
+    const Tensor g =
+        testing::random(conv2d(testing::random(c.input, DType::f32, 1), w, Tensor(), c.params).shape(), DType::f32, 3);
+    release_host_cache();
+    const Tensor fresh = conv2d_backward_input(g, w, c.input, c.params);  // on new pages, which read as zeros
+    { const Tensor poison = full(c.input, std::numeric_limits<double>::quiet_NaN()); }
+    const Tensor reused = conv2d_backward_input(g, w, c.input, c.params);
+    ASSERT_EQ(reused.nbytes(), fresh.nbytes());
+    EXPECT_EQ(std::memcmp(reused.raw_data(), fresh.raw_data(), fresh.nbytes()), 0);
   }
 }
 
