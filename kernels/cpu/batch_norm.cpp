@@ -1,11 +1,11 @@
 // BatchNorm on the CPU: x viewed as (N, C, S), S = H*W. A channel's statistics sum N*S values, in one of two
 // orders chosen by the shape alone, so results do not depend on the thread count:
-//   planes  (S >= kPlanePixels): each plane of S contiguous values summed in a vectorized loop, the N plane
-//           sums added in f64; parallel over channels.
+//   planes  (S >= kPlanePixels): each plane of S contiguous values summed in a vectorized loop, the planes
+//           taken in memory order over the threads; then a channel's N plane sums added in f64, image by image.
 //   columns (smaller S, the late stages of a convolutional network, down to 1x1): x as N rows of C*S columns;
 //           each column summed over the rows in f64, vectorized across columns (a plane of a few pixels would
 //           leave a per-plane loop in its scalar tail), then a channel's S columns added.
-// Elementwise passes follow the same layout: per channel over planes, or across columns with per-channel
+// Elementwise passes follow the same layout: plane by plane in memory order, or across columns with per-channel
 // values spread over each channel's S columns.
 #include <algorithm>
 #include <cmath>
@@ -69,27 +69,35 @@ void channel_sums(const Planes& p, const Term& term, std::vector<double>& sums, 
   sums.assign(static_cast<size_t>(p.c), 0.0);
   if constexpr (kTwo) second_sums->assign(static_cast<size_t>(p.c), 0.0);
   if (!p.by_columns()) {
-    parallel_for(0, p.c, 1, [&](int64_t c0, int64_t c1) {
+    // Planes in memory order (channel by channel would jump a whole image between planes), each plane's sum
+    // kept, then a channel's N plane sums added in image order.
+    const int64_t planes = p.n * p.c;
+    std::vector<double> plane_sums(static_cast<size_t>(planes)), second_plane_sums(kTwo ? plane_sums.size() : 0);
+    parallel_for(0, planes, 1, [&](int64_t q0, int64_t q1) {
       const Term first_term = term;
       const SecondTerm second_term = second;
-      for (int64_t c = c0; c < c1; ++c) {
-        double total = 0, second_total = 0;
-        for (int64_t n = 0; n < p.n; ++n) {
-          const int64_t begin = (n * p.c + c) * p.s, end = begin + p.s;
-          T sum = 0, second_sum = 0;
+      for (int64_t q = q0; q < q1; ++q) {
+        const int64_t c = q % p.c, begin = q * p.s, end = begin + p.s;
+        T sum = 0, second_sum = 0;
 #pragma omp simd reduction(+ : sum, second_sum)
-          for (int64_t at = begin; at < end; ++at) {
-            const T v = first_term(at, c);
-            sum += v;
-            if constexpr (kTwo) second_sum += second_term(at, c, v);
-          }
-          total += static_cast<double>(sum);
-          second_total += static_cast<double>(second_sum);
+        for (int64_t at = begin; at < end; ++at) {
+          const T v = first_term(at, c);
+          sum += v;
+          if constexpr (kTwo) second_sum += second_term(at, c, v);
         }
-        sums[c] = total;
-        if constexpr (kTwo) (*second_sums)[c] = second_total;
+        plane_sums[q] = static_cast<double>(sum);
+        if constexpr (kTwo) second_plane_sums[q] = static_cast<double>(second_sum);
       }
     });
+    for (int64_t c = 0; c < p.c; ++c) {
+      double total = 0, second_total = 0;
+      for (int64_t n = 0; n < p.n; ++n) {
+        total += plane_sums[n * p.c + c];
+        if constexpr (kTwo) second_total += second_plane_sums[n * p.c + c];
+      }
+      sums[c] = total;
+      if constexpr (kTwo) (*second_sums)[c] = second_total;
+    }
     return;
   }
   const int64_t columns = p.columns();
@@ -125,13 +133,11 @@ void channel_sums(const Planes& p, const Term& term, std::vector<double>& sums, 
 template <class Apply>
 void for_each_element(const Planes& p, const Apply& apply) {
   if (!p.by_columns()) {
-    parallel_for(0, p.c, 1, [&](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) {
-        for (int64_t n = 0; n < p.n; ++n) {
-          const int64_t at = (n * p.c + c) * p.s;
+    parallel_for(0, p.n * p.c, 1, [&](int64_t q0, int64_t q1) {
+      for (int64_t q = q0; q < q1; ++q) {
+        const int64_t c = q % p.c, at = q * p.s;
 #pragma omp simd
-          for (int64_t i = 0; i < p.s; ++i) apply(at + i, c);
-        }
+        for (int64_t i = 0; i < p.s; ++i) apply(at + i, c);
       }
     });
     return;
