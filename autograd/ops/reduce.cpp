@@ -47,12 +47,13 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
                 });
 }
 
-// dx = g / count, broadcast
+// dx = g / count, broadcast: divided at g's size, then expanded as a view (no tensor of x's size is written;
+// whoever adds it into a gradient reads the view)
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   const std::vector<int64_t> rd = resolved_dims(dims, x.dim());
   const double count = static_cast<double>(reduced_count(x.shape(), rd));
   return record("mean", kernels::mean(x, dims, keepdim), {x}, [shape = x.shape(), rd, keepdim, count](const Tensor& g) {
-    return Grads{kernels::binary(kernels::BinaryOp::div, with_kept_dims(g, shape, rd, keepdim).expand(shape), count)};
+    return Grads{kernels::binary(kernels::BinaryOp::div, with_kept_dims(g, shape, rd, keepdim), count).expand(shape)};
   });
 }
 
