@@ -20,6 +20,7 @@
 
 #include "core/parallel.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/transpose.h"
 
 namespace qn::kernels::cpu {
 namespace {
@@ -58,21 +59,6 @@ DepthwiseGeometry geometry(const Shape& input, const Shape& weight, const Shape&
 template <class T>
 std::unique_ptr<T[]> uninitialized(int64_t size) {
   return std::make_unique_for_overwrite<T[]>(static_cast<size_t>(size));
-}
-
-// dst (cols, rows) = src (rows, cols) transposed, in 16x16 tiles that stay in L1.
-template <class T>
-void transpose(const T* src, int64_t rows, int64_t cols, T* dst) {
-  constexpr int64_t kTile = 16;
-  for (int64_t i0 = 0; i0 < rows; i0 += kTile) {
-    const int64_t i1 = std::min(rows, i0 + kTile);
-    for (int64_t j0 = 0; j0 < cols; j0 += kTile) {
-      const int64_t j1 = std::min(cols, j0 + kTile);
-      for (int64_t i = i0; i < i1; ++i) {
-        for (int64_t j = j0; j < j1; ++j) dst[j * rows + i] = src[i * cols + j];
-      }
-    }
-  }
 }
 
 // rows (pixels, c m) from the planes (c, pixels) of one image, each channel repeated m times.

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/allocator.h"
+#include "kernels/cpu/transpose.h"
 #include "tests/reference.h"
 
 namespace qn::kernels {
@@ -75,15 +76,37 @@ TEST(Conv2d, DepthwiseMatchesDefinition) {
   const Case cases[] = {
       {{2, 6, 9, 8}, {6, 1, 3, 3}, Conv2dParams{}.with_groups(6).with_padding(1), true},
       {{1, 4, 11, 11}, {4, 1, 5, 5}, Conv2dParams{}.with_groups(4).with_stride(2).with_padding(1, 2, 1, 2), false},
-      {{1, 3, 8, 8}, {6, 1, 3, 3}, Conv2dParams{}.with_groups(3).with_dilation(2), true},  // channel multiplier 2
+      {{1, 3, 8, 8}, {6, 1, 3, 3}, Conv2dParams{}.with_groups(3).with_dilation(2), true},     // channel multiplier 2
+      {{2, 16, 8, 8}, {16, 1, 3, 3}, Conv2dParams{}.with_groups(16).with_padding(1), true},   // whole 8 x 8 blocks
+      {{2, 21, 7, 9}, {21, 1, 3, 3}, Conv2dParams{}.with_groups(21).with_padding(1), false},  // ragged blocks
   };
   for (const Case& c : cases) {
-    Tensor x = testing::random_strided(c.input, DType::f64, 1);
-    Tensor w = testing::random(c.weight, DType::f64, 2);
-    Tensor b = c.bias ? testing::random({c.weight[0]}, DType::f64, 3) : Tensor();
-    for (Tensor y : {conv2d_depthwise(x, w, b, c.params), conv2d(x, w, b, c.params)}) {
-      testing::expect_all_close(
-          y, out_shape(x, w, c.params), [&](const Index& i) { return reference(x, w, b, c.params, i); }, 1e-12, 1e-12);
+    for (DType t : {DType::f32, DType::f64}) {
+      SCOPED_TRACE(c.input.str() + " " + std::string(dtype_name(t)));
+      Tensor x = testing::random_strided(c.input, t, 1);
+      Tensor w = testing::random(c.weight, t, 2);
+      Tensor b = c.bias ? testing::random({c.weight[0]}, t, 3) : Tensor();
+      const double tol = t == DType::f32 ? 1e-5 : 1e-12;
+      for (Tensor y : {conv2d_depthwise(x, w, b, c.params), conv2d(x, w, b, c.params)}) {
+        testing::expect_all_close(
+            y, out_shape(x, w, c.params), [&](const Index& i) { return reference(x, w, b, c.params, i); }, tol, tol);
+      }
+    }
+  }
+}
+
+// The transpose the depthwise kernels switch layouts with: whole 8 x 8 blocks, ragged edges on either side, and
+// shapes smaller than a block, against the definition.
+TEST(Conv2d, TransposeMatchesDefinition) {
+  for (const auto& [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{
+           {8, 8}, {16, 24}, {13, 8}, {8, 21}, {19, 27}, {3, 5}, {1, 9}, {32, 1}}) {
+    std::vector<float> src(static_cast<size_t>(rows * cols)), dst(src.size(), -1.0f);
+    for (size_t k = 0; k < src.size(); ++k) src[k] = static_cast<float>(k) + 0.5f;
+    cpu::transpose(src.data(), rows, cols, dst.data());
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t j = 0; j < cols; ++j) {
+        ASSERT_EQ(dst[j * rows + i], src[i * cols + j]) << rows << " x " << cols << " at " << i << ", " << j;
+      }
     }
   }
 }
