@@ -58,10 +58,19 @@ template <class T>
 void transpose(const T* src, int64_t rows, int64_t cols, T* dst) {
 #if defined(__AVX__)
   if constexpr (std::is_same_v<T, float>) {
+    // Blocks in 64 x 64 tiles, so that each cache line of dst is written whole while the tile is in L1: along
+    // whole rows of blocks instead, a line of dst got its two halves a full sweep apart (planes of 112 x 112
+    // pixels), and was fetched twice.
+    constexpr int64_t kTile = 64;
     const int64_t full_rows = rows / 8 * 8, full_cols = cols / 8 * 8;
-    for (int64_t i = 0; i < full_rows; i += 8) {
-      for (int64_t j = 0; j < full_cols; j += 8)
-        detail::transpose_block8(src + i * cols + j, cols, dst + j * rows + i, rows);
+    for (int64_t i0 = 0; i0 < full_rows; i0 += kTile) {
+      for (int64_t j0 = 0; j0 < full_cols; j0 += kTile) {
+        for (int64_t i = i0; i < std::min(full_rows, i0 + kTile); i += 8) {
+          for (int64_t j = j0; j < std::min(full_cols, j0 + kTile); j += 8) {
+            detail::transpose_block8(src + i * cols + j, cols, dst + j * rows + i, rows);
+          }
+        }
+      }
     }
     // The edges: the last columns of the full rows, then the last rows whole.
     for (int64_t i = 0; i < full_rows; ++i) {
