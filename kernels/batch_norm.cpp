@@ -116,12 +116,13 @@ Tensor batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& rst
   const Device device = common_device(kOp, {&x, &mean, &rstd, &weight, &bias});
   channels_of(x);
   check_per_channel(x, {&mean, &rstd, &weight, &bias});
-  Tensor out = empty(x.shape(), x.options());
-  if (device.is_cuda()) {
-    cuda::batch_norm_forward(x.contiguous(), mean.contiguous(), rstd.contiguous(), weight, bias, out);
-    return activation == NormActivation::silu ? unary(UnaryOp::silu, out) : out;
+  if (activation != NormActivation::none && device.is_accelerator()) {  // the activation's own kernel after
+    return unary(UnaryOp::silu, batch_norm_forward(x, mean, rstd, weight, bias));
   }
-  cpu::batch_norm_forward(x.contiguous(), mean.contiguous(), rstd.contiguous(), weight, bias, activation, out);
+  Tensor out = empty(x.shape(), x.options());
+  device.is_cuda()
+      ? cuda::batch_norm_forward(x.contiguous(), mean.contiguous(), rstd.contiguous(), weight, bias, out)
+      : cpu::batch_norm_forward(x.contiguous(), mean.contiguous(), rstd.contiguous(), weight, bias, activation, out);
   return out;
 }
 
@@ -134,7 +135,7 @@ BatchNormGrads batch_norm_backward(const Tensor& grad, const Tensor& x, const Te
   QN_CHECK(grad.shape() == x.shape() && grad.dtype() == x.dtype(), kOp, "the gradient must be like the input ",
            x.describe(), ", got ", grad.describe());
   check_per_channel(x, {&mean, &rstd, &weight, &bias});
-  if (activation != NormActivation::none && !device.is_cpu()) {  // through the activation's own kernel first
+  if (activation != NormActivation::none && device.is_accelerator()) {  // through the activation's own kernel first
     const Tensor normalized = batch_norm_forward(x, mean, rstd, weight, bias);
     return batch_norm_backward(binary(BinaryOp::silu_backward, grad, normalized), x, mean, rstd, weight, training,
                                weight_grad, bias_grad, sum_over_processes);

@@ -7,10 +7,11 @@
 //              dw = rstd sum(g (x - mean)),  db = sum(g)            (two passes)
 // Per-channel tensors are (C) in x's dtype.
 //
-// With an activation (EfficientNet's BatchNorm + SiLU), the backward takes act's gradient at t, the normalized
-// value, recomputed from x in each of its passes, so t is never stored; the rest of the backward is as above
-// with g replaced by g act'(t). On the CPU that is one kernel, forward and backward; elsewhere the
-// activation's own kernels run after the forward and before the backward.
+// With an activation (EfficientNet's BatchNorm + SiLU), the backward is as above with g replaced by g act'(t), t
+// the normalized value. On the CPU that is one kernel each way: t is never stored; the backward recomputes it from
+// x in the pass that sums g act'(t), and keeps g act'(t) in dx's buffer for the pass that writes dx. On an
+// accelerator (and on the simulated device, which takes its path) the activation's own kernels run after the
+// forward and before the backward, which recomputes t with one more forward pass.
 //
 // Synchronized BatchNorm (nn::BatchNorm2d::synchronize): with sum_over_processes, the per-channel sums (and
 // the counts) are added over the processes of a data-parallel run before use, so every process normalizes with

@@ -80,7 +80,8 @@ Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const
   if (is_half(weight.dtype())) {
     return conv2d_backward_input(widened(grad_out), widened(weight), input_shape, params).to(weight.dtype());
   }
-  // The CPU kernels write every element of dx (the im2col one clears each image before adding its columns).
+  // The CPU kernels write every element of dx: GEMMs at beta 0 (pointwise), the depthwise kernel's rows, and the
+  // im2col one clears each image before adding its columns into it.
   Tensor dx = device.is_cuda() ? zeros(input_shape, weight.options()) : empty(input_shape, weight.options());
   if (device.is_cuda()) {
     cuda::conv2d_backward_input(grad_out.contiguous(), weight.contiguous(), params, dx);

@@ -71,22 +71,24 @@ std::shared_ptr<nn::BatchNorm2d> batch_norm(const EfficientNetConfig& c, int64_t
 }
 
 // conv, BN and (optionally) swish, as torchvision's Conv2dNormActivation: children 0, 1 (and 2). BN and swish
-// run as one op (nn::BatchNorm2d's forward with an activation): the normalized values are never stored.
+// run as one op (nn::BatchNorm2d's forward with an activation): the normalized values are never stored. The SiLU
+// child is kept, though forward does not call it, so that the model prints and nests as torchvision's (it holds
+// no tensors: the state dict is the same either way).
 class ConvNormActivation : public nn::Sequential {
  public:
   ConvNormActivation(const EfficientNetConfig& c, int64_t in, int64_t out, int64_t kernel, int64_t stride,
                      int64_t groups, bool activation)
-      : conv_(push_back(conv(c, in, out, kernel, stride, groups))), norm_(push_back(batch_norm(c, out))) {
+      : conv_(push_back(conv(c, in, out, kernel, stride, groups))),
+        norm_(push_back(batch_norm(c, out))),
+        activation_(activation ? kernels::NormActivation::silu : kernels::NormActivation::none) {
     if (activation) push_back(std::make_shared<nn::SiLU>());
   }
-  Tensor forward(const Tensor& x) override {
-    const Tensor y = (*conv_)(x);
-    return size() == 3 ? norm_->forward(y, kernels::NormActivation::silu) : (*norm_)(y);
-  }
+  Tensor forward(const Tensor& x) override { return norm_->forward((*conv_)(x), activation_); }
 
  private:
   std::shared_ptr<nn::Conv2d> conv_;
   std::shared_ptr<nn::BatchNorm2d> norm_;
+  kernels::NormActivation activation_;
 };
 
 std::shared_ptr<ConvNormActivation> conv_bn(const EfficientNetConfig& c, int64_t in, int64_t out, int64_t kernel,

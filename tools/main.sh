@@ -11,18 +11,14 @@ bash tools/setup.sh --main
 # The job trains on the CPU: the CUDA kernels (minutes of nvcc on 2 cores) are left out of this build.
 bash tools/build.sh -DQN_CUDA=OFF --target qn
 
-data=/usr/share/datasets/fashion-mnist
+source tools/main_job_train.sh  # main_job_data, main_job_task, main_job_train: the model and its training
+data=$main_job_data
 run=${QN_RUN_DIR:-runs/fashion_mnist}
 rm -rf "$run"
-task=(--task image_classification --batch-size 64 --num-workers 1)
+task=("${main_job_task[@]}")
 
-# EfficientNet at width 1, depth 0.25 (one MBConv per stage, 1.59M parameters), stem stride 2 for 28x28 images,
-# no dropout or drop-connect (five epochs do not overfit); Quant-Noise p = 0.05 in blocks of 8 on its 1x1
-# convolutions and classifier. Five epochs (4,690 updates of 64): three reached 87-88%.
-build/bin/qn train "$data" "${task[@]}" --arch efficientnet_tiny \
-  --model-config '{"width": 1.0, "stem_stride": 2, "drop_connect": 0.0}' --dropout 0 \
-  --quant-noise-pq 0.05 --quant-noise-pq-block-size 8 --optimizer adam --lr 0.004 --lr-scheduler cosine \
-  --warmup-updates 100 --min-lr 1e-5 --max-update 4690 --save-dir "$run"
+# Five epochs (4,690 updates of 64): three reached 87-88%.
+build/bin/qn train "$data" "${task[@]}" "${main_job_train[@]}" --max-update 4690 --save-dir "$run"
 
 # iPQ: the three stages of tools/recipes/efficientnet_fashion_mnist_ipq.yaml, 300 updates of fine-tuning each
 # under one cosine schedule from lr 0.002, so that the last stage ends at a small rate (a fixed lr 0.001 over

@@ -14,7 +14,7 @@
 
 namespace qn::kernels::cpu {
 
-namespace detail {
+namespace transpose_impl {
 
 template <class T>
 void transpose_elements(const T* src, int64_t rows, int64_t cols, int64_t row_begin, int64_t col_begin, T* dst) {
@@ -52,7 +52,7 @@ inline void transpose_block8(const float* src, int64_t src_stride, float* dst, i
 }
 #endif
 
-}  // namespace detail
+}  // namespace transpose_impl
 
 template <class T>
 void transpose(const T* src, int64_t rows, int64_t cols, T* dst) {
@@ -67,7 +67,7 @@ void transpose(const T* src, int64_t rows, int64_t cols, T* dst) {
       for (int64_t j0 = 0; j0 < full_cols; j0 += kTile) {
         for (int64_t i = i0; i < std::min(full_rows, i0 + kTile); i += 8) {
           for (int64_t j = j0; j < std::min(full_cols, j0 + kTile); j += 8) {
-            detail::transpose_block8(src + i * cols + j, cols, dst + j * rows + i, rows);
+            transpose_impl::transpose_block8(src + i * cols + j, cols, dst + j * rows + i, rows);
           }
         }
       }
@@ -76,11 +76,11 @@ void transpose(const T* src, int64_t rows, int64_t cols, T* dst) {
     for (int64_t i = 0; i < full_rows; ++i) {
       for (int64_t j = full_cols; j < cols; ++j) dst[j * rows + i] = src[i * cols + j];
     }
-    detail::transpose_elements(src, rows, cols, full_rows, 0, dst);
+    transpose_impl::transpose_elements(src, rows, cols, full_rows, 0, dst);
     return;
   }
 #endif
-  detail::transpose_elements(src, rows, cols, 0, 0, dst);
+  transpose_impl::transpose_elements(src, rows, cols, 0, 0, dst);
 }
 
 }  // namespace qn::kernels::cpu

@@ -305,6 +305,20 @@ std::vector<OpCase> build() {
                            kernels::NormActivation::silu);
        },
        "F.silu(F.batch_norm(x0, None, None, training=True))"},
+      {"batch_norm_silu_train_2d",
+       {in({6, 3}), in({3}), in({3})},
+       [](X x) {
+         return batch_norm(x[0], Tensor(), Tensor(), x[1], x[2], true, 0.1, 1e-5, {}, kernels::NormActivation::silu);
+       },
+       "F.silu(F.batch_norm(x0, None, None, x1, x2, training=True))"},
+      {"batch_norm_silu_eval_large_planes",
+       {in({2, 3, 8, 9}), in({3}), in({3})},
+       [running_mean, running_var, as](X x) {
+         return batch_norm(x[0], as(running_mean, x[0]), as(running_var, x[0]), x[1], x[2], false, 0.1, 1e-5, {},
+                           kernels::NormActivation::silu);
+       },
+       "F.silu(F.batch_norm(x0, rm, rv, x1, x2, training=False))",
+       {{"rm", running_mean}, {"rv", running_var}}},
       {"batch_norm_silu_eval",
        {in({2, 3, 2, 2}), in({3}), in({3})},
        [running_mean, running_var, as](X x) {

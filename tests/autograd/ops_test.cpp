@@ -110,12 +110,20 @@ TEST(BatchNorm, UpdatesRunningStatisticsLikePyTorch) {
 // Synchronized over a twin process holding the same batch (the sums over processes are twice this one's),
 // BatchNorm computes what it computes on the two batches joined: the same output, running statistics (the
 // variance unbiased over both) and input gradient; the weight and bias gradients stay this process's own (half
-// the joint ones). Forward adds over processes twice (sums, then squares around the mean), backward once.
+// the joint ones). Forward adds over processes twice (sums, then squares around the mean), backward once. The
+// same with SiLU fused after the normalization.
 TEST(BatchNorm, SynchronizedTwinsComputeWhatTheirJointBatchComputes) {
-  for (const Shape& shape : {Shape{4, 2, 3, 3}, Shape{65, 3}, Shape{3, 2, 9, 9}}) {
+  for (const auto& run_case :
+       std::vector<std::pair<Shape, kernels::NormActivation>>{{{4, 2, 3, 3}, kernels::NormActivation::none},
+                                                              {{65, 3}, kernels::NormActivation::none},
+                                                              {{3, 2, 9, 9}, kernels::NormActivation::none},
+                                                              {{4, 2, 3, 3}, kernels::NormActivation::silu},
+                                                              {{3, 2, 9, 9}, kernels::NormActivation::silu}}) {
+    const Shape& shape = run_case.first;
+    const kernels::NormActivation activation = run_case.second;  // a copy: clang 14 cannot capture bindings
     const Tensor x = testing::random(shape, DType::f64, 2);
     const Tensor g = testing::random(shape, DType::f64, 3);
-    SCOPED_TRACE(x.describe());
+    SCOPED_TRACE(x.describe() + (activation == kernels::NormActivation::silu ? " with SiLU" : ""));
     const int64_t channels = shape[1];
     int calls = 0;
     const kernels::SumOverProcesses twin = [&calls](std::vector<double>& values) {
@@ -130,7 +138,7 @@ TEST(BatchNorm, SynchronizedTwinsComputeWhatTheirJointBatchComputes) {
       const Tensor leaf = input.detach().set_requires_grad(true);
       const Tensor w = testing::random({channels}, DType::f64, 4).set_requires_grad(true);
       const Tensor b = testing::random({channels}, DType::f64, 5).set_requires_grad(true);
-      r.out = batch_norm(leaf, r.running_mean, r.running_var, w, b, true, 0.1, 1e-5, sync);
+      r.out = batch_norm(leaf, r.running_mean, r.running_var, w, b, true, 0.1, 1e-5, sync, activation);
       qn::sum(mul(r.out, upstream)).backward();
       r.dx = leaf.grad();
       r.dw = w.grad();
