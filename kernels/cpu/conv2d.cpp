@@ -9,6 +9,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "core/parallel.h"
@@ -50,18 +51,29 @@ bool runs_batched(const Geometry& g, const Conv2dParams& p) {
 
 // x (N, C, P) <-> channel-major xc (C, N*P): the batch as one column matrix. With P = 1 no copy is needed,
 // since x (N, C) is xc's transpose; the callers pass GEMM a transposed operand instead.
+// Split over images: the copies run between parallel GEMMs, where a serial copy leaves the other threads idle.
 template <class T>
 void to_channel_major(const T* x, int64_t n, int64_t c, int64_t plane, T* xc) {
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t ch = 0; ch < c; ++ch) std::copy_n(x + (i * c + ch) * plane, plane, xc + (ch * n + i) * plane);
-  }
+  parallel_for(0, n, std::max<int64_t>(1, 4096 / std::max<int64_t>(c * plane, 1)), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      for (int64_t ch = 0; ch < c; ++ch) std::copy_n(x + (i * c + ch) * plane, plane, xc + (ch * n + i) * plane);
+    }
+  });
 }
 
 template <class T>
 void from_channel_major(const T* xc, int64_t n, int64_t c, int64_t plane, T* x) {
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t ch = 0; ch < c; ++ch) std::copy_n(xc + (ch * n + i) * plane, plane, x + (i * c + ch) * plane);
-  }
+  parallel_for(0, n, std::max<int64_t>(1, 4096 / std::max<int64_t>(c * plane, 1)), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      for (int64_t ch = 0; ch < c; ++ch) std::copy_n(xc + (ch * n + i) * plane, plane, x + (i * c + ch) * plane);
+    }
+  });
+}
+
+// Scratch that every element of is written before it is read: not cleared first.
+template <class T>
+std::unique_ptr<T[]> scratch(int64_t size) {
+  return std::make_unique_for_overwrite<T[]>(static_cast<size_t>(size));
 }
 
 // y (N, out, P) = op(W) @ x (N, in, P) image by image, as one GEMM over the batch: the forward (op(W) = W, W of
@@ -76,10 +88,10 @@ void pointwise_batched(bool transpose_w, const T* x, const T* w, int64_t n, int6
     gemm<T>(false, !transpose_w, n, out, in, T(1), x, in, w, ldw, T(0), y, out);
     return;
   }
-  std::vector<T> xc(static_cast<size_t>(in * columns)), yc(static_cast<size_t>(out * columns));
-  to_channel_major(x, n, in, plane, xc.data());
-  gemm<T>(transpose_w, false, out, columns, in, T(1), w, ldw, xc.data(), columns, T(0), yc.data(), columns);
-  from_channel_major(yc.data(), n, out, plane, y);
+  const auto xc = scratch<T>(in * columns), yc = scratch<T>(out * columns);
+  to_channel_major(x, n, in, plane, xc.get());
+  gemm<T>(transpose_w, false, out, columns, in, T(1), w, ldw, xc.get(), columns, T(0), yc.get(), columns);
+  from_channel_major(yc.get(), n, out, plane, y);
 }
 
 // Weight gradient, batched: dW (O, C) from dy (N, O, P) and x (N, C, P).
@@ -92,10 +104,10 @@ void pointwise_backward_weight_batched(const T* dy, const T* x, const Geometry& 
     gemm<T>(true, false, g.o, g.c, g.n, T(1), dy, g.o, x, g.c, T(0), dw, g.c);
     return;
   }
-  std::vector<T> dyc(static_cast<size_t>(g.o * columns)), xc(static_cast<size_t>(g.c * columns));
-  to_channel_major(dy, g.n, g.o, plane, dyc.data());
-  to_channel_major(x, g.n, g.c, plane, xc.data());
-  gemm<T>(false, true, g.o, g.c, columns, T(1), dyc.data(), columns, xc.data(), columns, T(0), dw, g.c);
+  const auto dyc = scratch<T>(g.o * columns), xc = scratch<T>(g.c * columns);
+  to_channel_major(dy, g.n, g.o, plane, dyc.get());
+  to_channel_major(x, g.n, g.c, plane, xc.get());
+  gemm<T>(false, true, g.o, g.c, columns, T(1), dyc.get(), columns, xc.get(), columns, T(0), dw, g.c);
 }
 
 // col (cg*kh*kw, ho*wo) for channels [c0, c0 + cg) of one image (c, h, w).
@@ -156,15 +168,15 @@ void conv_im2col_typed(const Tensor& input, const Tensor& weight, const Tensor& 
   }
   // One image per thread when there are enough images; otherwise images in turn with threaded GEMMs.
   auto run_images = [&](int64_t begin, int64_t end) {
-    std::vector<T> col(pointwise ? 0 : static_cast<size_t>(patch * plane));
+    const auto col = scratch<T>(pointwise ? 0 : patch * plane);  // im2col writes it whole
     for (int64_t n = begin; n < end; ++n) {
       const T* image = in + n * g.c * g.h * g.w;
       T* result = o + n * g.o * plane;
       for (int64_t grp = 0; grp < g.groups; ++grp) {
         const T* cols = image + grp * g.cg * g.h * g.w;
         if (!pointwise) {
-          im2col(image, g, p, grp * g.cg, col.data());
-          cols = col.data();
+          im2col(image, g, p, grp * g.cg, col.get());
+          cols = col.get();
         }
         gemm<T>(false, false, g.og, plane, patch, T(1), w + grp * g.og * patch, patch, cols, plane, T(0),
                 result + grp * g.og * plane, plane);
@@ -210,7 +222,7 @@ void backward_input_im2col(const T* dy, const T* w, const Geometry& g, const Con
   const int64_t patch = g.cg * g.kh * g.kw;
   const bool pointwise = is_pointwise(g, p);
   auto run_images = [&](int64_t begin, int64_t end) {
-    std::vector<T> col(static_cast<size_t>(patch * plane));
+    const auto col = scratch<T>(patch * plane);  // the GEMM writes it whole (beta 0)
     for (int64_t n = begin; n < end; ++n) {
       T* image = dx + n * g.c * g.h * g.w;
       if (!pointwise) std::fill_n(image, g.c * g.h * g.w, T(0));  // col2im adds into it
@@ -221,8 +233,8 @@ void backward_input_im2col(const T* dy, const T* w, const Geometry& g, const Con
           gemm<T>(true, false, patch, plane, g.og, T(1), w_g, patch, dy_g, plane, T(0), image + grp * g.cg * plane,
                   plane);
         } else {
-          gemm<T>(true, false, patch, plane, g.og, T(1), w_g, patch, dy_g, plane, T(0), col.data(), plane);
-          col2im(col.data(), g, p, grp * g.cg, image);
+          gemm<T>(true, false, patch, plane, g.og, T(1), w_g, patch, dy_g, plane, T(0), col.get(), plane);
+          col2im(col.get(), g, p, grp * g.cg, image);
         }
       }
     }
@@ -246,14 +258,14 @@ void backward_weight_im2col(const T* dy, const T* x, const Geometry& g, const Co
   std::vector<std::vector<T>> partial(threads, std::vector<T>(static_cast<size_t>(weight_size), T(0)));
   auto run_images = [&](int64_t begin, int64_t end) {
     T* acc = partial[threads > 1 ? omp_get_thread_num() : 0].data();
-    std::vector<T> col(pointwise ? 0 : static_cast<size_t>(patch * plane));
+    const auto col = scratch<T>(pointwise ? 0 : patch * plane);  // im2col writes it whole
     for (int64_t n = begin; n < end; ++n) {
       const T* image = x + n * g.c * g.h * g.w;
       for (int64_t grp = 0; grp < g.groups; ++grp) {
         const T* cols = image + grp * g.cg * g.h * g.w;
         if (!pointwise) {
-          im2col(image, g, p, grp * g.cg, col.data());
-          cols = col.data();
+          im2col(image, g, p, grp * g.cg, col.get());
+          cols = col.get();
         }
         gemm<T>(false, true, g.og, patch, plane, T(1), dy + (n * g.o + grp * g.og) * plane, plane, cols, plane, T(1),
                 acc + grp * g.og * patch, patch);

@@ -53,9 +53,10 @@ TEST(Conv2d, Im2colMatchesDefinition) {
       {{1, 3, 8, 8}, {5, 3, 3, 3}, Conv2dParams{}.with_stride(2).with_padding(1), true},
       {{2, 4, 9, 7}, {6, 2, 3, 2}, Conv2dParams{}.with_groups(2).with_padding(1, 2, 0, 1), false},
       {{1, 2, 9, 9}, {3, 2, 3, 3}, Conv2dParams{}.with_dilation(2).with_padding(2), true},
-      {{3, 8, 5, 5}, {16, 8, 1, 1}, Conv2dParams{}, true},  // pointwise: no im2col
-      {{3, 8, 2, 2}, {5, 8, 1, 1}, Conv2dParams{}, true},   // pointwise on a small plane: one GEMM for the batch
-      {{4, 8, 1, 1}, {6, 8, 1, 1}, Conv2dParams{}, true},   // pointwise on one pixel
+      {{3, 8, 5, 5}, {16, 8, 1, 1}, Conv2dParams{}, true},   // pointwise: no im2col
+      {{3, 8, 2, 2}, {5, 8, 1, 1}, Conv2dParams{}, true},    // pointwise on a small plane: one GEMM for the batch
+      {{300, 6, 2, 2}, {5, 6, 1, 1}, Conv2dParams{}, true},  // the same, its layout copies split over threads
+      {{4, 8, 1, 1}, {6, 8, 1, 1}, Conv2dParams{}, true},    // pointwise on one pixel
       {{1, 8, 6, 6}, {4, 8, 1, 1}, Conv2dParams{}.with_stride(2), false},
       {{2, 6, 5, 5}, {6, 1, 3, 3}, Conv2dParams{}.with_groups(6).with_padding(1), true},  // depthwise via GEMM
   };
