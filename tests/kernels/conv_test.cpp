@@ -96,6 +96,53 @@ TEST(Conv2d, DepthwiseMatchesDefinition) {
   }
 }
 
+// The depthwise kernels' gradients against their definitions, in f32 (the f64 ones are gradchecked through the op
+// table), on images of 40 x 40 to 48 x 47 pixels with strides, padding on one side, a 5 x 5 kernel, dilation and a
+// channel multiplier.
+TEST(Conv2d, DepthwiseGradientsMatchDefinition) {
+  const Case cases[] = {
+      {{1, 64, 40, 40}, {64, 1, 3, 3}, Conv2dParams{}.with_groups(64).with_padding(1), false},
+      {{1, 96, 48, 47}, {96, 1, 3, 3}, Conv2dParams{}.with_groups(96).with_stride(2).with_padding(0, 1, 0, 1), false},
+      {{2, 40, 30, 30}, {40, 1, 5, 5}, Conv2dParams{}.with_groups(40).with_stride(2).with_padding(2), false},
+      {{5, 8, 6, 7}, {16, 1, 3, 3}, Conv2dParams{}.with_groups(8).with_dilation(2).with_padding(1), false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.input.str() + " * " + c.weight.str());
+    const Tensor x = testing::random(c.input, DType::f32, 1), w = testing::random(c.weight, DType::f32, 2);
+    const Shape out = out_shape(x, w, c.params);
+    const Tensor g = testing::random(out, DType::f32, 3);
+    const Tensor dx = conv2d_backward_input(g, w, c.input, c.params);
+    const Tensor dw = conv2d_backward_weight(g, x, c.weight, c.params);
+    // The definitions, in f64: every (output pixel, tap) pair adds g * w to dx and g * x to dw.
+    std::vector<double> want_dx(static_cast<size_t>(x.numel()), 0.0), want_dw(static_cast<size_t>(w.numel()), 0.0);
+    const int64_t m = c.weight[0] / c.input[1];
+    for (const Index& i : testing::all_indices(out)) {
+      const int64_t n = i[0], o = i[1], y = i[2], xo = i[3], ch = o / m;
+      for (int64_t ky = 0; ky < c.weight[2]; ++ky) {
+        for (int64_t kx = 0; kx < c.weight[3]; ++kx) {
+          const int64_t iy = y * c.params.stride[0] - c.params.padding[0] + ky * c.params.dilation[0];
+          const int64_t ix = xo * c.params.stride[1] - c.params.padding[2] + kx * c.params.dilation[1];
+          if (iy < 0 || iy >= c.input[2] || ix < 0 || ix >= c.input[3]) continue;
+          const int64_t at_x = ((n * c.input[1] + ch) * c.input[2] + iy) * c.input[3] + ix;
+          const int64_t at_w = (o * c.weight[2] + ky) * c.weight[3] + kx;
+          want_dx[static_cast<size_t>(at_x)] += at(g, i) * at(w, {o, 0, ky, kx});
+          want_dw[static_cast<size_t>(at_w)] += at(g, i) * at(x, {n, ch, iy, ix});
+        }
+      }
+    }
+    testing::expect_all_close(
+        dx, c.input,
+        [&](const Index& i) {
+          return want_dx[static_cast<size_t>(((i[0] * c.input[1] + i[1]) * c.input[2] + i[2]) * c.input[3] + i[3])];
+        },
+        1e-4, 1e-4);
+    testing::expect_all_close(
+        dw, c.weight,
+        [&](const Index& i) { return want_dw[static_cast<size_t>((i[0] * c.weight[2] + i[2]) * c.weight[3] + i[3])]; },
+        1e-4, 1e-3);
+  }
+}
+
 // The transpose the depthwise kernels switch layouts with: whole 8 x 8 blocks, ragged edges on either side, shapes
 // smaller than a block and shapes over several 64 x 64 tiles, against the definition.
 TEST(Conv2d, TransposeMatchesDefinition) {
