@@ -147,7 +147,12 @@ TEST(Binary, BroadcastingEdgeCases) {
                              {{2, 0}, {2, 1}},
                              {{1, 1, 1}, {1}},
                              {{2, 3, 4, 5}, {3, 1, 5}},
-                             {{6, 1, 7}, {1, 5, 1}}};
+                             {{6, 1, 7}, {1, 5, 1}},
+                             // one value per row of trailing elements, on either side (a per-channel scale)
+                             {{4, 3, 2, 2}, {4, 3, 1, 1}},
+                             {{4, 3, 1, 1}, {4, 3, 2, 2}},
+                             {{5, 7}, {5, 1}},
+                             {{2, 3, 4}, {3, 1}}};  // not one per row: broadcast over the first dim too
   for (const ShapePair& c : cases) {
     for (BinaryOp op : kBinaryOps) {
       for (DType dtype : {DType::f32, DType::f64}) {
@@ -175,6 +180,16 @@ TEST(Binary, NonContiguousOperandsAndOutput) {
   binary_out(BinaryOp::mul, a, b, out);
   testing::expect_all_close(
       out, {6, 9}, [&](const Index& i) { return at(a, i) * at(b, i); }, 1e-6, 0);
+  // In place, scaled per row (out is the full operand), on enough rows to split them over threads.
+  Tensor rows = testing::random({600, 64, 2});
+  const Tensor rows0 = rows.clone(), scale = testing::random({600, 64, 1}, DType::f32, 3);
+  binary_out(BinaryOp::mul, rows, scale, rows);
+  testing::expect_all_close(
+      rows, {600, 64, 2},
+      [&](const Index& i) {
+        return at(rows0, i) * at(scale, {i[0], i[1], 0});
+      },
+      1e-6, 0);
   // In place: out is one of the inputs.
   Tensor x = testing::random({4, 5});
   Tensor x0 = x.clone();
