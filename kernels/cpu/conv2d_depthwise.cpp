@@ -221,14 +221,19 @@ void backward_weight_typed(const Tensor& grad_out, const Tensor& input, const Co
       }
     }
   });
+  // The groups' sums added in group order, each group's (kh kw, o) block read contiguously, split over taps.
   T* result = dw.device_ptr<T>();  // (o, 1, kh, kw)
-  for (int64_t oc = 0; oc < o; ++oc) {
-    for (int64_t t = 0; t < taps; ++t) {
-      double sum = 0;
-      for (int64_t grp = 0; grp < groups; ++grp) sum += static_cast<double>(partial[(grp * taps + t) * o + oc]);
-      result[oc * taps + t] = static_cast<T>(sum);
+  parallel_for(0, taps, std::max<int64_t>(1, 4096 / std::max<int64_t>(o * groups, 1)), [&](int64_t t0, int64_t t1) {
+    std::vector<double> sums(static_cast<size_t>(o));
+    for (int64_t t = t0; t < t1; ++t) {
+      std::fill(sums.begin(), sums.end(), 0.0);
+      for (int64_t grp = 0; grp < groups; ++grp) {
+        const T* block = partial.get() + (grp * taps + t) * o;
+        for (int64_t oc = 0; oc < o; ++oc) sums[oc] += static_cast<double>(block[oc]);
+      }
+      for (int64_t oc = 0; oc < o; ++oc) result[oc * taps + t] = static_cast<T>(sums[oc]);
     }
-  }
+  });
 }
 
 }  // namespace
