@@ -54,6 +54,23 @@ struct NoTerm {
   }
 };
 
+// sums[c] = the sum of partial[index(c, k)] over k < count, in k's order; the same from second_partial into
+// second_sums when there is a second term.
+template <bool kTwo, class Index>
+void add_partial_sums(int64_t channels, int64_t count, const Index& index, const std::vector<double>& partial,
+                      const std::vector<double>& second_partial, std::vector<double>& sums,
+                      std::vector<double>* second_sums) {
+  for (int64_t c = 0; c < channels; ++c) {
+    double total = 0, second_total = 0;
+    for (int64_t k = 0; k < count; ++k) {
+      total += partial[index(c, k)];
+      if constexpr (kTwo) second_total += second_partial[index(c, k)];
+    }
+    sums[c] = total;
+    if constexpr (kTwo) (*second_sums)[c] = second_total;
+  }
+}
+
 // Each thread works on its own copies of the terms: reached through the enclosing closure, under `omp simd`,
 // GCC 12 loaded the terms' pointers and values lane by lane with AVX-512 gathers (BatchNorm then took a quarter
 // of the main job's training step; with the copies the step is a quarter shorter).
@@ -89,15 +106,8 @@ void channel_sums(const Planes& p, const Term& term, std::vector<double>& sums, 
         if constexpr (kTwo) second_plane_sums[q] = static_cast<double>(second_sum);
       }
     });
-    for (int64_t c = 0; c < p.c; ++c) {
-      double total = 0, second_total = 0;
-      for (int64_t n = 0; n < p.n; ++n) {
-        total += plane_sums[n * p.c + c];
-        if constexpr (kTwo) second_total += second_plane_sums[n * p.c + c];
-      }
-      sums[c] = total;
-      if constexpr (kTwo) (*second_sums)[c] = second_total;
-    }
+    add_partial_sums<kTwo>(
+        p.c, p.n, [&p](int64_t c, int64_t n) { return n * p.c + c; }, plane_sums, second_plane_sums, sums, second_sums);
     return;
   }
   const int64_t columns = p.columns();
@@ -118,15 +128,8 @@ void channel_sums(const Planes& p, const Term& term, std::vector<double>& sums, 
       }
     }
   });
-  for (int64_t c = 0; c < p.c; ++c) {
-    double total = 0, second_total = 0;
-    for (int64_t i = 0; i < p.s; ++i) {
-      total += column_sums[c * p.s + i];
-      if constexpr (kTwo) second_total += second_column_sums[c * p.s + i];
-    }
-    sums[c] = total;
-    if constexpr (kTwo) (*second_sums)[c] = second_total;
-  }
+  add_partial_sums<kTwo>(
+      p.c, p.s, [&p](int64_t c, int64_t i) { return c * p.s + i; }, column_sums, second_column_sums, sums, second_sums);
 }
 
 // Calls apply(at, k) for every element, k as in channel_sums.
