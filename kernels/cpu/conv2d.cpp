@@ -222,7 +222,7 @@ void backward_input_im2col(const T* dy, const T* w, const Geometry& g, const Con
   const int64_t patch = g.cg * g.kh * g.kw;
   const bool pointwise = is_pointwise(g, p);
   auto run_images = [&](int64_t begin, int64_t end) {
-    const auto col = scratch<T>(patch * plane);  // the GEMM writes it whole (beta 0)
+    const auto col = scratch<T>(pointwise ? 0 : patch * plane);  // the GEMM writes it whole (beta 0)
     for (int64_t n = begin; n < end; ++n) {
       T* image = dx + n * g.c * g.h * g.w;
       if (!pointwise) std::fill_n(image, g.c * g.h * g.w, T(0));  // col2im adds into it

@@ -221,17 +221,18 @@ void backward_weight_typed(const Tensor& grad_out, const Tensor& input, const Co
       }
     }
   });
-  // The groups' sums added in group order, each group's (kh kw, o) block read contiguously, split over taps.
+  // The groups' sums added in group order, each group's (kh kw, o) block read along its channels; split over
+  // channels, so that each thread writes only its own rows of dw.
   T* result = dw.device_ptr<T>();  // (o, 1, kh, kw)
-  parallel_for(0, taps, std::max<int64_t>(1, 4096 / std::max<int64_t>(o * groups, 1)), [&](int64_t t0, int64_t t1) {
-    std::vector<double> sums(static_cast<size_t>(o));
-    for (int64_t t = t0; t < t1; ++t) {
+  parallel_for(0, o, std::max<int64_t>(1, 4096 / std::max<int64_t>(taps * groups, 1)), [&](int64_t o0, int64_t o1) {
+    std::vector<double> sums(static_cast<size_t>(o1 - o0));
+    for (int64_t t = 0; t < taps; ++t) {
       std::fill(sums.begin(), sums.end(), 0.0);
       for (int64_t grp = 0; grp < groups; ++grp) {
         const T* block = partial.get() + (grp * taps + t) * o;
-        for (int64_t oc = 0; oc < o; ++oc) sums[oc] += static_cast<double>(block[oc]);
+        for (int64_t oc = o0; oc < o1; ++oc) sums[oc - o0] += static_cast<double>(block[oc]);
       }
-      for (int64_t oc = 0; oc < o; ++oc) result[oc * taps + t] = static_cast<T>(sums[oc]);
+      for (int64_t oc = o0; oc < o1; ++oc) result[oc * taps + t] = static_cast<T>(sums[oc - o0]);
     }
   });
 }

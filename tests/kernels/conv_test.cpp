@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/parallel.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/transpose.h"
 #include "tests/reference.h"
@@ -55,7 +56,7 @@ TEST(Conv2d, Im2colMatchesDefinition) {
       {{1, 2, 9, 9}, {3, 2, 3, 3}, Conv2dParams{}.with_dilation(2).with_padding(2), true},
       {{3, 8, 5, 5}, {16, 8, 1, 1}, Conv2dParams{}, true},   // pointwise: no im2col
       {{3, 8, 2, 2}, {5, 8, 1, 1}, Conv2dParams{}, true},    // pointwise on a small plane: one GEMM for the batch
-      {{300, 6, 2, 2}, {5, 6, 1, 1}, Conv2dParams{}, true},  // the same, its layout copies split over threads
+      {{300, 6, 2, 2}, {5, 6, 1, 1}, Conv2dParams{}, true},  // the same, copies split over threads (when 2+)
       {{4, 8, 1, 1}, {6, 8, 1, 1}, Conv2dParams{}, true},    // pointwise on one pixel
       {{1, 8, 6, 6}, {4, 8, 1, 1}, Conv2dParams{}.with_stride(2), false},
       {{2, 6, 5, 5}, {6, 1, 3, 3}, Conv2dParams{}.with_groups(6).with_padding(1), true},  // depthwise via GEMM
@@ -97,14 +98,15 @@ TEST(Conv2d, DepthwiseMatchesDefinition) {
 }
 
 // The depthwise kernels' gradients against their definitions, in f32 (the f64 ones are gradchecked through the op
-// table), on images of 40 x 40 to 48 x 47 pixels with strides, padding on one side, a 5 x 5 kernel, dilation and a
-// channel multiplier.
+// table), with strides, padding on one side, a 5 x 5 kernel, dilation, a channel multiplier, and a batch of 16
+// whose weight gradient is summed over several groups of images. At 1 thread and at 2 the bits are the same.
 TEST(Conv2d, DepthwiseGradientsMatchDefinition) {
   const Case cases[] = {
       {{1, 64, 40, 40}, {64, 1, 3, 3}, Conv2dParams{}.with_groups(64).with_padding(1), false},
       {{1, 96, 48, 47}, {96, 1, 3, 3}, Conv2dParams{}.with_groups(96).with_stride(2).with_padding(0, 1, 0, 1), false},
       {{2, 40, 30, 30}, {40, 1, 5, 5}, Conv2dParams{}.with_groups(40).with_stride(2).with_padding(2), false},
       {{5, 8, 6, 7}, {16, 1, 3, 3}, Conv2dParams{}.with_groups(8).with_dilation(2).with_padding(1), false},
+      {{16, 64, 8, 8}, {64, 1, 3, 3}, Conv2dParams{}.with_groups(64).with_padding(1), false},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.input.str() + " * " + c.weight.str());
@@ -113,6 +115,15 @@ TEST(Conv2d, DepthwiseGradientsMatchDefinition) {
     const Tensor g = testing::random(out, DType::f32, 3);
     const Tensor dx = conv2d_backward_input(g, w, c.input, c.params);
     const Tensor dw = conv2d_backward_weight(g, x, c.weight, c.params);
+    {
+      const int threads = get_num_threads();
+      set_num_threads(1);
+      const Tensor dx_serial = conv2d_backward_input(g, w, c.input, c.params);
+      const Tensor dw_serial = conv2d_backward_weight(g, x, c.weight, c.params);
+      set_num_threads(threads);
+      EXPECT_EQ(std::memcmp(dx_serial.raw_data(), dx.raw_data(), dx.nbytes()), 0);
+      EXPECT_EQ(std::memcmp(dw_serial.raw_data(), dw.raw_data(), dw.nbytes()), 0);
+    }
     // The definitions, in f64: every (output pixel, tap) pair adds g * w to dx and g * x to dw.
     std::vector<double> want_dx(static_cast<size_t>(x.numel()), 0.0), want_dw(static_cast<size_t>(w.numel()), 0.0);
     const int64_t m = c.weight[0] / c.input[1];

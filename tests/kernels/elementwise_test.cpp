@@ -152,7 +152,8 @@ TEST(Binary, BroadcastingEdgeCases) {
                              {{4, 3, 2, 2}, {4, 3, 1, 1}},
                              {{4, 3, 1, 1}, {4, 3, 2, 2}},
                              {{5, 7}, {5, 1}},
-                             {{2, 3, 4}, {3, 1}}};  // not one per row: broadcast over the first dim too
+                             {{1, 4, 3, 2}, {4, 3, 1}},  // out's leading 1 before the rows
+                             {{2, 3, 4}, {3, 1}}};       // not one per row: broadcast over the first dim too
   for (const ShapePair& c : cases) {
     for (BinaryOp op : kBinaryOps) {
       for (DType dtype : {DType::f32, DType::f64}) {
@@ -180,8 +181,19 @@ TEST(Binary, NonContiguousOperandsAndOutput) {
   binary_out(BinaryOp::mul, a, b, out);
   testing::expect_all_close(
       out, {6, 9}, [&](const Index& i) { return at(a, i) * at(b, i); }, 1e-6, 0);
-  // In place, scaled per row (out is the full operand), on enough rows to split them over threads.
-  Tensor rows = testing::random({600, 64, 2});
+  // In place: out is one of the inputs.
+  Tensor x = testing::random({4, 5});
+  Tensor x0 = x.clone();
+  binary_out(BinaryOp::add, x, x, x);
+  testing::expect_all_close(
+      x, {4, 5}, [&](const Index& i) { return 2 * at(x0, i); }, 1e-6, 0);
+}
+
+// One value per short row of the other operand (a per-channel scale on small planes) takes a loop of its own:
+// in place, with integers, with u8 comparisons, and into a non-contiguous output (which the loop leaves to the
+// general one).
+TEST(Binary, OneValuePerShortRow) {
+  Tensor rows = testing::random({600, 64, 2});  // enough rows to split them over threads
   const Tensor rows0 = rows.clone(), scale = testing::random({600, 64, 1}, DType::f32, 3);
   binary_out(BinaryOp::mul, rows, scale, rows);
   testing::expect_all_close(
@@ -190,12 +202,36 @@ TEST(Binary, NonContiguousOperandsAndOutput) {
         return at(rows0, i) * at(scale, {i[0], i[1], 0});
       },
       1e-6, 0);
-  // In place: out is one of the inputs.
-  Tensor x = testing::random({4, 5});
-  Tensor x0 = x.clone();
-  binary_out(BinaryOp::add, x, x, x);
+
+  const Tensor counts = from_vector<int64_t>({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, {2, 3, 2});
+  const Tensor per_row = from_vector<int64_t>({2, -1, 3, 0, 5, 1}, {2, 3, 1});
   testing::expect_all_close(
-      x, {4, 5}, [&](const Index& i) { return 2 * at(x0, i); }, 1e-6, 0);
+      binary(BinaryOp::sub, per_row, counts), {2, 3, 2},
+      [&](const Index& i) {
+        return at(per_row, {i[0], i[1], 0}) - at(counts, i);
+      },
+      0, 0);
+
+  const Tensor x = testing::random({5, 3, 2, 2}), threshold = testing::random({5, 3, 1, 1}, DType::f32, 4);
+  const Tensor mask = compare(CompareOp::gt, x, threshold);
+  EXPECT_EQ(mask.dtype(), DType::u8);
+  testing::expect_all_close(
+      mask, {5, 3, 2, 2},
+      [&](const Index& i) {
+        return at(x, i) > at(threshold, {i[0], i[1], 0, 0}) ? 1.0 : 0.0;
+      },
+      0, 0);
+
+  Tensor out_base = zeros({2, 4, 3});
+  Tensor out = out_base.permute({0, 2, 1});  // (2, 3, 4), not contiguous
+  const Tensor full = testing::random({2, 3, 4}), value = testing::random({2, 3, 1}, DType::f32, 5);
+  binary_out(BinaryOp::div, full, value, out);
+  testing::expect_all_close(
+      out, {2, 3, 4},
+      [&](const Index& i) {
+        return at(full, i) / at(value, {i[0], i[1], 0});
+      },
+      1e-6, 0);
 }
 
 TEST(Binary, IntegersScalarsAndErrors) {
