@@ -9,11 +9,11 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <memory>
 #include <vector>
 
 #include "core/parallel.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/scratch.h"
 #include "kernels/threading.h"
 
 namespace qn::kernels::cpu {
@@ -70,12 +70,6 @@ void from_channel_major(const T* xc, int64_t n, int64_t c, int64_t plane, T* x) 
   });
 }
 
-// Scratch that every element of is written before it is read: not cleared first.
-template <class T>
-std::unique_ptr<T[]> scratch(int64_t size) {
-  return std::make_unique_for_overwrite<T[]>(static_cast<size_t>(size));
-}
-
 // y (N, out, P) = op(W) @ x (N, in, P) image by image, as one GEMM over the batch: the forward (op(W) = W, W of
 // shape (out, in)) and the input gradient (op(W) = W^T, W of shape (in, out)).
 //   P = 1: y (N, out) = x (N, in) @ op(W)^T
@@ -88,7 +82,7 @@ void pointwise_batched(bool transpose_w, const T* x, const T* w, int64_t n, int6
     gemm<T>(false, !transpose_w, n, out, in, T(1), x, in, w, ldw, T(0), y, out);
     return;
   }
-  const auto xc = scratch<T>(in * columns), yc = scratch<T>(out * columns);
+  const auto xc = uninitialized<T>(in * columns), yc = uninitialized<T>(out * columns);
   to_channel_major(x, n, in, plane, xc.get());
   gemm<T>(transpose_w, false, out, columns, in, T(1), w, ldw, xc.get(), columns, T(0), yc.get(), columns);
   from_channel_major(yc.get(), n, out, plane, y);
@@ -104,7 +98,7 @@ void pointwise_backward_weight_batched(const T* dy, const T* x, const Geometry& 
     gemm<T>(true, false, g.o, g.c, g.n, T(1), dy, g.o, x, g.c, T(0), dw, g.c);
     return;
   }
-  const auto dyc = scratch<T>(g.o * columns), xc = scratch<T>(g.c * columns);
+  const auto dyc = uninitialized<T>(g.o * columns), xc = uninitialized<T>(g.c * columns);
   to_channel_major(dy, g.n, g.o, plane, dyc.get());
   to_channel_major(x, g.n, g.c, plane, xc.get());
   gemm<T>(false, true, g.o, g.c, columns, T(1), dyc.get(), columns, xc.get(), columns, T(0), dw, g.c);
@@ -168,7 +162,7 @@ void conv_im2col_typed(const Tensor& input, const Tensor& weight, const Tensor& 
   }
   // One image per thread when there are enough images; otherwise images in turn with threaded GEMMs.
   auto run_images = [&](int64_t begin, int64_t end) {
-    const auto col = scratch<T>(pointwise ? 0 : patch * plane);  // im2col writes it whole
+    const auto col = uninitialized<T>(pointwise ? 0 : patch * plane);  // im2col writes it whole
     for (int64_t n = begin; n < end; ++n) {
       const T* image = in + n * g.c * g.h * g.w;
       T* result = o + n * g.o * plane;
@@ -222,7 +216,7 @@ void backward_input_im2col(const T* dy, const T* w, const Geometry& g, const Con
   const int64_t patch = g.cg * g.kh * g.kw;
   const bool pointwise = is_pointwise(g, p);
   auto run_images = [&](int64_t begin, int64_t end) {
-    const auto col = scratch<T>(pointwise ? 0 : patch * plane);  // the GEMM writes it whole (beta 0)
+    const auto col = uninitialized<T>(pointwise ? 0 : patch * plane);  // the GEMM writes it whole (beta 0)
     for (int64_t n = begin; n < end; ++n) {
       T* image = dx + n * g.c * g.h * g.w;
       if (!pointwise) std::fill_n(image, g.c * g.h * g.w, T(0));  // col2im adds into it
@@ -258,7 +252,7 @@ void backward_weight_im2col(const T* dy, const T* x, const Geometry& g, const Co
   std::vector<std::vector<T>> partial(threads, std::vector<T>(static_cast<size_t>(weight_size), T(0)));
   auto run_images = [&](int64_t begin, int64_t end) {
     T* acc = partial[threads > 1 ? omp_get_thread_num() : 0].data();
-    const auto col = scratch<T>(pointwise ? 0 : patch * plane);  // im2col writes it whole
+    const auto col = uninitialized<T>(pointwise ? 0 : patch * plane);  // im2col writes it whole
     for (int64_t n = begin; n < end; ++n) {
       const T* image = x + n * g.c * g.h * g.w;
       for (int64_t grp = 0; grp < g.groups; ++grp) {

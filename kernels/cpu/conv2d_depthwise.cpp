@@ -20,6 +20,7 @@
 
 #include "core/parallel.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/scratch.h"
 #include "kernels/cpu/transpose.h"
 
 namespace qn::kernels::cpu {
@@ -54,11 +55,6 @@ struct DepthwiseGeometry {
 DepthwiseGeometry geometry(const Shape& input, const Shape& weight, const Shape& out, const Conv2dParams& p) {
   return {input[0], input[1], input[2], input[3], weight[0], weight[2], weight[3], out[2], out[3], weight[0] / input[1],
           p};
-}
-
-template <class T>
-std::unique_ptr<T[]> uninitialized(int64_t size) {
-  return std::make_unique_for_overwrite<T[]>(static_cast<size_t>(size));
 }
 
 // rows (pixels, c m) from the planes (c, pixels) of one image, each channel repeated m times.
